@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every difference between the kernels taskmon supports (6.1 to 7.x) is
+ * papered over here, and only here.  This header is force-included into
+ * every source file (see taskmon.kbuild), so the modules read as if they
+ * were written for a single kernel.  Each shim names the change it hides;
+ * the TASKMON_HAVE_* macros come from the feature probes in taskmon.kbuild.
+ *
+ * It includes no kernel header itself: the shims are macros, expanded
+ * where the real API is in scope, so each file's pr_fmt still comes
+ * before <linux/printk.h>.
+ */
+#ifndef _TASKMON_COMPAT_H
+#define _TASKMON_COMPAT_H
+
+/*
+ * v6.4, commit 1aaba11da9aa ("driver core: class: remove module * from
+ * class_create()"): class_create() lost its owner argument.
+ */
+#ifdef TASKMON_HAVE_CLASS_CREATE_NAME_ONLY
+#define taskmon_class_create(name)	class_create(name)
+#else
+#define taskmon_class_create(name)	class_create(THIS_MODULE, name)
+#endif
+
+#endif /* _TASKMON_COMPAT_H */

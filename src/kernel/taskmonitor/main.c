@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * taskmonitor - CPU time of a process, read from the kernel's own
+ * structures (struct pid, struct task_struct) rather than from /proc.
+ *
+ *   insmod taskmonitor.ko target=PID
+ *
+ * A kthread logs "pid N usr U sys S" (nanoseconds) every second;
+ * /sys/kernel/taskmonitor and /dev/taskmonitor give samples on demand
+ * and start or stop the thread.  Without target= the module loads idle
+ * and answers ENODATA until a target is set with TM_PID.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include "taskmonitor.h"
+
+/* Written only while the module loads, before init runs. */
+static int target;
+
+static int target_set(const char *val, const struct kernel_param *kp)
+{
+	int nr, err;
+
+	err = kstrtoint(val, 0, &nr);
+	if (err || nr < 0) {
+		pr_err("target=%s is not a pid: give a positive process id\n",
+		       val);
+		return -EINVAL;
+	}
+	target = nr;
+	return 0;
+}
+
+static const struct kernel_param_ops target_ops = {
+	.set = target_set,
+	.get = param_get_int,
+};
+
+module_param_cb(target, &target_ops, &target, 0444);
+MODULE_PARM_DESC(target, "pid of the process to monitor at load (default: none)");
+
+static int __init taskmonitor_init(void)
+{
+	int err;
+
+	if (target) {
+		err = monitor_pid(target);
+		if (err) {
+			pr_err("target=%d: no such process\n", target);
+			return err;
+		}
+	}
+
+	err = taskmonitor_sysfs_init();
+	if (err)
+		goto err_release_target;
+
+	err = taskmonitor_chrdev_init();
+	if (err)
+		goto err_sysfs_exit;
+
+	err = monitor_thread_start();
+	if (err)
+		goto err_chrdev_exit;
+
+	return 0;
+
+err_chrdev_exit:
+	taskmonitor_chrdev_exit();
+err_sysfs_exit:
+	taskmonitor_sysfs_exit();
+err_release_target:
+	monitor_release();
+	return err;
+}
+
+static void __exit taskmonitor_exit(void)
+{
+	taskmonitor_chrdev_exit();
+	taskmonitor_sysfs_exit();
+	monitor_thread_stop();
+	monitor_release();
+}
+
+module_init(taskmonitor_init);
+module_exit(taskmonitor_exit);
+
+MODULE_DESCRIPTION("Monitor the CPU time of a process from inside the kernel");
+MODULE_AUTHOR("taskmon developers");
+MODULE_LICENSE("GPL");
