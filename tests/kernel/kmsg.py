@@ -1,0 +1,43 @@
+"""Reading the kernel log from a point on, through /dev/kmsg."""
+import os
+import re
+import time
+
+
+class Kmsg:
+    """The kernel log lines written since this object was made."""
+
+    def __init__(self):
+        self._fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        os.lseek(self._fd, 0, os.SEEK_END)
+        self._lines = []
+
+    def close(self):
+        os.close(self._fd)
+
+    def lines(self):
+        """Every message since creation, without the kmsg record prefix."""
+        while True:
+            try:
+                record = os.read(self._fd, 8192)
+            except BlockingIOError:
+                break
+            except BrokenPipeError:  # overwritten records: skip ahead
+                continue
+            text = record.decode(errors="replace").split(";", 1)[1]
+            self._lines.append(text.split("\n", 1)[0])
+        return list(self._lines)
+
+    def matching(self, pattern):
+        return [line for line in self.lines() if re.search(pattern, line)]
+
+    def wait_for(self, pattern, timeout=10.0):
+        """Wait until a line matches pattern; return the matches so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.matching(pattern)
+            if found:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"no kernel log line matching {pattern!r} within {timeout} s; "
+                             f"log since start: {self.lines()[-20:]}")

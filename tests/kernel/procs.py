@@ -1,0 +1,73 @@
+"""Processes for the monitor to watch, and a view of its kthreads."""
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+# A process that burns CPU in user space; with threads=N, N threads do.
+_BUSY = """
+import sys, threading
+def spin():
+    while True:
+        pass
+for _ in range(int(sys.argv[1]) - 1):
+    threading.Thread(target=spin, daemon=True).start()
+spin()
+"""
+
+
+def spawn_busy(threads: int = 1) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", _BUSY, str(threads)])
+
+
+def kill(proc: subprocess.Popen, reap: bool = True) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    if reap:
+        proc.wait()
+
+
+def _stat_fields(pid: str):
+    """(comm, ppid, utime_ticks, stime_ticks) of /proc/PID/stat, or None."""
+    try:
+        raw = pathlib.Path("/proc", pid, "stat").read_text()
+    except OSError:
+        return None
+    comm = raw[raw.index("(") + 1:raw.rindex(")")]
+    rest = raw[raw.rindex(")") + 2:].split()
+    return comm, int(rest[1]), int(rest[11]), int(rest[12])
+
+
+def state(pid: int) -> str:
+    """The state letter of /proc/PID/stat (R, S, Z...)."""
+    raw = pathlib.Path("/proc", str(pid), "stat").read_text()
+    return raw[raw.rindex(")") + 2]
+
+
+def monitor_kthreads():
+    """Pids of the running taskmonitor kthreads (children of kthreadd)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _stat_fields(entry)
+        if fields and fields[0] == "taskmonitor" and fields[1] == 2:
+            found.append(int(entry))
+    return found
+
+
+def proc_cputime_ns(pid: int):
+    """(utime, stime) of a process as /proc/PID/stat gives them, in ns."""
+    fields = _stat_fields(str(pid))
+    tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    return fields[2] * tick_ns, fields[3] * tick_ns
+
+
+def unused_pid() -> int:
+    """A pid no process has now (and that is not in use as a pgid/sid)."""
+    pid_max = int(pathlib.Path("/proc/sys/kernel/pid_max").read_text())
+    for candidate in range(pid_max - 1, 300, -1):
+        if not os.path.exists(f"/proc/{candidate}"):
+            return candidate
+    raise RuntimeError("no free pid")

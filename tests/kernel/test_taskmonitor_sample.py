@@ -1,0 +1,114 @@
+"""taskmonitor: samples through sysfs and ioctl, and what they measure."""
+import errno
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import procs
+import tmdev
+import uapi
+
+
+@pytest.fixture
+def target(load, busy):
+    proc = busy()
+    load("taskmonitor", f"target={proc.pid}")
+    return proc
+
+
+def test_sysfs_line_names_the_target(target):
+    pid, utime, stime = tmdev.parse_line(tmdev.sysfs_read())
+    assert pid == target.pid
+    assert utime + stime > 0
+
+
+def test_samples_grow_while_the_target_runs(target):
+    with tmdev.Device() as dev:
+        u1, s1 = dev.get()
+        time.sleep(1.5)
+        u2, s2 = dev.get()
+    assert u2 >= u1 and s2 >= s1
+    assert u2 - u1 > 100_000_000, "a busy process should gain user time"
+
+
+def test_ioctl_and_sysfs_agree(target):
+    with tmdev.Device() as dev:
+        before = dev.get()
+        _, su, ss = tmdev.parse_line(tmdev.sysfs_read())
+        text = dev.get_text()
+        after = dev.get()
+    assert before[0] <= su <= after[0] and before[1] <= ss <= after[1]
+    pid, tu, ts = tmdev.parse_line(text)
+    assert pid == target.pid
+    assert su <= tu <= after[0] and ss <= ts <= after[1]
+
+
+def test_unit_is_nanoseconds_like_proc(load, busy):
+    """The module's sum over all threads matches /proc/PID/stat (in ticks)."""
+    proc = busy(threads=2)
+    load("taskmonitor", f"target={proc.pid}")
+    time.sleep(2)
+    with tmdev.Device() as dev:
+        before = sum(dev.get())
+        proc_total = sum(procs.proc_cputime_ns(proc.pid))
+        after = sum(dev.get())
+    tick = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    # /proc rounds to ticks; allow a few ticks and 5% either way.
+    slack = 4 * tick + 0.05 * proc_total
+    assert before - slack <= proc_total <= after + slack, (before, proc_total, after)
+
+
+def test_threads_that_exited_still_count(load):
+    """Time of finished threads stays in the process's total."""
+    script = ("import threading, time, sys\n"
+              "def spin(end):\n"
+              "    while time.monotonic() < end: pass\n"
+              "t = threading.Thread(target=spin, args=(time.monotonic() + 1.0,))\n"
+              "t.start(); t.join()\n"
+              "print('joined', flush=True); sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "joined\n"
+        load("taskmonitor", f"target={proc.pid}")
+        with tmdev.Device() as dev:
+            utime, stime = dev.get()
+        assert utime + stime >= 500_000_000, "the joined thread's second of CPU is missing"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_sysfs_read_works_while_stopped(target):
+    tmdev.sysfs_write(b"stop")
+    assert tmdev.parse_line(tmdev.sysfs_read())[0] == target.pid
+    with tmdev.Device() as dev:
+        assert dev.get()[0] > 0
+
+
+@pytest.mark.parametrize("request_code", [
+    uapi.request("_IO", 0x10),
+    uapi.request("_IOR", 0x10, 8),           # TM_GET's number with another size
+    uapi.request("_IOR", 0x15, 16),          # the next free number
+    uapi.request("_IO", 0x3f),
+    uapi.HELLO,
+    0x5401,
+], ids=["get-no-size", "get-bad-size", "next-nr", "last-nr", "hello", "tcgets"])
+def test_unknown_requests_give_enotty(target, request_code):
+    with tmdev.Device() as dev:
+        with pytest.raises(OSError) as exc:
+            uapi.raw_ioctl(dev.fd, request_code, 0)
+        assert exc.value.errno == errno.ENOTTY
+
+
+@pytest.mark.parametrize("name", ["TM_GET", "TM_GET_TEXT", "TM_PID"])
+@pytest.mark.parametrize("address", [0, 1, 0xffff888000000000], ids=["null", "low", "kernel"])
+def test_bad_pointers_give_efault(target, name, address):
+    with tmdev.Device() as dev:
+        with pytest.raises(OSError) as exc:
+            uapi.raw_ioctl(dev.fd, uapi.REQUESTS[name], address)
+        assert exc.value.errno == errno.EFAULT
+        assert dev.pid(-1) == target.pid

@@ -1,0 +1,140 @@
+"""taskmonitor: the monitor kthread, its log, and start/stop."""
+import errno
+import random
+import threading
+import time
+
+import pytest
+
+import procs
+import tmdev
+
+SAMPLE_LOG = r"taskmonitor: pid {} usr \d+ sys \d+$"
+
+
+@pytest.fixture
+def target(kmsg, load, busy):
+    proc = busy()
+    load("taskmonitor", f"target={proc.pid}")
+    return proc
+
+
+def test_thread_started_at_load_logs_every_second(target, kmsg):
+    kmsg.wait_for("taskmonitor: starting monitor thread$")
+    assert len(procs.monitor_kthreads()) == 1
+    time.sleep(3.5)
+    lines = kmsg.matching(SAMPLE_LOG.format(target.pid))
+    assert 3 <= len(lines) <= 5, lines
+    usr = [int(line.split()[4]) for line in lines]
+    assert usr == sorted(usr) and usr[-1] > usr[0]
+
+
+@pytest.mark.parametrize("stop,start", [(b"stop", b"start"), (b"stop\n", b"start\n")],
+                         ids=["echo-n", "echo"])
+def test_sysfs_stop_and_start(target, kmsg, stop, start):
+    tmdev.sysfs_write(stop)
+    kmsg.wait_for("taskmonitor: halting monitor thread$")
+    assert procs.monitor_kthreads() == []
+    logged = len(kmsg.matching(SAMPLE_LOG.format(target.pid)))
+    time.sleep(2.2)
+    assert len(kmsg.matching(SAMPLE_LOG.format(target.pid))) == logged, "stopped thread logged"
+    tmdev.sysfs_write(start)
+    assert len(procs.monitor_kthreads()) == 1
+    kmsg.wait_for(SAMPLE_LOG.format(target.pid))
+
+
+@pytest.mark.parametrize("data", [b"go", b"starts", b"", b"STOP", b"start stop", b"\n"])
+def test_sysfs_rejects_other_words(target, data):
+    with pytest.raises(OSError) as exc:
+        tmdev.sysfs_write(data)
+    assert exc.value.errno == errno.EINVAL
+    assert len(procs.monitor_kthreads()) == 1
+
+
+def test_ioctl_start_stop_are_idempotent(target, kmsg):
+    with tmdev.Device() as dev:
+        dev.start()
+        dev.start()
+        assert len(procs.monitor_kthreads()) == 1
+        dev.stop()
+        dev.stop()
+        assert procs.monitor_kthreads() == []
+        dev.start()
+        assert len(procs.monitor_kthreads()) == 1
+    assert len(kmsg.matching("starting monitor thread$")) == 2
+    assert len(kmsg.matching("halting monitor thread$")) == 1
+
+
+def test_thread_is_quiet_while_target_is_gone(target, kmsg, busy):
+    kmsg.wait_for(SAMPLE_LOG.format(target.pid))
+    procs.kill(target)
+    time.sleep(1.2)  # a sample in flight when the target died may still land
+    quiet_from = len(kmsg.matching("taskmonitor:"))
+    time.sleep(2.5)
+    assert kmsg.matching("taskmonitor:")[quiet_from:] == []
+    assert len(procs.monitor_kthreads()) == 1
+    second = busy()
+    with tmdev.Device() as dev:
+        dev.pid(second.pid)
+    kmsg.wait_for(SAMPLE_LOG.format(second.pid))
+
+
+def test_idle_module_thread_is_quiet(load, kmsg):
+    load("taskmonitor")
+    assert len(procs.monitor_kthreads()) == 1
+    time.sleep(2.5)
+    assert kmsg.matching(r"taskmonitor: pid ") == []
+
+
+def test_start_stop_storm_never_two_threads(target, kmsg):
+    """Many callers start and stop over sysfs and ioctl at once."""
+    stop = threading.Event()
+    violations, counts, errors = [], [0], []
+
+    def checker():
+        while not stop.is_set():
+            threads = procs.monitor_kthreads()
+            if len(threads) > 1:
+                violations.append(threads)
+
+    def caller(seed):
+        rng = random.Random(seed)
+        try:
+            with tmdev.Device() as dev:
+                while not stop.is_set():
+                    action = rng.randrange(5)
+                    if action == 0:
+                        dev.start()
+                    elif action == 1:
+                        dev.stop()
+                    elif action == 2:
+                        tmdev.sysfs_write(b"start\n")
+                    elif action == 3:
+                        tmdev.sysfs_write(b"stop")
+                    else:
+                        dev.get()
+                    counts[0] += 1
+        except OSError as e:  # any failure is a bug: report it
+            errors.append(e)
+
+    workers = [threading.Thread(target=checker)] + [
+        threading.Thread(target=caller, args=(seed,)) for seed in range(6)]
+    for w in workers:
+        w.start()
+    stop.wait(8)
+    stop.set()
+    for w in workers:
+        w.join(30)
+        assert not w.is_alive(), "a caller hung"
+    assert errors == []
+    assert violations == []
+    assert counts[0] > 200
+    starts = len(kmsg.matching("starting monitor thread$"))
+    halts = len(kmsg.matching("halting monitor thread$"))
+    running = len(procs.monitor_kthreads())
+    assert running in (0, 1) and starts - halts == running
+    with tmdev.Device() as dev:
+        dev.start()
+        assert len(procs.monitor_kthreads()) == 1
+        dev.stop()
+        assert procs.monitor_kthreads() == []

@@ -1,0 +1,77 @@
+"""The ioctl request codes of include/uapi/linux/taskmon.h, read from the header.
+
+The request numbers and directions come from the header itself, so the tests
+exercise what user space really compiles against; only the argument sizes
+are given here, from the structures' definitions.
+"""
+import ctypes
+import os
+import pathlib
+import re
+
+HEADER = pathlib.Path(__file__).resolve().parents[2] / "include/uapi/linux/taskmon.h"
+
+_IOC_NRBITS, _IOC_TYPEBITS, _IOC_SIZEBITS = 8, 8, 14
+_IOC_NRSHIFT = 0
+_IOC_TYPESHIFT = _IOC_NRSHIFT + _IOC_NRBITS
+_IOC_SIZESHIFT = _IOC_TYPESHIFT + _IOC_TYPEBITS
+_IOC_DIRSHIFT = _IOC_SIZESHIFT + _IOC_SIZEBITS
+_DIRS = {"_IO": 0, "_IOW": 1, "_IOR": 2, "_IOWR": 3}
+
+
+def _ioc(direction: int, typ: int, nr: int, size: int) -> int:
+    return (direction << _IOC_DIRSHIFT) | (typ << _IOC_TYPESHIFT) | \
+        (nr << _IOC_NRSHIFT) | (size << _IOC_SIZESHIFT)
+
+
+class TaskSample(ctypes.Structure):
+    _fields_ = [("utime", ctypes.c_uint64), ("stime", ctypes.c_uint64)]
+
+
+def _parse():
+    text = HEADER.read_text()
+    ints = {m[1]: int(m[2], 0) for m in
+            re.finditer(r"#define\s+(\w+)\s+(\d+|0x[0-9a-fA-F]+)\s*$", text, re.M)}
+    ioc_type = ord(re.search(r"#define\s+TASKMON_IOC_TYPE\s+'(.)'", text)[1])
+    sizes = {
+        "char[HELLO_MSG_LEN]": ints["HELLO_MSG_LEN"],
+        "struct task_sample": ctypes.sizeof(TaskSample),
+        "struct task_sample_text": ints["TM_TEXT_LEN"],
+        "__kernel_pid_t": 4,
+    }
+    requests = {}
+    for m in re.finditer(r"#define\s+(\w+)\s+(_IO\w*)\(TASKMON_IOC_TYPE,\s*(\w+)(?:,\s*([^)]+))?\)",
+                         text):
+        name, macro, nr, argtype = m.groups()
+        size = sizes[argtype.strip()] if argtype else 0
+        requests[name] = _ioc(_DIRS[macro], ioc_type, int(nr, 0), size)
+    return ints, ioc_type, requests
+
+
+CONSTANTS, IOC_TYPE, REQUESTS = _parse()
+HELLO_MSG_LEN = CONSTANTS["HELLO_MSG_LEN"]
+TM_TEXT_LEN = CONSTANTS["TM_TEXT_LEN"]
+HELLO = REQUESTS["HELLO"]
+TM_GET = REQUESTS["TM_GET"]
+TM_GET_TEXT = REQUESTS["TM_GET_TEXT"]
+TM_START = REQUESTS["TM_START"]
+TM_STOP = REQUESTS["TM_STOP"]
+TM_PID = REQUESTS["TM_PID"]
+
+
+def request(direction: str, nr: int, size: int = 0) -> int:
+    """A request code of our type that the header does not define."""
+    return _ioc(_DIRS[direction], IOC_TYPE, nr, size)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def raw_ioctl(fd: int, request_code: int, address: int) -> int:
+    """ioctl with an arbitrary pointer value (fcntl.ioctl takes only a C int)."""
+    ret = _libc.ioctl(fd, request_code, address)
+    if ret < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return ret
