@@ -86,5 +86,11 @@ def test_file_goes_with_the_module(load):
     assert HELLO.read_text() == "Hello sysfs!\n"
 
 
+def test_file_holds_no_text_only_a_page_sized_promise():
+    """sysfs gives every attribute the size of a page, whatever show() prints."""
+    assert HELLO.stat().st_size == 4096
+    assert len(HELLO.read_bytes()) == len("Hello sysfs!\n")
+
+
 def test_mode_is_root_writable_world_readable():
     assert HELLO.stat().st_mode & 0o777 == 0o644
