@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/**
+ * @file taskmon.hpp
+ * @brief libtaskmon: C++17 access to the taskmon kernel modules.
+ *
+ * Include only this header; the others under <taskmon/> refuse to be
+ * included directly.  Link with the CMake target taskmon::taskmon
+ * (find_package(taskmon)) or with `pkg-config --cflags --libs taskmon`.
+ *
+ * - taskmon::Monitor: /dev/taskmonitor (taskmonitor.ko)
+ * - taskmon::Hello:   /dev/hello (helloioctl.ko)
+ * - taskmon::Sample:  a CPU-time sample
+ * - taskmon::Error and subclasses: every failure (error.hpp)
+ * - taskmon::version(), TASKMON_VERSION_STRING
+ *
+ * The raw kernel interface (ioctl numbers and structures) is installed as
+ * <taskmon/uapi/taskmon.h>; it is not needed to use this library.
+ */
+#ifndef TASKMON_TASKMON_HPP
+#define TASKMON_TASKMON_HPP
+
+#define TASKMON_TASKMON_HPP_INSIDE
+// clang-format off
+#include <taskmon/export.hpp>
+#include <taskmon/version.hpp>
+#include <taskmon/error.hpp>
+#include <taskmon/sample.hpp>
+#include <taskmon/monitor.hpp>
+#include <taskmon/hello.hpp>
+// clang-format on
+#undef TASKMON_TASKMON_HPP_INSIDE
+
+#endif // TASKMON_TASKMON_HPP
