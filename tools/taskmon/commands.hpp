@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The taskmon command's logic, minus main(): parse, run, report.
+#ifndef TASKMON_TOOLS_COMMANDS_HPP
+#define TASKMON_TOOLS_COMMANDS_HPP
+
+#include "options.hpp"
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace taskmon::cli {
+
+/** Runs one parsed command against the device; throws taskmon::Error on failure. */
+void run_command(const Options& opts, std::ostream& out);
+
+/**
+ * The whole command: parses @p args (argv[1..]), runs the command, writes
+ * errors to @p err as "taskmon: <cause and fix>", and returns the exit status
+ * (see exit_codes.hpp).  Never throws.
+ */
+[[nodiscard]] int run_main(const std::vector<std::string>& args, std::ostream& out,
+                           std::ostream& err) noexcept;
+
+} // namespace taskmon::cli
+
+#endif // TASKMON_TOOLS_COMMANDS_HPP

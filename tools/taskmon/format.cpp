@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "format.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <iomanip>
+#include <sstream>
+
+namespace taskmon::cli {
+
+namespace {
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+
+std::string fixed(double value, int precision)
+{
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(precision) << value;
+    return out.str();
+}
+
+std::string percent_text(const std::optional<double>& value)
+{
+    return value ? fixed(*value, 1) + " %" : std::string("- %");
+}
+
+std::string percent_json(const std::optional<double>& value)
+{
+    return value ? fixed(*value, 2) : std::string("null");
+}
+
+// The columns of `watch`: elapsed, user, system, cpu, user, system.
+std::string columns(const std::array<std::string, 6>& cells)
+{
+    constexpr std::array<int, 6> widths{12, 15, 15, 9, 9, 9};
+    std::ostringstream out;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        out << (i == 0 ? "" : " ") << std::setw(widths.at(i)) << cells.at(i);
+    }
+    out << '\n';
+    return out.str();
+}
+
+} // namespace
+
+std::string format_seconds(std::chrono::nanoseconds ns, int decimals)
+{
+    if (decimals < 0) {
+        decimals = 0;
+    }
+    if (decimals > 9) {
+        decimals = 9;
+    }
+    const std::int64_t count = ns.count();
+    const std::int64_t whole = count / ns_per_s;
+    std::int64_t frac = std::llabs(count % ns_per_s);
+    for (int i = decimals; i < 9; ++i) {
+        frac /= 10;
+    }
+    std::ostringstream out;
+    if (count < 0 && whole == 0) {
+        out << '-';
+    }
+    out << whole;
+    if (decimals > 0) {
+        out << '.' << std::setw(decimals) << std::setfill('0') << frac;
+    }
+    out << " s";
+    return out.str();
+}
+
+std::string json_seconds(std::chrono::nanoseconds ns)
+{
+    std::string text = format_seconds(ns, 9);
+    text.resize(text.size() - 2); // drop " s"
+    return text;
+}
+
+std::string json_string(std::string_view text)
+{
+    std::string out = "\"";
+    for (const char c : text) {
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                std::ostringstream hex;
+                hex << "\\u" << std::hex << std::setw(4) << std::setfill('0')
+                    << static_cast<unsigned>(static_cast<unsigned char>(c));
+                out += hex.str();
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+    return out;
+}
+
+std::string format_get(pid_t pid, const Sample& sample, bool json)
+{
+    std::ostringstream out;
+    if (json) {
+        out << "{\"pid\": " << pid << ", \"user_ns\": " << sample.user.count()
+            << ", \"system_ns\": " << sample.system.count()
+            << ", \"total_ns\": " << sample.total().count()
+            << ", \"user_s\": " << json_seconds(sample.user)
+            << ", \"system_s\": " << json_seconds(sample.system)
+            << ", \"total_s\": " << json_seconds(sample.total()) << "}\n";
+    } else {
+        out << "pid     " << pid << '\n'
+            << "user    " << format_seconds(sample.user) << '\n'
+            << "system  " << format_seconds(sample.system) << '\n'
+            << "total   " << format_seconds(sample.total()) << '\n';
+    }
+    return out.str();
+}
+
+std::string format_pid(pid_t pid, bool json)
+{
+    return json ? "{\"pid\": " + std::to_string(pid) + "}\n" : std::to_string(pid) + "\n";
+}
+
+std::string format_set_pid(pid_t pid, bool json)
+{
+    return json ? format_pid(pid, true) : "now monitoring pid " + std::to_string(pid) + "\n";
+}
+
+std::string format_thread(bool started, bool json)
+{
+    const char* state = started ? "started" : "stopped";
+    return json ? std::string(R"({"thread": ")") + state + "\"}\n"
+                : std::string("monitoring thread ") + state + "\n";
+}
+
+std::optional<double> cpu_percent(std::chrono::nanoseconds used, std::chrono::nanoseconds wall)
+{
+    if (wall.count() <= 0 || used.count() < 0) {
+        return std::nullopt;
+    }
+    return 100.0 * static_cast<double>(used.count()) / static_cast<double>(wall.count());
+}
+
+WatchRow make_watch_row(std::chrono::nanoseconds elapsed, pid_t pid, const Sample& sample,
+                        pid_t previous_pid, const Sample& previous, std::chrono::nanoseconds wall)
+{
+    WatchRow row;
+    row.elapsed = elapsed;
+    row.pid = pid;
+    row.sample = sample;
+    if (pid == previous_pid) {
+        const Sample delta = sample - previous;
+        const auto user = cpu_percent(delta.user, wall);
+        const auto system = cpu_percent(delta.system, wall);
+        if (user && system) {
+            row.user_cpu = user;
+            row.system_cpu = system;
+            row.cpu = *user + *system;
+        }
+    }
+    return row;
+}
+
+std::string format_watch_header(pid_t pid, std::chrono::nanoseconds interval, bool json)
+{
+    if (json) {
+        return {};
+    }
+    return "pid " + std::to_string(pid) + ", a sample every " + format_seconds(interval) + "\n" +
+           columns({"elapsed", "user", "system", "cpu", "user", "system"});
+}
+
+std::string format_watch_row(const WatchRow& row, bool json)
+{
+    if (json) {
+        std::ostringstream out;
+        out << "{\"elapsed_s\": " << json_seconds(row.elapsed) << ", \"pid\": " << row.pid
+            << ", \"user_ns\": " << row.sample.user.count()
+            << ", \"system_ns\": " << row.sample.system.count()
+            << ", \"user_s\": " << json_seconds(row.sample.user)
+            << ", \"system_s\": " << json_seconds(row.sample.system)
+            << ", \"cpu_percent\": " << percent_json(row.cpu)
+            << ", \"user_percent\": " << percent_json(row.user_cpu)
+            << ", \"system_percent\": " << percent_json(row.system_cpu) << "}\n";
+        return out.str();
+    }
+    return columns({format_seconds(row.elapsed), format_seconds(row.sample.user),
+                    format_seconds(row.sample.system), percent_text(row.cpu),
+                    percent_text(row.user_cpu), percent_text(row.system_cpu)});
+}
+
+} // namespace taskmon::cli

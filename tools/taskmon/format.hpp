@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Output formatting of the taskmon command, text and JSON (no device access:
+// unit-tested on the host).
+#ifndef TASKMON_TOOLS_FORMAT_HPP
+#define TASKMON_TOOLS_FORMAT_HPP
+
+#include <taskmon/taskmon.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace taskmon::cli {
+
+/** "36.181 s": seconds with @p decimals decimals (truncated, not rounded). */
+[[nodiscard]] std::string format_seconds(std::chrono::nanoseconds ns, int decimals = 3);
+
+/** Exact seconds as a JSON number, e.g. "36.181000000". */
+[[nodiscard]] std::string json_seconds(std::chrono::nanoseconds ns);
+
+/** A JSON string literal, quoted and escaped. */
+[[nodiscard]] std::string json_string(std::string_view text);
+
+/** `taskmon get`: aligned "pid/user/system/total" lines, or one JSON object. */
+[[nodiscard]] std::string format_get(pid_t pid, const Sample& sample, bool json);
+
+/** `taskmon pid`: the pid alone ("1234\n"), or {"pid": 1234}. */
+[[nodiscard]] std::string format_pid(pid_t pid, bool json);
+
+/** `taskmon pid PID`: a confirmation, or {"pid": 1234}. */
+[[nodiscard]] std::string format_set_pid(pid_t pid, bool json);
+
+/** `taskmon start` / `taskmon stop`: a confirmation, or {"thread": "started"}. */
+[[nodiscard]] std::string format_thread(bool started, bool json);
+
+/** One row of `taskmon watch`. */
+struct WatchRow {
+    std::chrono::nanoseconds elapsed{0}; // since the watch began
+    pid_t pid = 0;
+    Sample sample;                    // cumulative CPU time of the target
+    std::optional<double> cpu;        // % of one CPU over the interval, user+system
+    std::optional<double> user_cpu;   // % in user mode
+    std::optional<double> system_cpu; // % in kernel mode
+};
+
+/**
+ * Builds a row from two consecutive samples taken @p wall apart.  The
+ * percentages are unset when they cannot be computed: a different pid, a
+ * non-positive wall time, or CPU time going backwards.
+ */
+[[nodiscard]] WatchRow make_watch_row(std::chrono::nanoseconds elapsed, pid_t pid,
+                                      const Sample& sample, pid_t previous_pid,
+                                      const Sample& previous, std::chrono::nanoseconds wall);
+
+/** "cpu %" of @p used CPU time over @p wall, or unset if wall <= 0 or used < 0. */
+[[nodiscard]] std::optional<double> cpu_percent(std::chrono::nanoseconds used,
+                                                std::chrono::nanoseconds wall);
+
+/** The first lines of `taskmon watch` in text mode (empty in JSON mode). */
+[[nodiscard]] std::string format_watch_header(pid_t pid, std::chrono::nanoseconds interval,
+                                              bool json);
+
+/** One line of `taskmon watch`: a table row, or one JSON object. */
+[[nodiscard]] std::string format_watch_row(const WatchRow& row, bool json);
+
+} // namespace taskmon::cli
+
+#endif // TASKMON_TOOLS_FORMAT_HPP

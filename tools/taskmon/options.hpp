@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Command-line parsing of the taskmon command (no device access: unit-tested
+// on the host).
+#ifndef TASKMON_TOOLS_OPTIONS_HPP
+#define TASKMON_TOOLS_OPTIONS_HPP
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace taskmon::cli {
+
+enum class Command {
+    help,    // --help, -h, "help"
+    version, // --version, -V
+    get,
+    watch,
+    start,
+    stop,
+    pid,
+};
+
+struct Options {
+    Command command = Command::help;
+    std::string device = "/dev/taskmonitor";
+    bool json = false;
+    /** watch: time between samples. */
+    std::chrono::nanoseconds interval = std::chrono::seconds(1);
+    /** watch: number of rows to print; unset means until interrupted. */
+    std::optional<std::uint64_t> count;
+    /** pid: the new target; unset means print the current one. */
+    std::optional<pid_t> pid;
+};
+
+/** A command line that cannot be run: the message says what is wrong. */
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/** Parses argv[1..]; throws UsageError. Options may come before or after the command. */
+[[nodiscard]] Options parse_args(const std::vector<std::string>& args);
+
+/** Strict parsers, exposed for tests; each throws UsageError naming @p what. */
+[[nodiscard]] pid_t parse_pid(const std::string& text);
+[[nodiscard]] std::chrono::nanoseconds parse_interval(const std::string& text);
+[[nodiscard]] std::uint64_t parse_count(const std::string& text);
+
+/** The text of --help. */
+[[nodiscard]] std::string help_text();
+
+/** The text of --version. */
+[[nodiscard]] std::string version_text();
+
+} // namespace taskmon::cli
+
+#endif // TASKMON_TOOLS_OPTIONS_HPP
