@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Host tests of the taskmon command's argument parsing.
+#include "options.hpp"
+
+#include <taskmon/taskmon.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using taskmon::cli::Command;
+using taskmon::cli::Options;
+using taskmon::cli::parse_args;
+using taskmon::cli::UsageError;
+using ::testing::HasSubstr;
+
+Options parse(const std::vector<std::string>& args)
+{
+    return parse_args(args);
+}
+
+// The UsageError message for @p args ("" if none was thrown).
+std::string usage_error(const std::vector<std::string>& args)
+{
+    try {
+        static_cast<void>(parse_args(args));
+    } catch (const UsageError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(ParseArgs, Commands)
+{
+    EXPECT_EQ(parse({"get"}).command, Command::get);
+    EXPECT_EQ(parse({"watch"}).command, Command::watch);
+    EXPECT_EQ(parse({"start"}).command, Command::start);
+    EXPECT_EQ(parse({"stop"}).command, Command::stop);
+    EXPECT_EQ(parse({"pid"}).command, Command::pid);
+    EXPECT_EQ(parse({"help"}).command, Command::help);
+}
+
+TEST(ParseArgs, Defaults)
+{
+    const Options o = parse({"get"});
+    EXPECT_EQ(o.device, "/dev/taskmonitor");
+    EXPECT_FALSE(o.json);
+    EXPECT_EQ(o.interval, 1s);
+    EXPECT_FALSE(o.count);
+    EXPECT_FALSE(o.pid);
+}
+
+TEST(ParseArgs, HelpAndVersionWinAnywhere)
+{
+    EXPECT_EQ(parse({"--help"}).command, Command::help);
+    EXPECT_EQ(parse({"-h"}).command, Command::help);
+    EXPECT_EQ(parse({"get", "--bogus", "--help"}).command, Command::help);
+    EXPECT_EQ(parse({"--version"}).command, Command::version);
+    EXPECT_EQ(parse({"-V", "frob"}).command, Command::version);
+    // After "--" they are words, not options.
+    EXPECT_THAT(usage_error({"--", "--help"}), HasSubstr("unknown command '--help'"));
+}
+
+TEST(ParseArgs, GlobalOptionsBeforeOrAfterTheCommand)
+{
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"--device", "/dev/x", "--json", "get"},
+                                               {"get", "--device", "/dev/x", "--json"},
+                                               {"-d", "/dev/x", "get", "-j"},
+                                               {"--device=/dev/x", "get", "--json"}}) {
+        const Options o = parse(args);
+        EXPECT_EQ(o.command, Command::get);
+        EXPECT_EQ(o.device, "/dev/x");
+        EXPECT_TRUE(o.json);
+    }
+}
+
+TEST(ParseArgs, Watch)
+{
+    const Options o = parse({"watch", "--interval", "0.25", "--count", "2"});
+    EXPECT_EQ(o.command, Command::watch);
+    EXPECT_EQ(o.interval, 250ms);
+    ASSERT_TRUE(o.count);
+    EXPECT_EQ(*o.count, 2U);
+    const Options p = parse({"-i", "3", "-n", "10", "watch"});
+    EXPECT_EQ(p.interval, 3s);
+    EXPECT_EQ(*p.count, 10U);
+    EXPECT_EQ(parse({"watch", "--interval=1.5"}).interval, 1500ms);
+}
+
+TEST(ParseArgs, Pid)
+{
+    EXPECT_FALSE(parse({"pid"}).pid);
+    const Options o = parse({"pid", "1234"});
+    ASSERT_TRUE(o.pid);
+    EXPECT_EQ(*o.pid, 1234);
+    EXPECT_EQ(*parse({"--json", "pid", "1"}).pid, 1);
+}
+
+TEST(ParseArgs, UsageErrorsSayWhatIsWrong)
+{
+    EXPECT_THAT(usage_error({}), HasSubstr("no command given"));
+    EXPECT_THAT(usage_error({"frob"}), HasSubstr("unknown command 'frob'"));
+    EXPECT_THAT(usage_error({"get", "--frob"}), HasSubstr("unknown option '--frob'"));
+    EXPECT_THAT(usage_error({"get", "extra"}), HasSubstr("'get' takes no arguments"));
+    EXPECT_THAT(usage_error({"start", "1"}), HasSubstr("'start' takes no arguments"));
+    EXPECT_THAT(usage_error({"pid", "1", "2"}), HasSubstr("at most one argument"));
+    EXPECT_THAT(usage_error({"get", "--device"}), HasSubstr("--device needs a PATH"));
+    EXPECT_THAT(usage_error({"get", "--device="}), HasSubstr("non-empty PATH"));
+    EXPECT_THAT(usage_error({"watch", "--interval"}), HasSubstr("needs a SECONDS"));
+    EXPECT_THAT(usage_error({"watch", "--count"}), HasSubstr("needs a N"));
+    EXPECT_THAT(usage_error({"get", "--count", "3"}), HasSubstr("only apply to 'watch'"));
+    EXPECT_THAT(usage_error({"pid", "--interval", "3"}), HasSubstr("only apply to 'watch'"));
+    EXPECT_THAT(usage_error({"get", "--json=yes"}), HasSubstr("--json takes no argument"));
+}
+
+TEST(ParsePid, AcceptsPositiveIntegersOnly)
+{
+    EXPECT_EQ(taskmon::cli::parse_pid("1"), 1);
+    EXPECT_EQ(taskmon::cli::parse_pid("4194304"), 4194304);
+    EXPECT_EQ(taskmon::cli::parse_pid("2147483647"), 2147483647);
+    for (const char* bad : {"0", "-1", "-5", "", " 1", "1 ", "+1", "1x", "0x10", "2147483648",
+                            "99999999999999999999", "1.0"}) {
+        EXPECT_THROW(static_cast<void>(taskmon::cli::parse_pid(bad)), UsageError) << bad;
+    }
+    EXPECT_THAT(usage_error({"pid", "0"}), HasSubstr("invalid pid '0'"));
+    EXPECT_THAT(usage_error({"pid", "-5"}), HasSubstr("invalid pid '-5'"))
+        << "a negative number is a bad pid, not an unknown option";
+    EXPECT_THAT(usage_error({"pid", "abc"}), HasSubstr("positive integer"));
+}
+
+TEST(ParseInterval, DecimalSecondsWithinBounds)
+{
+    using taskmon::cli::parse_interval;
+    EXPECT_EQ(parse_interval("1"), 1s);
+    EXPECT_EQ(parse_interval("0.5"), 500ms);
+    EXPECT_EQ(parse_interval(".5"), 500ms);
+    EXPECT_EQ(parse_interval("2."), 2s);
+    EXPECT_EQ(parse_interval("0.01"), 10ms);
+    EXPECT_EQ(parse_interval("1.000000001"), 1'000'000'001ns);
+    EXPECT_EQ(parse_interval("0.5s"), 500ms);
+    EXPECT_EQ(parse_interval("86400"), 86400s);
+    for (const char* bad : {"0", "0.0", "0.009", "86400.000000001", "86401", "", ".", "s", "-1",
+                            "1e3", "abc", "1..2", "0.1234567891", " 1", "99999999999999999999"}) {
+        EXPECT_THROW(static_cast<void>(parse_interval(bad)), UsageError) << bad;
+    }
+}
+
+TEST(ParseCount, PositiveIntegers)
+{
+    using taskmon::cli::parse_count;
+    EXPECT_EQ(parse_count("1"), 1U);
+    EXPECT_EQ(parse_count("18446744073709551615"), 18446744073709551615ULL);
+    for (const char* bad : {"0", "-1", "", "1.5", "x", "18446744073709551616"}) {
+        EXPECT_THROW(static_cast<void>(parse_count(bad)), UsageError) << bad;
+    }
+}
+
+TEST(HelpText, DocumentsCommandsOptionsAndExitCodes)
+{
+    const std::string help = taskmon::cli::help_text();
+    for (const char* text : {"Usage: taskmon",
+                             "get",
+                             "watch",
+                             "--interval",
+                             "--count",
+                             "start",
+                             "stop",
+                             "pid PID",
+                             "--device PATH",
+                             "--json",
+                             "--help",
+                             "--version",
+                             "Exit status:",
+                             "0  success",
+                             "1  any other runtime error",
+                             "2  usage error",
+                             "3  no such process",
+                             "4  no target set",
+                             "5  device not found",
+                             "6  permission denied",
+                             "7  not a taskmonitor device",
+                             "sudo modprobe taskmonitor"}) {
+        EXPECT_THAT(help, HasSubstr(text));
+    }
+}
+
+TEST(VersionText, NamesCliAndLibraryVersions)
+{
+    EXPECT_EQ(taskmon::cli::version_text(), std::string("taskmon ") + TASKMON_VERSION_STRING +
+                                                " (libtaskmon " + TASKMON_VERSION_STRING + ")\n");
+}
+
+} // namespace

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Host tests of taskmon::Sample and taskmon::version().
+#include <taskmon/taskmon.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+static_assert(std::is_trivially_copyable_v<taskmon::Sample>);
+static_assert(taskmon::Sample{1ns, 2ns}.total() == 3ns);
+
+TEST(Sample, DefaultIsZero)
+{
+    const taskmon::Sample s;
+    EXPECT_EQ(s.user, 0ns);
+    EXPECT_EQ(s.system, 0ns);
+    EXPECT_EQ(s.total(), 0ns);
+}
+
+TEST(Sample, TotalEqualityAndDifference)
+{
+    const taskmon::Sample a{36'181'000'000ns, 512'000'000ns};
+    const taskmon::Sample b{36'181'000'000ns, 512'000'000ns};
+    const taskmon::Sample c{36'181'000'001ns, 512'000'000ns};
+    EXPECT_EQ(a.total(), 36'693'000'000ns);
+    EXPECT_EQ(a, b);
+    EXPECT_NE(a, c);
+    EXPECT_FALSE(a != b);
+    const taskmon::Sample d = c - a;
+    EXPECT_EQ(d.user, 1ns);
+    EXPECT_EQ(d.system, 0ns);
+}
+
+TEST(Sample, StreamsExactSeconds)
+{
+    std::ostringstream out;
+    out << taskmon::Sample{36'181'000'000ns, 512'000'001ns};
+    EXPECT_EQ(out.str(), "user 36.181000000 s, system 0.512000001 s");
+
+    std::ostringstream neg;
+    neg << taskmon::Sample{-1ns, -1'500'000'000ns};
+    EXPECT_EQ(neg.str(), "user -0.000000001 s, system -1.500000000 s");
+}
+
+TEST(Sample, StreamingLeavesTheFillCharacterAlone)
+{
+    std::ostringstream out;
+    out.fill('*');
+    out << taskmon::Sample{1ns, 2ns};
+    EXPECT_EQ(out.fill(), '*');
+}
+
+TEST(Version, RuntimeMatchesHeaders)
+{
+    EXPECT_STREQ(taskmon::version(), TASKMON_VERSION_STRING);
+    EXPECT_EQ(std::string(TASKMON_VERSION_STRING), std::to_string(TASKMON_VERSION_MAJOR) + "." +
+                                                       std::to_string(TASKMON_VERSION_MINOR) + "." +
+                                                       std::to_string(TASKMON_VERSION_PATCH));
+}
+
+} // namespace
