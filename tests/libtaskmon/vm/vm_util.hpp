@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Helpers of taskmon-vm-tests: device preconditions, busy child processes,
+// running the built programs, and counting the module's kthread.
+#ifndef TASKMON_TESTS_VM_UTIL_HPP
+#define TASKMON_TESTS_VM_UTIL_HPP
+
+#include <sys/types.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace taskmon::vmtest {
+
+/** /dev/taskmonitor, or $TASKMON_DEVICE. */
+std::string monitor_device();
+/** /dev/hello, or $TASKMON_HELLO_DEVICE. */
+std::string hello_device();
+/** True when $TASKMON_IN_VM is "1": missing devices or programs are failures, not skips. */
+bool in_vm();
+
+/**
+ * Base fixture: skips the test (or, with TASKMON_IN_VM=1, fails it) when
+ * /dev/taskmonitor or /dev/hello is missing.
+ */
+class VmTest : public ::testing::Test {
+protected:
+    void SetUp() override;
+};
+
+/** What a forked child does until it is killed. */
+enum class Load {
+    spin,        // a user-mode busy loop
+    syscalls,    // a loop of getppid(2): mostly kernel time
+    spin_thread, // main thread sleeps in pause(); a second thread spins
+};
+
+/**
+ * A child process busy with @p load until destroyed (SIGKILL + waitpid).
+ * It also dies with the test (PR_SET_PDEATHSIG).
+ */
+class BusyChild {
+public:
+    explicit BusyChild(Load load = Load::spin);
+    BusyChild(const BusyChild&) = delete;
+    BusyChild& operator=(const BusyChild&) = delete;
+    BusyChild(BusyChild&&) = delete;
+    BusyChild& operator=(BusyChild&&) = delete;
+    ~BusyChild();
+
+    [[nodiscard]] pid_t pid() const { return pid_; }
+    /** SIGKILL and reap; afterwards the pid no longer exists. */
+    void kill_and_reap();
+
+private:
+    pid_t pid_ = -1;
+};
+
+/** CPU time (utime + stime) of @p pid from /proc/PID/stat, in ns (clock-tick resolution). */
+std::optional<std::chrono::nanoseconds> proc_cpu_time(pid_t pid);
+
+/** A pid no process has: /proc/sys/kernel/pid_max (pids are below it). */
+pid_t bogus_pid();
+
+/** Processes whose comm is "taskmonitor" and whose parent is kthreadd (pid 2). */
+int count_kthreads();
+
+/**
+ * Polls count_kthreads() until it equals @p expected or @p timeout passes;
+ * returns the last count.
+ */
+int wait_for_kthreads(int expected, std::chrono::milliseconds timeout = std::chrono::seconds(3));
+
+/** The result of running a program. */
+struct RunResult {
+    int status = -1; // exit status, or 128 + signal
+    std::string out;
+    std::string err;
+};
+
+/**
+ * Runs @p program with @p args, capturing stdout and stderr; kills it after
+ * @p timeout (status then 128 + SIGKILL).
+ */
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      std::chrono::seconds timeout = std::chrono::seconds(30));
+
+/**
+ * The built `taskmon` (or `hello-ioctl`) binary: $TASKMON_CLI
+ * ($TASKMON_HELLO_CLI), else the build tree's, found relative to this test
+ * binary, else the absolute build-tree path, else one on $PATH.  Empty if
+ * none exists.
+ */
+std::string cli_program();
+std::string hello_program();
+
+/** Reads a whole small file (e.g. under /proc or /sys); nullopt if it cannot. */
+std::optional<std::string> read_file(const std::string& path);
+
+} // namespace taskmon::vmtest
+
+#endif // TASKMON_TESTS_VM_UTIL_HPP
