@@ -43,7 +43,7 @@ def test_sysfs_stop_and_start(target, kmsg, stop, start):
     kmsg.wait_for(SAMPLE_LOG.format(target.pid))
 
 
-@pytest.mark.parametrize("data", [b"go", b"starts", b"", b"STOP", b"start stop", b"\n"])
+@pytest.mark.parametrize("data", [b"go", b"starts", b"STOP", b"start stop", b"\n", b"stopp\n"])
 def test_sysfs_rejects_other_words(target, data):
     with pytest.raises(OSError) as exc:
         tmdev.sysfs_write(data)
