@@ -11,18 +11,24 @@ class Kmsg:
         self._fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         os.lseek(self._fd, 0, os.SEEK_END)
         self._lines = []
+        self.lost = 0  # records overwritten before they were read
 
     def close(self):
         os.close(self._fd)
 
     def lines(self):
-        """Every message since creation, without the kmsg record prefix."""
+        """Every message since creation, without the kmsg record prefix.
+
+        Call it often while the kernel logs a lot: the ring buffer keeps
+        only so much, and records overwritten before being read are lost.
+        """
         while True:
             try:
                 record = os.read(self._fd, 8192)
             except BlockingIOError:
                 break
-            except BrokenPipeError:  # overwritten records: skip ahead
+            except BrokenPipeError:  # overwritten before read: skip ahead
+                self.lost += 1
                 continue
             text = record.decode(errors="replace").split(";", 1)[1]
             self._lines.append(text.split("\n", 1)[0])
