@@ -102,13 +102,6 @@ public:
         return !device_;
     }
 
-    [[nodiscard]] std::filesystem::path path()
-    {
-        const py::gil_scoped_release nogil;
-        const std::shared_lock<std::shared_mutex> lock(mutex_);
-        return device_.path();
-    }
-
 private:
     Device device_;
     const char* closed_message_;
@@ -279,7 +272,6 @@ PYBIND11_MODULE(_ext, m)
              py::arg("path"))
         .def("close", &PyMonitor::close, "Close the device; idempotent.")
         .def_property_readonly("closed", &PyMonitor::closed)
-        .def_property_readonly("path", &PyMonitor::path)
         .def(
             "fileno", [](PyMonitor& self) { return self.call([](auto& d) { return d.fd(); }); },
             "The file descriptor.")
@@ -315,7 +307,6 @@ PYBIND11_MODULE(_ext, m)
              py::arg("path"))
         .def("close", &PyHello::close, "Close the device; idempotent.")
         .def_property_readonly("closed", &PyHello::closed)
-        .def_property_readonly("path", &PyHello::path)
         .def(
             "fileno", [](PyHello& self) { return self.call([](auto& d) { return d.fd(); }); },
             "The file descriptor.")

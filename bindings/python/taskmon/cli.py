@@ -22,8 +22,9 @@ import os
 import signal
 import sys
 import time
+import typing
 from types import FrameType
-from typing import Callable, Iterator, NoReturn, Optional, Sequence, TextIO
+from typing import Callable, NoReturn, Optional
 
 from . import _errors
 from ._device import Monitor, Sample
@@ -184,7 +185,7 @@ def make_watch_row(elapsed_ns: int, pid: int, sample: Sample, previous_pid: int,
 _WIDTHS = (12, 15, 15, 9, 9, 9)
 
 
-def _columns(cells: Sequence[str]) -> str:
+def _columns(cells: typing.Sequence[str]) -> str:
     return " ".join(cell.rjust(width) for cell, width in zip(cells, _WIDTHS)) + "\n"
 
 
@@ -298,7 +299,7 @@ class Options:
     pid: Optional[int] = None
 
 
-def parse_args(args: Sequence[str]) -> Options:
+def parse_args(args: typing.Sequence[str]) -> Options:
     """Parses argv[1:] as the C++ tool does; raises UsageError."""
     before_dashdash = list(args)[:list(args).index("--")] if "--" in args else list(args)
     for arg in before_dashdash:  # --help and --version win over anything else
@@ -355,14 +356,14 @@ def _on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
     raise _Stop()
 
 
-def _write(out: TextIO, text: str) -> None:
+def _write(out: typing.TextIO, text: str) -> None:
     out.write(text)
     out.flush()
 
 
 def _ticks(interval_ns: int, count: Optional[int],
            clock: Callable[[], int] = time.monotonic_ns,
-           sleep: Callable[[float], None] = time.sleep) -> Iterator[int]:
+           sleep: Callable[[float], None] = time.sleep) -> typing.Iterator[int]:
     """Sleeps until each deadline and yields the time; skips missed deadlines
     (after a suspend or overload) rather than bursting."""
     deadline = clock() + interval_ns
@@ -379,7 +380,7 @@ def _ticks(interval_ns: int, count: Optional[int],
             deadline = now + interval_ns
 
 
-def _watch(monitor: Monitor, opts: Options, out: TextIO) -> None:
+def _watch(monitor: Monitor, opts: Options, out: typing.TextIO) -> None:
     previous_pid = monitor.target
     previous = monitor.sample()
     begin = previous_time = time.monotonic_ns()
@@ -402,7 +403,7 @@ def _watch(monitor: Monitor, opts: Options, out: TextIO) -> None:
         signal.signal(signal.SIGTERM, old_term)
 
 
-def run_command(opts: Options, out: TextIO) -> None:
+def run_command(opts: Options, out: typing.TextIO) -> None:
     """Runs one parsed command; raises taskmon.Error (OSError) on failure."""
     if opts.command == "help":
         _write(out, help_text())
@@ -455,8 +456,8 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_FAILURE
 
 
-def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None,
-         err: Optional[TextIO] = None) -> int:
+def main(argv: Optional[typing.Sequence[str]] = None, out: Optional[typing.TextIO] = None,
+         err: Optional[typing.TextIO] = None) -> int:
     """The whole command: parse, run, report errors as ``taskmon: ...`` on
     ``err``; returns the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)

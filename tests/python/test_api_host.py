@@ -1,0 +1,310 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The Python API without a kernel module: errors, closing, Sample."""
+import dataclasses
+import errno
+import os
+import pathlib
+import pickle
+import stat
+
+import pytest
+
+import taskmon
+
+MISSING = "/nonexistent/taskmonitor"
+
+# errno -> (taskmon class, the built-in OSError subclass it also is, or None)
+ERROR_CLASSES = [
+    (errno.ENOENT, taskmon.DeviceNotFoundError, FileNotFoundError),
+    (errno.ENODEV, taskmon.DeviceNotFoundError, FileNotFoundError),
+    (errno.ENXIO, taskmon.DeviceNotFoundError, FileNotFoundError),
+    (errno.EACCES, taskmon.PermissionDeniedError, PermissionError),
+    (errno.EPERM, taskmon.PermissionDeniedError, PermissionError),
+    (errno.ESRCH, taskmon.NoSuchProcessError, ProcessLookupError),
+    (errno.ENODATA, taskmon.NoTargetError, None),
+    (errno.ENOTTY, taskmon.NotSupportedError, None),
+    (errno.EINVAL, taskmon.InvalidArgumentError, ValueError),
+]
+
+
+# ---- the exception classes ---------------------------------------------------
+
+@pytest.mark.parametrize("num, cls, builtin", ERROR_CLASSES)
+def test_error_classes_are_oserrors_and_the_builtin_ones(num, cls, builtin):
+    assert issubclass(cls, taskmon.Error)
+    assert issubclass(cls, OSError)
+    if builtin is not None:
+        assert issubclass(cls, builtin)
+    e = cls(num, "the whole message", "/dev/x")
+    assert e.errno == num
+    assert e.strerror == os.strerror(num)
+    assert e.filename == "/dev/x"
+    assert str(e) == "the whole message"
+    copy = pickle.loads(pickle.dumps(e))
+    assert type(copy) is cls
+    assert (copy.errno, copy.filename, str(copy)) == (num, "/dev/x", "the whole message")
+
+
+def test_error_defaults():
+    e = taskmon.Error(errno.EIO)
+    assert (e.errno, e.strerror, e.filename, str(e)) == (
+        errno.EIO, os.strerror(errno.EIO), None, os.strerror(errno.EIO))
+    assert not isinstance(e, (FileNotFoundError, ProcessLookupError, ValueError))
+
+
+def test_no_such_process_carries_the_pid():
+    e = taskmon.NoSuchProcessError(errno.ESRCH, "gone", "/dev/taskmonitor", pid=4242)
+    assert e.pid == 4242
+    assert pickle.loads(pickle.dumps(e)).pid == 4242
+    assert taskmon.NoSuchProcessError().errno == errno.ESRCH
+    assert taskmon.NoSuchProcessError().pid is None
+    with pytest.raises(ProcessLookupError):
+        raise e
+    with pytest.raises(taskmon.Error):
+        raise e
+
+
+# ---- opening -----------------------------------------------------------------------
+
+def test_missing_device_is_file_not_found_with_the_hint():
+    with pytest.raises(FileNotFoundError) as exc:
+        taskmon.Monitor(MISSING)
+    e = exc.value
+    assert isinstance(e, taskmon.DeviceNotFoundError)
+    assert e.errno == errno.ENOENT
+    assert e.filename == MISSING
+    assert e.strerror == os.strerror(errno.ENOENT)
+    message = str(e)
+    assert message.startswith(f"cannot open {MISSING}: No such file or directory.")
+    assert "kernel module is probably not loaded" in message
+    assert "sudo modprobe taskmonitor" in message
+    assert "sudo insmod taskmonitor.ko" in message
+
+
+def test_missing_hello_device_names_its_module():
+    with pytest.raises(taskmon.DeviceNotFoundError) as exc:
+        taskmon.Hello("/nonexistent/hello")
+    assert "sudo modprobe helloioctl" in str(exc.value)
+
+
+def test_default_paths():
+    assert taskmon.Monitor.DEFAULT_PATH == "/dev/taskmonitor"
+    assert taskmon.Hello.DEFAULT_PATH == "/dev/hello"
+
+
+@pytest.mark.parametrize("path", ["/", "/etc/hostname", "/proc/self/stat"])
+def test_not_a_character_device(path):
+    if not os.path.exists(path):
+        pytest.skip(f"{path} does not exist here")
+    with pytest.raises(taskmon.NotSupportedError) as exc:
+        taskmon.Monitor(path)
+    assert exc.value.errno == errno.ENOTTY
+    assert "not a character device" in str(exc.value)
+
+
+def test_a_path_through_a_file_is_a_plain_error():
+    with pytest.raises(taskmon.Error) as exc:
+        taskmon.Monitor("/etc/hostname/taskmonitor")
+    assert exc.value.errno == errno.ENOTDIR
+    assert type(exc.value) is taskmon.Error
+    assert "Check the device path" in str(exc.value)
+
+
+def test_permission_denied(tmp_path):
+    device = tmp_path / "taskmonitor"
+    device.write_text("")
+    device.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: be nobody for the open
+        tmp_path.chmod(0o755)
+        os.seteuid(65534)
+    try:
+        with pytest.raises(PermissionError) as exc:
+            taskmon.Monitor(device)
+    finally:
+        if os.getuid() == 0:
+            os.seteuid(0)
+    assert isinstance(exc.value, taskmon.PermissionDeniedError)
+    assert exc.value.errno == errno.EACCES
+    assert "run as root" in str(exc.value)
+
+
+def test_path_like_and_bad_paths(null_monitor):
+    with taskmon.Monitor(pathlib.Path("/dev/null")) as m:
+        assert m.path == "/dev/null"
+    assert null_monitor.path == "/dev/null"
+    with pytest.raises(TypeError):
+        taskmon.Monitor(3)  # type: ignore[arg-type]
+
+
+def test_descriptor_is_a_close_on_exec_character_device(null_monitor):
+    fd = null_monitor.fileno()
+    assert stat.S_ISCHR(os.fstat(fd).st_mode)
+    assert os.fstat(fd).st_rdev == os.stat("/dev/null").st_rdev
+    assert not os.get_inheritable(fd)
+
+
+# ---- requests on a device that is not a taskmonitor ---------------------------
+
+@pytest.mark.parametrize("request_name, call", [
+    ("TM_GET", lambda m: m.sample()),
+    ("TM_GET_TEXT", lambda m: m.sample_text()),
+    ("TM_START", lambda m: m.start()),
+    ("TM_STOP", lambda m: m.stop()),
+    ("TM_PID", lambda m: m.target),
+    ("TM_PID", lambda m: setattr(m, "target", 1)),
+])
+def test_ioctl_on_dev_null_is_not_supported(null_monitor, request_name, call):
+    with pytest.raises(taskmon.NotSupportedError) as exc:
+        call(null_monitor)
+    e = exc.value
+    assert e.errno == errno.ENOTTY
+    assert e.filename == "/dev/null"
+    assert str(e).startswith(f"{request_name} on /dev/null failed: ")
+    assert "not a taskmonitor device" in str(e)
+
+
+def test_hello_on_dev_null_is_not_supported():
+    with taskmon.Hello("/dev/null") as hello:
+        with pytest.raises(taskmon.NotSupportedError) as exc:
+            hello.message()
+    assert "not a helloioctl device" in str(exc.value)
+
+
+@pytest.mark.parametrize("pid", [0, -1, -2**31, 2**31, 2**40])
+def test_target_that_is_not_a_pid_is_einval_before_the_kernel(null_monitor, pid):
+    # /dev/null would answer ENOTTY: EINVAL proves the kernel was not asked.
+    with pytest.raises(ValueError) as exc:
+        null_monitor.target = pid
+    e = exc.value
+    assert isinstance(e, taskmon.InvalidArgumentError)
+    assert e.errno == errno.EINVAL
+    assert f"A target pid must be a positive process id (got {pid})" in str(e)
+
+
+@pytest.mark.parametrize("value", [True, 1.0, "12", None])
+def test_target_must_be_an_int(null_monitor, value):
+    with pytest.raises(TypeError):
+        null_monitor.target = value
+
+
+def test_target_accepts_index_types(null_monitor):
+    class Pid:
+        def __index__(self):
+            return 1
+    with pytest.raises(taskmon.NotSupportedError):  # reached the ioctl
+        null_monitor.target = Pid()
+
+
+# ---- closing -----------------------------------------------------------------------
+
+CALLS = {
+    "sample": lambda m: m.sample(),
+    "sample_text": lambda m: m.sample_text(),
+    "start": lambda m: m.start(),
+    "stop": lambda m: m.stop(),
+    "target": lambda m: m.target,
+    "set target": lambda m: setattr(m, "target", 1),
+    "fileno": lambda m: m.fileno(),
+}
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_closed_monitor_raises_value_error(name):
+    m = taskmon.Monitor("/dev/null")
+    m.close()
+    with pytest.raises(ValueError, match="^I/O operation on closed monitor$"):
+        CALLS[name](m)
+
+
+def test_close_is_idempotent_and_closes_the_descriptor():
+    m = taskmon.Monitor("/dev/null")
+    fd = m.fileno()
+    assert not m.closed
+    m.close()
+    assert m.closed
+    m.close()
+    assert m.closed
+    with pytest.raises(OSError) as exc:
+        os.fstat(fd)
+    assert exc.value.errno == errno.EBADF
+
+
+def test_context_manager_closes_even_on_error():
+    with pytest.raises(taskmon.NotSupportedError):
+        with taskmon.Monitor("/dev/null") as m:
+            assert not m.closed
+            m.sample()
+    assert m.closed
+    with pytest.raises(ValueError, match="closed monitor"):
+        with m:
+            pass
+
+
+def test_closed_hello_raises_value_error():
+    with taskmon.Hello("/dev/null") as h:
+        assert h.fileno() >= 0
+    assert h.closed
+    with pytest.raises(ValueError, match="^I/O operation on closed hello device$"):
+        h.message()
+
+
+def test_repr():
+    m = taskmon.Monitor("/dev/null")
+    assert repr(m) == f"<taskmon.Monitor path='/dev/null' fd={m.fileno()}>"
+    m.close()
+    assert repr(m) == "<taskmon.Monitor path='/dev/null' closed>"
+
+
+def test_monitor_cannot_be_pickled(null_monitor):
+    with pytest.raises(TypeError):
+        pickle.dumps(null_monitor)
+
+
+# ---- Sample --------------------------------------------------------------------------
+
+def test_sample_repr_fields_and_total():
+    s = taskmon.Sample(user=36181127855, system=28725434471)
+    assert repr(s) == "Sample(user=36181127855, system=28725434471)"
+    assert (s.user, s.system, s.total) == (36181127855, 28725434471, 64906562326)
+
+
+def test_sample_is_immutable_hashable_and_compares_by_value():
+    s = taskmon.Sample(1, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.user = 5  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        s.total = 5  # type: ignore[misc]
+    assert s == taskmon.Sample(1, 2)
+    assert s != taskmon.Sample(2, 1)
+    assert s != (1, 2)
+    assert len({s, taskmon.Sample(1, 2), taskmon.Sample(2, 1)}) == 2
+    assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_sample_arithmetic():
+    later, earlier = taskmon.Sample(10, 7), taskmon.Sample(4, 2)
+    assert later - earlier == taskmon.Sample(6, 5)
+    assert earlier + taskmon.Sample(6, 5) == later
+    with pytest.raises(TypeError):
+        later - (1, 1)  # type: ignore[operator]
+
+
+# ---- the package ---------------------------------------------------------------------
+
+def test_versions():
+    assert taskmon.__version__ == taskmon._ext.__version__
+    assert taskmon.library_version() == taskmon.__version__
+    assert all(part.isdigit() for part in taskmon.__version__.split("."))
+
+
+def test_public_names():
+    for name in taskmon.__all__:
+        assert hasattr(taskmon, name), name
+    assert {"Monitor", "Hello", "Sample", "Error", "NoSuchProcessError", "NoTargetError",
+            "NotSupportedError"} <= set(taskmon.__all__)
+
+
+def test_py_typed_and_stubs_ship_with_the_package():
+    here = pathlib.Path(taskmon.__file__).parent
+    assert (here / "py.typed").exists()
+    assert (here / "_ext.pyi").exists()
