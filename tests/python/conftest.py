@@ -26,7 +26,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 import taskmon_testlib as lib
 
-IN_VM = os.environ.get("TASKMON_IN_VM") == "1"
+IN_VM = lib.IN_VM
 DEVICES = (taskmon.Monitor.DEFAULT_PATH, taskmon.Hello.DEFAULT_PATH)
 
 

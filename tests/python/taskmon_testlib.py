@@ -11,6 +11,8 @@ from typing import Callable, Optional
 
 import taskmon
 
+#: Set by the test VM (tests/vm/run-vm).
+IN_VM = os.environ.get("TASKMON_IN_VM") == "1"
 # A process that burns CPU in user space; with threads=N, N threads do.
 _BUSY = """
 import sys, threading
@@ -27,11 +29,21 @@ def spawn_busy(threads: int = 1) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", _BUSY, str(threads)])
 
 
-def kill(proc: subprocess.Popen) -> None:
-    """SIGKILL and reap: afterwards its pid names no process (not even a zombie)."""
+def kill(proc: subprocess.Popen, reap: bool = True) -> None:
+    """SIGKILL; and reap, so that its pid names no process (not even a zombie)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    if reap:
+        proc.wait()
+
+
+def state(pid: int) -> Optional[str]:
+    """The state letter of /proc/PID/stat (R, S, Z...), or None if no such process."""
+    try:
+        raw = pathlib.Path("/proc", str(pid), "stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2]
 
 
 def unused_pid() -> int:

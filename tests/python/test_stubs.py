@@ -168,4 +168,3 @@ def test_stub_matches_the_extension_signature_by_signature():
     assert sorted(stub) == sorted(runtime)
     for name, (params, returns) in runtime.items():
         assert stub[name] == (params, returns), name
-

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Style of the Python sources: pyflakes and pycodestyle (lines up to 100;
+the stub _ext.pyi follows typeshed's style instead, and stubtest checks it).
+
+Marked lint: CTest runs these as python.lint (labels host;lint), apart from
+the functional tests, and a Debian package build skips them."""
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.lint
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+SOURCES = sorted(str(p) for p in [*(ROOT / "bindings/python").rglob("*.py"),
+                                  *(ROOT / "tests/python").glob("*.py")])
+
+
+def _tool(module):
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed (apt-get install python3-pyflakes pycodestyle)")
+
+
+def test_pyflakes():
+    _tool("pyflakes")
+    out = subprocess.run([sys.executable, "-m", "pyflakes", *SOURCES],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_pycodestyle():
+    _tool("pycodestyle")
+    out = subprocess.run([sys.executable, "-m", "pycodestyle", "--max-line-length=100",
+                          *SOURCES],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,264 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Every call and every error of the bindings against the real modules.
+
+These run as root inside the test VM (tests/run-guest-suites), with
+taskmonitor.ko and helloioctl.ko loaded.  The target and the thread are
+state of the module, shared with whatever ran before: each test sets its own
+target and puts the thread back as it found it.
+"""
+import errno
+import gc
+import os
+import pathlib
+import re
+import stat
+import subprocess
+import time
+
+import pytest
+
+import taskmon
+import taskmon_testlib as lib
+
+pytestmark = pytest.mark.vm
+
+TEXT = re.compile(r"pid (\d+) usr (\d+) sys (\d+)\n")
+
+
+@pytest.fixture
+def thread_restored():
+    """Puts the module's thread back in the state it was in (running or not)."""
+    was_running = bool(lib.monitor_kthreads())
+    yield was_running
+    with taskmon.Monitor() as m:
+        (m.start if was_running else m.stop)()
+
+
+def test_sample_of_a_busy_process_grows(monitor, busy):
+    proc = busy()
+    monitor.target = proc.pid
+    assert monitor.target == proc.pid
+    first = monitor.sample()
+    assert isinstance(first, taskmon.Sample)
+    assert isinstance(first.user, int) and isinstance(first.system, int)
+    assert first.user >= 0 and first.system >= 0
+    time.sleep(0.5)
+    second = monitor.sample()
+    assert second.user > first.user, "a busy loop spends its time in user mode"
+    assert second.system >= first.system
+    assert second.total > first.total
+    used = second - first
+    assert 0 < used.total < 10 * 1_000_000_000
+
+
+def test_sample_counts_every_thread(monitor, busy):
+    proc = busy(threads=3)
+    monitor.target = proc.pid
+    time.sleep(0.5)
+    start, t0 = monitor.sample(), time.monotonic()
+    time.sleep(1.0)
+    used, wall = (monitor.sample() - start).total, time.monotonic() - t0
+    # With one CPU the three threads share it; with more they add up.  Either
+    # way the process used most of at least one CPU.
+    assert used > 0.3 * wall * 1e9
+
+
+def test_sample_text_format_and_values(monitor, busy):
+    proc = busy()
+    monitor.target = proc.pid
+    before = monitor.sample()
+    line = monitor.sample_text()
+    after = monitor.sample()
+    match = TEXT.fullmatch(line)
+    assert match, repr(line)
+    pid, usr, sys_ = (int(g) for g in match.groups())
+    assert pid == proc.pid
+    assert before.user <= usr <= after.user
+    assert before.system <= sys_ <= after.system
+
+
+def test_set_target_switches(monitor, busy):
+    first, second = busy(), busy()
+    monitor.target = first.pid
+    monitor.target = second.pid
+    assert monitor.target == second.pid
+    assert monitor.sample_text().startswith(f"pid {second.pid} ")
+
+
+def test_target_is_shared_by_every_open_file(monitor, busy):
+    proc = busy()
+    monitor.target = proc.pid
+    with taskmon.Monitor() as other:
+        assert other.target == proc.pid
+
+
+def test_exited_target_raises_process_lookup_error(monitor, busy):
+    proc = busy()
+    monitor.target = proc.pid
+    monitor.sample()
+    lib.kill(proc)
+    for call in (monitor.sample, monitor.sample_text):
+        with pytest.raises(ProcessLookupError) as exc:
+            call()
+        e = exc.value
+        assert isinstance(e, taskmon.NoSuchProcessError)
+        assert e.errno == errno.ESRCH
+        assert e.pid == proc.pid
+        assert e.filename == "/dev/taskmonitor"
+        assert f"The monitored process (pid {proc.pid}) has exited" in str(e)
+    assert monitor.target == proc.pid, "the exited target stays the target"
+
+
+def test_missing_pid_raises_and_keeps_the_target(monitor, busy):
+    proc = busy()
+    monitor.target = proc.pid
+    missing = lib.unused_pid()
+    with pytest.raises(ProcessLookupError) as exc:
+        monitor.target = missing
+    e = exc.value
+    assert isinstance(e, taskmon.NoSuchProcessError)
+    assert (e.errno, e.pid) == (errno.ESRCH, missing)
+    assert f"There is no process with pid {missing}" in str(e)
+    assert "the target is unchanged" in str(e)
+    assert monitor.target == proc.pid
+    monitor.sample()
+
+
+@pytest.mark.parametrize("pid", [0, -1])
+def test_pid_that_is_not_positive_raises_einval_and_keeps_the_target(monitor, busy, pid):
+    proc = busy()
+    monitor.target = proc.pid
+    with pytest.raises(ValueError) as exc:
+        monitor.target = pid
+    assert isinstance(exc.value, taskmon.InvalidArgumentError)
+    assert exc.value.errno == errno.EINVAL
+    assert monitor.target == proc.pid
+
+
+def test_a_zombie_target_counts_as_exited(monitor, busy):
+    proc = busy()
+    monitor.target = proc.pid
+    lib.kill(proc, reap=False)
+    assert lib.wait_until(lambda: lib.state(proc.pid) == "Z"), "never became a zombie"
+    with pytest.raises(taskmon.NoSuchProcessError) as exc:
+        monitor.sample()
+    assert exc.value.pid == proc.pid
+    proc.wait()
+
+
+def _taskmonitor_ko():
+    """taskmonitor.ko for the running kernel: under $TASKMON_KO_DIR, or where
+    scripts/build-modules puts it (build/kernel/KVER/src/kernel)."""
+    root = pathlib.Path(__file__).resolve().parent.parent.parent
+    dirs = [os.environ.get("TASKMON_KO_DIR"), root / "build/kernel" / os.uname().release]
+    for d in filter(None, dirs):
+        found = sorted(pathlib.Path(d).rglob("taskmonitor.ko"))
+        if found:
+            return found[0]
+    return None
+
+
+def test_no_target_raises_no_target_error():
+    """ENODATA needs a module without a target, i.e. freshly loaded: the
+    suites before this one have set one, and nothing can unset it.  In the
+    test VM, the test reloads taskmonitor.ko (never on a developer's host)."""
+    ko = _taskmonitor_ko()
+    if lib.IN_VM and ko is not None:
+        gc.collect()  # close the descriptors of unreferenced Monitors
+        subprocess.run(["rmmod", "taskmonitor"], check=True)
+        subprocess.run(["insmod", str(ko)], check=True)
+        assert lib.wait_until(lambda: os.path.exists("/dev/taskmonitor"))
+    with taskmon.Monitor() as m:
+        try:
+            m.target
+        except taskmon.NoTargetError:
+            pass
+        else:
+            pytest.skip("the module already has a target (set earlier) and may not be "
+                        "reloaded here (only in the VM, with taskmonitor.ko found)")
+        for call in (lambda: m.target, m.sample, m.sample_text):
+            with pytest.raises(taskmon.NoTargetError) as exc:
+                call()
+            assert exc.value.errno == errno.ENODATA
+            assert isinstance(exc.value, taskmon.Error)
+            assert "No target process is set" in str(exc.value)
+
+
+def test_start_and_stop_are_idempotent(monitor, thread_restored):
+    monitor.stop()
+    monitor.stop()
+    assert lib.wait_until(lambda: not lib.monitor_kthreads())
+    monitor.start()
+    monitor.start()
+    assert lib.wait_until(lambda: len(lib.monitor_kthreads()) == 1)
+    time.sleep(0.2)
+    assert len(lib.monitor_kthreads()) == 1, "a second start made a second thread"
+    monitor.stop()
+    assert lib.wait_until(lambda: not lib.monitor_kthreads())
+
+
+def test_start_stop_without_target(monitor, thread_restored):
+    # The thread does not need a target to run (it has nothing to log).
+    monitor.start()
+    monitor.stop()
+
+
+def test_fileno_is_the_device(monitor):
+    st = os.fstat(monitor.fileno())
+    assert stat.S_ISCHR(st.st_mode)
+    assert st.st_rdev == os.stat("/dev/taskmonitor").st_rdev
+
+
+def test_closed_real_monitor(busy):
+    m = taskmon.Monitor()
+    m.close()
+    with pytest.raises(ValueError, match="closed monitor"):
+        m.sample()
+
+
+def test_permission_denied_for_an_unprivileged_user():
+    mode = os.stat("/dev/taskmonitor").st_mode
+    if mode & 0o006:
+        pytest.skip("/dev/taskmonitor is world-accessible here (a udev rule?)")
+    os.seteuid(65534)
+    try:
+        with pytest.raises(PermissionError) as exc:
+            taskmon.Monitor()
+    finally:
+        os.seteuid(0)
+    assert isinstance(exc.value, taskmon.PermissionDeniedError)
+    assert exc.value.errno == errno.EACCES
+    assert "only root may open /dev/taskmonitor" in str(exc.value)
+
+
+def test_many_calls_in_a_row(monitor, busy):
+    proc = busy()
+    monitor.target = proc.pid
+    previous = monitor.sample()
+    for _ in range(2000):
+        current = monitor.sample()
+        assert current.user >= previous.user and current.system >= previous.system
+        previous = current
+
+
+# ---- /dev/hello ----------------------------------------------------------------------
+
+def test_hello_message():
+    with taskmon.Hello() as hello:
+        assert hello.message() == "Hello ioctl!"
+        assert hello.message() == "Hello ioctl!"
+        fd = hello.fileno()
+        assert stat.S_ISCHR(os.fstat(fd).st_mode)
+    assert hello.closed
+
+
+def test_hello_device_is_not_a_taskmonitor():
+    with taskmon.Monitor("/dev/hello") as m:
+        with pytest.raises(taskmon.NotSupportedError):
+            m.sample()
+
+
+def test_taskmonitor_is_not_a_hello_device():
+    with taskmon.Hello("/dev/taskmonitor") as h:
+        with pytest.raises(taskmon.NotSupportedError):
+            h.message()
