@@ -381,13 +381,15 @@ def _ticks(interval_ns: int, count: Optional[int],
 
 
 def _watch(monitor: Monitor, opts: Options, out: typing.TextIO) -> None:
-    previous_pid = monitor.target
-    previous = monitor.sample()
-    begin = previous_time = time.monotonic_ns()
-    _write(out, format_watch_header(previous_pid, opts.interval_ns, opts.json))
+    # SIGTERM, like Ctrl-C (KeyboardInterrupt), ends the watch normally from
+    # before its first line on.
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        for now in _ticks(opts.interval_ns, opts.count):
+        previous_pid = monitor.target
+        previous = monitor.sample()
+        begin = previous_time = time.monotonic_ns()
+        _write(out, format_watch_header(previous_pid, opts.interval_ns, opts.json))
+        for _ in _ticks(opts.interval_ns, opts.count):
             # target then sample: if another process switches the target in
             # between, the row shows the new pid's time and no CPU %.
             pid = monitor.target
