@@ -197,6 +197,8 @@ void set_error(py::handle cls, const taskmon::Error& error, const py::dict& kwar
     }
 }
 
+// pybind11 wants exactly void(std::exception_ptr).
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 void translate_exception(std::exception_ptr pending)
 {
     if (!pending) {
