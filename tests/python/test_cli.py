@@ -321,7 +321,8 @@ def test_vm_watch(run_cli, busy):
     records = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(records) == 3
     assert all(r["pid"] == proc.pid for r in records)
-    assert all(r["cpu_percent"] is not None and r["cpu_percent"] > 10 for r in records)
+    assert all(r["cpu_percent"] is not None for r in records)
+    assert max(r["cpu_percent"] for r in records) > 10, "the busy target used no CPU?"
 
 
 @pytest.mark.vm
@@ -338,8 +339,10 @@ def test_vm_watch_ends_normally_on_sigterm_and_sigint(busy):
         assert header == f"pid {proc.pid}, a sample every 0.100 s\n"
         time.sleep(0.3)
         watch.send_signal(sig)
-        stdout, stderr = watch.communicate(timeout=30)
-        assert watch.returncode == 0, stderr
+        # Not communicate(): it would skip what readline() has buffered.
+        stdout = watch.stdout.read()
+        stderr = watch.stderr.read()
+        assert watch.wait(30) == 0, stderr
         assert "Traceback" not in stderr
         assert stdout.splitlines()[0].split()[0] == "elapsed"
 

@@ -75,10 +75,12 @@ def test_close_waits_for_the_calls_in_flight():
     ioctl on a reused descriptor number) as they would if close() did not
     wait."""
     monitor = taskmon.Monitor("/dev/null")
-    taskmon._ext._set_test_delay(0.3)
+    taskmon._ext._set_test_delay(1.0)
     results = []
+    calling = [threading.Event() for _ in range(4)]
 
     def call(index):
+        calling[index].set()
         try:
             monitor.sample()
             results.append("ok")
@@ -90,7 +92,9 @@ def test_close_waits_for_the_calls_in_flight():
     threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.1)  # all four are now inside the lock, pausing
+    for event in calling:
+        assert event.wait(30)
+    time.sleep(0.3)  # from there to the pause inside the lock takes microseconds
     taskmon._ext._set_test_delay(0)
     start = time.monotonic()
     monitor.close()
