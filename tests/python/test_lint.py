@@ -5,13 +5,18 @@ the stub _ext.pyi follows typeshed's style instead, and stubtest checks it).
 Marked lint: CTest runs these as python.lint (labels host;lint), apart from
 the functional tests, and a Debian package build skips them."""
 import importlib.util
+import os
 import pathlib
 import subprocess
 import sys
 
 import pytest
 
-pytestmark = pytest.mark.lint
+pytestmark = [
+    pytest.mark.lint,
+    pytest.mark.skipif(os.environ.get("TASKMON_IN_VM") == "1",
+                       reason="a static check: run on the host only"),
+]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 SOURCES = sorted(str(p) for p in [*(ROOT / "bindings/python").rglob("*.py"),
