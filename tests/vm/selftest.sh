@@ -1,0 +1,150 @@
+#!/bin/bash
+# Prove the VM harness on one kernel:
+#
+#   tests/vm/selftest.sh FLAVOR|KVER [OUTDIR]
+#
+# Prepares the kernel, then boots it five times: a command that reports
+# what it sees in the guest (kernel, python3, environment, mounts, CPUs),
+# a failing command (exit status), a command writing a kernel WARNING, a
+# kernel crash, and a hang (time-out).  Prints one "ok"/"not ok" line per
+# check (TAP) and exits 1 if any failed.  The runs' files stay in
+# OUTDIR/KVER/ (default: build/vm-selftest in the checkout).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd -P)
+checkout=$(cd "$here/../.." && pwd -P)
+flavor=${1:?usage: selftest.sh FLAVOR|KVER [OUTDIR]}
+failed=0 count=0
+
+ok() {
+	count=$((count + 1))
+	echo "ok $count - $1"
+}
+not_ok() {
+	count=$((count + 1))
+	failed=$((failed + 1))
+	echo "not ok $count - $1: $2"
+}
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected '$2', got '$3'"; fi
+}
+
+# vm NAME [RUN-VM OPTIONS] -- COMMAND...: one boot, its output in
+# $base/NAME.log; sets $status and $seconds.
+vm() {
+	local name=$1 start=$SECONDS
+	shift
+	mkdir -p "$base/$name"
+	status=0
+	"$here/run-vm" --kernel "$kver" --out "$base/$name" "$@" >"$base/$name.log" 2>&1 || status=$?
+	seconds=$((SECONDS - start))
+}
+
+# Run in the guest by the first boot: facts as KEY=VALUE lines, for the
+# host to compare.
+# shellcheck disable=SC2016 # expanded in the guest
+guest_facts='
+out=$1 checkout=$2
+{
+	echo "kernel=$(uname -r)"
+	echo "python=$(/usr/bin/python3 -c "print(1)")"
+	echo "cwd=$PWD"
+	echo "cpus=$(nproc)"
+	for var in PATH HOME PYTHONDONTWRITEBYTECODE TASKMON_IN_VM TERM; do
+		echo "$var=${!var:-unset}"
+	done
+	touch /.taskmon-ro-probe 2>/dev/null && echo "root=writable" || echo "root=read-only"
+	echo "tmp=$(stat -f -c %T /tmp)"
+	touch /tmp/probe && echo "tmp-writable=yes" || echo "tmp-writable=no"
+	echo "checkout=$(test -x "$checkout/tests/vm/run-vm" && echo visible || echo missing)"
+	mountpoint -q /sys/kernel/debug && echo "debugfs=mounted" || echo "debugfs=missing"
+	read -r line && echo "stdin=data" || echo "stdin=eof"
+} >"$out/facts"
+echo "WARNING: this line is user-space output and must not fail the run"
+'
+
+# fact KEY: its value in the first boot's facts
+fact() { sed -n "s/^$1=//p" "$base/facts/facts"; }
+
+check_facts() {
+	if [ "$status" -ne 0 ] || [ ! -f "$base/facts/facts" ]; then
+		not_ok "boot $kver and run commands in a chroot of the host" \
+			"run-vm exit status $status, see $base/facts.log"
+		return
+	fi
+	ok "boot $kver and run commands in a chroot of the host ($seconds s)"
+	check "uname -r in the guest" "$kver" "$(fact kernel)"
+	check "/usr/bin/python3 in the guest" 1 "$(fact python)"
+	check "the command runs in the host's cwd" "$checkout" "$(fact cwd)"
+	check "2 CPUs" 2 "$(fact cpus)"
+	check "guest PATH" /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$(fact PATH)"
+	check "guest HOME, PYTHONDONTWRITEBYTECODE, TASKMON_IN_VM, TERM" "/root 1 1 dumb" \
+		"$(fact HOME) $(fact PYTHONDONTWRITEBYTECODE) $(fact TASKMON_IN_VM) $(fact TERM)"
+	check "the host root is read-only" read-only "$(fact root)"
+	check "/tmp is a writable tmpfs" "tmpfs yes" "$(fact tmp) $(fact tmp-writable)"
+	check "the checkout is mounted at its own path" visible "$(fact checkout)"
+	check "debugfs is mounted" mounted "$(fact debugfs)"
+	check "stdin is empty" eof "$(fact stdin)"
+	check "dmesg.log is the whole kernel log" 1 \
+		"$(grep -c "Linux version $kver" "$base/facts/dmesg.log" || true)"
+	check "console.log is kept" 1 "$(grep -c "Linux version $kver" "$base/facts/console.log" || true)"
+	boot=$(sed -n 's/.*vm-init: running the command on .*, \([0-9.]*\) s after boot.*/\1/p' \
+		"$base/facts/console.log")
+	echo "# $kver: the command started ${boot:-?} s after the kernel did; $seconds s for the whole run"
+}
+
+# DIR under /tmp: the guest's tmpfs on /tmp must not hide it.
+check_exit_status() {
+	local tmp
+	tmp=$(mktemp -d /tmp/taskmon-vm-selftest.XXXXXX)
+	# shellcheck disable=SC2016 # expanded in the guest
+	vm exit-status --out "$tmp" -- bash -c 'echo seen >"$1/from-guest"; exit 7' guest "$tmp"
+	check "a failing command's exit status comes back" 7 "$status"
+	check "DIR under /tmp is writable from the guest" seen "$(cat "$tmp/from-guest" 2>/dev/null)"
+	cp "$tmp"/*.log "$base/exit-status/" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+
+# reported NAME PATTERN: how many of run-vm's kernel report lines match
+reported() {
+	sed -n '/run-vm: the kernel reported problems/,$p' "$base/$1.log" | grep -c "$2" || true
+}
+
+check_warning() {
+	vm warning -- sh -c 'echo "<4>WARNING: CPU: 0 PID: 1 at selftest.sh: injected by tests/vm/selftest.sh" >/dev/kmsg'
+	check "a kernel WARNING fails a passing command (126)" 126 "$status"
+	check "run-vm prints the WARNING line" 1 "$(reported warning 'WARNING: CPU: 0 PID: 1 at selftest.sh')"
+}
+
+check_crash() {
+	vm crash -- sh -c 'echo c >/proc/sysrq-trigger; sleep 60'
+	check "a kernel crash ends the VM as a harness failure (125)" 125 "$status"
+	check "run-vm prints the panic" 1 "$(reported crash 'Kernel panic')"
+}
+
+check_timeout() {
+	vm timeout --timeout 20 -- sleep 600
+	check "a hung guest is killed: 124" 124 "$status"
+	check "... within the time-out" yes "$([ "$seconds" -lt 40 ] && echo yes || echo "no: $seconds s")"
+}
+
+kver=$("$here/kernel.sh" prepare "$flavor" | tail -n 1)
+base=${2:-$checkout/build/vm-selftest}/$kver
+rm -rf "$base"
+mkdir -p "$base"
+base=$(cd "$base" && pwd -P)
+cd "$checkout"
+echo "# tests/vm/selftest.sh on $kver; logs in $base"
+vm facts -- bash -c "$guest_facts" guest "$base/facts" "$checkout"
+check_facts
+check_exit_status
+check_warning
+check_crash
+check_timeout
+echo "1..$count"
+if [ "$failed" -gt 0 ]; then
+	echo "# $failed of $count checks failed on $kver"
+	exit 1
+fi
+echo "# all $count checks passed on $kver"
