@@ -23,6 +23,19 @@ static const char hello_msg[HELLO_MSG_LEN] = "Hello ioctl!";
 static int hello_major;
 static struct class *hello_class;
 
+/*
+ * Set (with release semantics) once init can no longer fail.  Until then
+ * open() is refused, even through a node made with mknod as soon as the
+ * major is registered, so no file can outlive a module whose init failed.
+ */
+static bool hello_ready;
+
+static int hello_open(struct inode *inode, struct file *file)
+{
+	/* Pairs with the smp_store_release() at the end of helloioctl_init(). */
+	return smp_load_acquire(&hello_ready) ? 0 : -ENODEV;
+}
+
 static long hello_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	switch (cmd) {
@@ -38,6 +51,7 @@ static long hello_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static const struct file_operations hello_fops = {
 	.owner		= THIS_MODULE,
+	.open		= hello_open,
 	.unlocked_ioctl	= hello_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };
@@ -68,6 +82,8 @@ static int __init helloioctl_init(void)
 		goto err_destroy_class;
 	}
 
+	/* Everything open() relies on is set up: let it succeed. */
+	smp_store_release(&hello_ready, true);
 	pr_info("registered /dev/%s with major %d\n", HELLO_DEV_NAME,
 		hello_major);
 	return 0;

@@ -17,6 +17,19 @@
 static int tm_major;
 static struct class *tm_class;
 
+/*
+ * Set (with release semantics) once init can no longer fail.  Until then
+ * open() is refused, even through a node made with mknod as soon as the
+ * major is registered, so no file can outlive a module whose init failed.
+ */
+static bool tm_ready;
+
+static int tm_open(struct inode *inode, struct file *file)
+{
+	/* Pairs with the smp_store_release() at the end of taskmonitor_chrdev_init(). */
+	return smp_load_acquire(&tm_ready) ? 0 : -ENODEV;
+}
+
 static long tm_get(struct task_sample __user *arg)
 {
 	struct task_sample sample;
@@ -51,16 +64,21 @@ static long tm_pid(__kernel_pid_t __user *arg)
 	if (get_user(nr, arg))
 		return -EFAULT;
 
-	if (nr < 0)
+	if (nr < 0) {
 		err = monitor_target(&nr);
-	else
-		err = monitor_pid(nr);
-	if (err)
-		return err;
+		if (err)
+			return err;
+		return put_user(nr, arg) ? -EFAULT : 0;
+	}
 
-	if (put_user(nr, arg))
+	/*
+	 * The answer is the pid that was asked for: write it back before
+	 * switching, so that a read-only buffer fails with EFAULT and leaves
+	 * the target as it was.
+	 */
+	if (nr > 0 && put_user(nr, arg))
 		return -EFAULT;
-	return 0;
+	return monitor_pid(nr);
 }
 
 static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -86,6 +104,7 @@ static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static const struct file_operations tm_fops = {
 	.owner		= THIS_MODULE,
+	.open		= tm_open,
 	.unlocked_ioctl	= tm_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };
@@ -93,6 +112,9 @@ static const struct file_operations tm_fops = {
 /**
  * taskmonitor_chrdev_init() - register the "taskmonitor" character device
  * and create /dev/taskmonitor
+ *
+ * Must be the last step of module init: files of the device can be opened
+ * as soon as it returns 0.
  *
  * Return: 0, or the error of the step that failed, with nothing left set up.
  */
@@ -122,6 +144,8 @@ int taskmonitor_chrdev_init(void)
 		goto err_destroy_class;
 	}
 
+	/* Everything open() relies on is set up: let it succeed. */
+	smp_store_release(&tm_ready, true);
 	pr_info("registered /dev/%s with major %d\n", TM_DEV_NAME, tm_major);
 	return 0;
 

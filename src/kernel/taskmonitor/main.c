@@ -42,6 +42,14 @@ static const struct kernel_param_ops target_ops = {
 module_param_cb(target, &target_ops, &target, 0444);
 MODULE_PARM_DESC(target, "pid of the process to monitor at load (default: none)");
 
+/*
+ * The order matters for the error paths.  The kthread starts before any
+ * interface exists, so no request can race with a failing start; the
+ * character device comes last, so once a file of it can be opened no
+ * later step can fail and leave that file pointing into a freed module.
+ * Each step that fails undoes the ones before it, in reverse order, and
+ * stopping the thread also stops one that a sysfs write started meanwhile.
+ */
 static int __init taskmonitor_init(void)
 {
 	int err;
@@ -54,24 +62,24 @@ static int __init taskmonitor_init(void)
 		}
 	}
 
-	err = taskmonitor_sysfs_init();
+	err = monitor_thread_start();
 	if (err)
 		goto err_release_target;
+
+	err = taskmonitor_sysfs_init();
+	if (err)
+		goto err_thread_stop;
 
 	err = taskmonitor_chrdev_init();
 	if (err)
 		goto err_sysfs_exit;
 
-	err = monitor_thread_start();
-	if (err)
-		goto err_chrdev_exit;
-
 	return 0;
 
-err_chrdev_exit:
-	taskmonitor_chrdev_exit();
 err_sysfs_exit:
 	taskmonitor_sysfs_exit();
+err_thread_stop:
+	monitor_thread_stop();
 err_release_target:
 	monitor_release();
 	return err;
