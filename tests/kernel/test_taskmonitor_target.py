@@ -1,6 +1,7 @@
 """taskmonitor: choosing the target (TM_PID), and targets that exit."""
 import errno
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ import pytest
 
 import procs
 import tmdev
+import uapi
 
 
 @pytest.fixture
@@ -24,6 +26,18 @@ def test_pid_sets_and_reads_the_target(dev, busy):
     assert dev.pid(-1) == proc.pid
     assert dev.pid(-12345) == proc.pid
     assert tmdev.parse_line(dev.get_text())[0] == proc.pid
+
+
+def test_pid_into_read_only_memory_gives_efault_and_keeps_target(dev, busy):
+    """TM_PID writes its answer back: a buffer it cannot write to fails
+    with EFAULT before the target changes."""
+    first, second = busy(), busy()
+    dev.pid(first.pid)
+    with uapi.ReadOnlyPage(struct.pack("i", second.pid)) as page:
+        with pytest.raises(OSError) as exc:
+            uapi.raw_ioctl(dev.fd, uapi.TM_PID, page.address)
+    assert exc.value.errno == errno.EFAULT
+    assert dev.pid(-1) == first.pid
 
 
 def test_pid_switches_target(dev, busy):

@@ -75,3 +75,32 @@ def raw_ioctl(fd: int, request_code: int, address: int) -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return ret
+
+
+class ReadOnlyPage:
+    """One page holding `data`, then made read-only: a pointer the kernel
+    may read from but must fail to write to (EFAULT)."""
+
+    _PROT_READ, _PROT_WRITE = 0x1, 0x2
+    _MAP_PRIVATE, _MAP_ANONYMOUS = 0x02, 0x20
+
+    def __init__(self, data: bytes):
+        self.size = os.sysconf("SC_PAGE_SIZE")
+        _libc.mmap.restype = ctypes.c_void_p
+        _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                               ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        addr = _libc.mmap(None, self.size, self._PROT_READ | self._PROT_WRITE,
+                          self._MAP_PRIVATE | self._MAP_ANONYMOUS, -1, 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), "mmap")
+        self.address = addr
+        ctypes.memmove(addr, data, len(data))
+        if _libc.mprotect(ctypes.c_void_p(addr), ctypes.c_size_t(self.size),
+                          self._PROT_READ) != 0:
+            raise OSError(ctypes.get_errno(), "mprotect")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _libc.munmap(ctypes.c_void_p(self.address), ctypes.c_size_t(self.size))
