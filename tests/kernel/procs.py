@@ -28,15 +28,19 @@ def kill(proc: subprocess.Popen, reap: bool = True) -> None:
         proc.wait()
 
 
+# PF_EXITING in the flags field of /proc/PID/stat (include/linux/sched.h).
+_PF_EXITING = 0x00000004
+
+
 def _stat_fields(pid: str):
-    """(comm, ppid, utime_ticks, stime_ticks) of /proc/PID/stat, or None."""
+    """(comm, ppid, utime_ticks, stime_ticks, flags) of /proc/PID/stat, or None."""
     try:
         raw = pathlib.Path("/proc", pid, "stat").read_text()
     except OSError:
         return None
     comm = raw[raw.index("(") + 1:raw.rindex(")")]
     rest = raw[raw.rindex(")") + 2:].split()
-    return comm, int(rest[1]), int(rest[11]), int(rest[12])
+    return comm, int(rest[1]), int(rest[11]), int(rest[12]), int(rest[6])
 
 
 def state(pid: int) -> str:
@@ -46,13 +50,19 @@ def state(pid: int) -> str:
 
 
 def monitor_kthreads():
-    """Pids of the running taskmonitor kthreads (children of kthreadd)."""
+    """Pids of the running taskmonitor kthreads (children of kthreadd).
+
+    A thread that is exiting is left out: kthread_stop() returns as soon as
+    the thread function has returned, and the thread may stay in /proc a
+    little longer while do_exit() finishes -- stopped, but not yet gone.
+    """
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         fields = _stat_fields(entry)
-        if fields and fields[0] == "taskmonitor" and fields[1] == 2:
+        if (fields and fields[0] == "taskmonitor" and fields[1] == 2
+                and not fields[4] & _PF_EXITING):
             found.append(int(entry))
     return found
 

@@ -1,6 +1,5 @@
 """taskmonitor: samples through sysfs and ioctl, and what they measure."""
 import errno
-import os
 import subprocess
 import sys
 import time
@@ -47,7 +46,15 @@ def test_ioctl_and_sysfs_agree(target):
 
 
 def test_unit_is_nanoseconds_like_proc(load, busy):
-    """The module's sum over all threads matches /proc/PID/stat (in ticks)."""
+    """The module's sum over all threads is in the unit of /proc, in ns.
+
+    They cannot agree exactly: the module reports utime and stime as the
+    scheduler tick sampled them, while /proc/PID/stat scales the pair so
+    that it adds up to the precise sum_exec_runtime (cputime_adjust() in
+    kernel/sched/cputime.c).  Under emulation ticks are lost or bunched, and
+    the two differ by tens of percent; a wrong unit would differ by 1000x
+    (microseconds) or 10^7x (ticks).  So: the same order of magnitude.
+    """
     proc = busy(threads=2)
     load("taskmonitor", f"target={proc.pid}")
     time.sleep(2)
@@ -55,10 +62,8 @@ def test_unit_is_nanoseconds_like_proc(load, busy):
         before = sum(dev.get())
         proc_total = sum(procs.proc_cputime_ns(proc.pid))
         after = sum(dev.get())
-    tick = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-    # /proc rounds to ticks; allow a few ticks and 5% either way.
-    slack = 4 * tick + 0.05 * proc_total
-    assert before - slack <= proc_total <= after + slack, (before, proc_total, after)
+    assert proc_total > 0 and before > 0, (before, proc_total, after)
+    assert before / 2 <= proc_total <= after * 2, (before, proc_total, after)
 
 
 def test_threads_that_exited_still_count(load):

@@ -214,18 +214,34 @@ std::optional<std::string> read_file(const std::string& path)
     return data.str();
 }
 
-std::optional<std::chrono::nanoseconds> proc_cpu_time(pid_t pid)
+namespace {
+
+// The fields of /proc/PID/stat after "(comm)": state(3) ppid(4) ... flags(9)
+// ... utime(14) stime(15), so field N is at index N - 3.  Empty if the process
+// is gone: its stat file then opens but reads as nothing.
+std::vector<std::string> stat_fields(const std::string& pid)
 {
-    const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!stat) {
-        return std::nullopt;
-    }
-    // Fields after "(comm)": state(3) ppid(4) ... utime(14) stime(15).
-    std::istringstream rest(stat->substr(stat->rfind(')') + 2));
+    const auto stat = read_file("/proc/" + pid + "/stat");
     std::vector<std::string> fields;
+    const auto comm_end = stat ? stat->rfind(')') : std::string::npos;
+    if (comm_end == std::string::npos) {
+        return fields;
+    }
+    std::istringstream rest(stat->substr(comm_end + 1));
     for (std::string f; rest >> f;) {
         fields.push_back(f);
     }
+    return fields;
+}
+
+// include/linux/sched.h: set once the task has begun do_exit().
+constexpr unsigned long pf_exiting = 0x4;
+
+} // namespace
+
+std::optional<std::chrono::nanoseconds> proc_cpu_time(pid_t pid)
+{
+    const auto fields = stat_fields(std::to_string(pid));
     if (fields.size() < 13) {
         return std::nullopt;
     }
@@ -257,15 +273,13 @@ int count_kthreads()
         if (!comm || *comm != "taskmonitor\n") {
             continue;
         }
-        const auto stat = read_file("/proc/" + name + "/stat");
-        if (!stat) {
-            continue; // exited meanwhile
+        // Gone meanwhile, or stopped and on its way out: kthread_stop()
+        // returns before the thread has left /proc.
+        const auto fields = stat_fields(name);
+        if (fields.size() < 7 || (std::stoul(fields[6]) & pf_exiting) != 0) {
+            continue;
         }
-        std::istringstream rest(stat->substr(stat->rfind(')') + 2));
-        std::string state;
-        pid_t ppid = 0;
-        rest >> state >> ppid;
-        if (ppid == 2) {
+        if (fields[1] == "2") { // a child of kthreadd
             ++count;
         }
     }
