@@ -68,6 +68,12 @@ def test_installed_package_imports_and_uses_the_installed_library(installed):
             "    print(type(e).__name__)\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
     env["PYTHONPATH"] = str(site)
+    # A build for a distribution (Debian's: prefix /usr, no RPATH) finds
+    # libtaskmon in the system's library directory, where libtaskmon1 puts
+    # it; under this temporary prefix the loader must be told where it is.
+    libdirs = {str(lib.parent) for lib in installed.rglob("libtaskmon.so.*")}
+    assert libdirs, "cmake --install --component Runtime installed no libtaskmon"
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(sorted(libdirs))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, cwd=installed)
     assert out.returncode == 0, out.stderr
