@@ -1,0 +1,216 @@
+"""ioctl fuzzing of /dev/taskmonitor, /dev/hello and the sysfs files.
+
+Runs in a worker process (worker.py fuzz), one case after another, each
+posted in its slot so that the test fails a call that never returns.
+Every case predicts its outcome (errno, or success with the answer it must
+give) and the state it must leave (target, kthread count, hello value):
+random request numbers must give ENOTTY, bad pointers EFAULT, and nothing
+may change that the request did not ask to change.
+"""
+import errno
+import os
+import random
+import struct
+
+import harness
+from harness import tmdev, uapi
+from worker import OP, Problem, check_line, errname
+
+I32 = struct.Struct("i")
+# Kernel addresses (text, direct map, vmalloc, vmemmap, fixmap), the
+# non-canonical hole and the very top: access_ok() must refuse them all.
+KERNEL_POINTERS = [0xffffffff81000000, 0xffff888000000000, 0xffffc90000000000,
+                   0xffffea0000000000, 0xffffffffff5fe000, 0x0000800000000000,
+                   0x8000000000000000, 0xdead000000000000, 0xfffffffffffffff0,
+                   0xffffffffffffffff]
+LOW_POINTERS = [0, 1, 8, 0xfff, 0x1000, 0x10000]
+# Requests the VFS answers itself before the driver (fs/ioctl.c): any answer
+# is fine for them, but the state must not change.  FIFREEZE/FITHAW are left
+# out on purpose: they would freeze the filesystem holding /dev.
+VFS_REQUESTS = {0x5451: "FIOCLEX", 0x5450: "FIONCLEX", 0x5421: "FIONBIO",
+                0x5452: "FIOASYNC", 0x5460: "FIOQSIZE", 0x541B: "FIONREAD",
+                0x2: "FIGETBSZ", 0x1: "FIBMAP", 0x80086601: "FS_IOC_GETFLAGS",
+                0x801c581f: "FS_IOC_FSGETXATTR", 0x5401: "TCGETS"}
+NEVER = {0xc0045877, 0xc0045878} | set(VFS_REQUESTS)  # FIFREEZE, FITHAW
+
+DEVICES = {
+    "taskmonitor": (tmdev.DEV, {"TM_GET": 16, "TM_GET_TEXT": uapi.TM_TEXT_LEN,
+                                "TM_START": 0, "TM_STOP": 0, "TM_PID": 4}),
+    "hello": (harness.HELLO_DEV, {"HELLO": uapi.HELLO_MSG_LEN}),
+    "taskmonitor sysfs": (tmdev.SYSFS, {}),
+    "hello sysfs": (harness.HELLO_SYSFS, {}),
+}
+
+
+class Fuzzer:
+    def __init__(self, cfg, slots, report):
+        self.rng = random.Random(cfg["seed"])
+        self.slots, self.slot, self.report = slots, cfg["first_slot"], report
+        self.pool = cfg["pool"]           # live processes: valid targets
+        self.dead = cfg["dead_pid"]       # a pid no process has
+        self.pages = harness.Pages()
+        self.fds = {name: os.open(path, os.O_RDWR) for name, (path, _) in DEVICES.items()}
+        self.valid = {uapi.REQUESTS[n] for n in uapi.REQUESTS}
+        self.expected = self.state()
+
+    def close(self):
+        for fd in self.fds.values():
+            os.close(fd)
+
+    # ---- the state a case must leave ----
+
+    def state(self):
+        with tmdev.Device() as dev:
+            target = dev.pid(-1)
+        return {"target": target, "kthreads": len(harness.live_monitor_kthreads()),
+                "hello": harness.HELLO_SYSFS.read_bytes()}
+
+    # ---- arguments ----
+
+    def pointer(self, size: int):
+        """(address, how many bytes of it user space may read, and write)."""
+        rw, ro, none = self.pages.rw, self.pages.ro, self.pages.none
+        page = harness.PAGE
+        kind = self.rng.randrange(8)
+        if kind == 0:
+            return self.rng.choice(LOW_POINTERS), 0, 0
+        if kind == 1:
+            return self.rng.choice(KERNEL_POINTERS), 0, 0
+        if kind == 2:
+            return self.rng.getrandbits(64), None, None  # unknown: EFAULT or success
+        if kind == 3:  # within the read-write page, at a random place
+            addr = rw + self.rng.randrange(0, page - max(size, 1) + 1)
+            return addr, size, size
+        if kind == 4:  # the end of the read-only page, running into no-access
+            addr = none - self.rng.randrange(1, max(size, 1) + 1)
+            return addr, none - addr, 0
+        if kind == 5:  # the end of the read-write page, running into read-only
+            addr = ro - self.rng.randrange(1, max(size, 1) + 1)
+            return addr, size, ro - addr
+        if kind == 6:
+            return none + self.rng.randrange(page), 0, 0
+        return ro + self.rng.randrange(0, page - max(size, 1) + 1), size, 0
+
+    def request(self, device: str):
+        """(request code, name of a valid request or None, what kind of case)."""
+        valid = DEVICES[device][1]
+        kind = self.rng.randrange(10)
+        if valid and kind < 4:
+            name = self.rng.choice(sorted(valid))
+            return uapi.REQUESTS[name], name, "valid request"
+        if kind < 6:
+            # Our type and a known number, the wrong direction or size.
+            nr = self.rng.choice([0x01, 0x10, 0x11, 0x12, 0x13, 0x14, self.rng.randrange(256)])
+            code = uapi.request(self.rng.choice(["_IO", "_IOR", "_IOW", "_IOWR"]), nr,
+                                self.rng.choice([0, 1, 4, 8, 16, 32, 128, 0x3fff,
+                                                 self.rng.randrange(1 << 14)]))
+            kind_name = "near miss"
+        elif kind == 6:
+            code, kind_name = self.rng.choice(sorted(VFS_REQUESTS)), "VFS request"
+            return code, None, kind_name
+        else:
+            code, kind_name = self.rng.getrandbits(32), "random request"
+        if code in self.valid or code in NEVER:
+            code, kind_name = 0x4e00ff00 | self.rng.randrange(256), "random request"
+        return code, None, kind_name
+
+    # ---- one case ----
+
+    def case(self):
+        device = self.rng.choice(sorted(DEVICES))
+        fd = self.fds[device]
+        code, name, kind = self.request(device)
+        size = DEVICES[device][1].get(name, 0)
+        addr, readable, writable = self.pointer(size)
+        pid_value = None
+        if name == "TM_PID" and readable is not None and readable >= 4:
+            # Never a live pid through a read-only pointer: that case has a
+            # test of its own (test_bad_input.py, TM_PID on read-only memory).
+            choices = [-1, -self.rng.randrange(1, 1 << 31), 0, self.dead]
+            if writable and writable >= 4:
+                choices += [self.rng.choice(self.pool)] * 2
+            pid_value = self.rng.choice(choices)
+            self.pages.write(addr, I32.pack(pid_value))
+        if name in ("TM_GET", "TM_GET_TEXT", "HELLO") and writable:
+            self.pages.write(addr, bytes(min(size, writable)))
+
+        expected_errno, expected = None, dict(self.expected)
+        if name is None:
+            expected_errno = "any" if kind == "VFS request" else errno.ENOTTY
+        elif name in ("TM_START", "TM_STOP"):
+            expected["kthreads"] = 1 if name == "TM_START" else 0
+        elif readable is None:
+            expected_errno = "any"   # a random address: mapped or not, we can't tell
+            if name == "TM_PID":
+                expected["target"] = None  # re-read after the call
+        elif name == "TM_PID":
+            if readable < 4:
+                expected_errno = errno.EFAULT
+            elif pid_value == 0:
+                expected_errno = errno.EINVAL
+            elif pid_value == self.dead:
+                expected_errno = errno.ESRCH
+            elif writable < 4:
+                expected_errno = errno.EFAULT
+            elif pid_value > 0:
+                expected["target"] = pid_value
+        elif writable < size:
+            expected_errno = errno.EFAULT
+
+        self.report.extra[f"{device}: {kind}"] += 1
+        with self.slots.call(self.slot, OP["ioctl fuzz case"]):
+            try:
+                harness.uapi.raw_ioctl(fd, code, addr)
+                got = 0
+            except OSError as e:
+                got = e.errno
+        where = f"ioctl({device}, {code:#010x} {name or kind}, {addr:#x})"
+        self.report.outcome("ioctl fuzz case", "ok" if got == 0 else errno.errorcode[got])
+        if expected_errno == "any":
+            pass
+        elif expected_errno is None and got != 0:
+            raise Problem(f"{where}: {errname(OSError(got, ''))}, expected success")
+        elif expected_errno is not None and got != expected_errno:
+            raise Problem(f"{where}: {'success' if not got else errno.errorcode[got]}, "
+                          f"expected {errno.errorcode[expected_errno]}")
+        if got == 0 and readable is not None and name is not None:
+            self.check_answer(name, addr, pid_value, expected)
+        self.check_state(where, expected)
+
+    def check_answer(self, name, addr, pid_value, expected):
+        if name == "TM_GET":
+            utime, stime = struct.unpack("QQ", self.pages.read(addr, 16))
+            if utime > 10**15 or stime > 10**15:
+                raise Problem(f"TM_GET wrote garbage: {utime} {stime}")
+        elif name == "TM_GET_TEXT":
+            text = self.pages.read(addr, uapi.TM_TEXT_LEN).split(b"\0")[0].decode()
+            check_line(text, set(self.pool))
+        elif name == "HELLO":
+            if self.pages.read(addr, uapi.HELLO_MSG_LEN).rstrip(b"\0") != b"Hello ioctl!":
+                raise Problem("HELLO wrote something else than its greeting")
+        elif name == "TM_PID":
+            got = I32.unpack(self.pages.read(addr, 4))[0]
+            if got != expected["target"]:
+                raise Problem(f"TM_PID({pid_value}) answered {got}, "
+                              f"the target is {expected['target']}")
+
+    def check_state(self, where, expected):
+        now = self.state()
+        if expected["target"] is None:
+            expected["target"] = now["target"]
+        if now != expected:
+            self.expected = now
+            raise Problem(f"{where} changed the state: {expected} -> {now}")
+        self.expected = now
+
+
+def ioctl_fuzz(cfg, slots, report):
+    fuzzer = Fuzzer(cfg, slots, report)
+    try:
+        for _ in range(cfg["iterations"]):
+            try:
+                fuzzer.case()
+            except Problem as e:
+                report.problem(str(e))
+    finally:
+        fuzzer.close()
