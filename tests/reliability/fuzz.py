@@ -31,6 +31,7 @@ VFS_REQUESTS = {0x5451: "FIOCLEX", 0x5450: "FIONCLEX", 0x5421: "FIONBIO",
                 0x5452: "FIOASYNC", 0x5460: "FIOQSIZE", 0x541B: "FIONREAD",
                 0x2: "FIGETBSZ", 0x1: "FIBMAP", 0x80086601: "FS_IOC_GETFLAGS",
                 0x801c581f: "FS_IOC_FSGETXATTR", 0x5401: "TCGETS"}
+KTHREAD_EVERY = 20
 NEVER = {0xc0045877, 0xc0045878} | set(VFS_REQUESTS)  # FIFREEZE, FITHAW
 
 DEVICES = {
@@ -51,6 +52,8 @@ class Fuzzer:
         self.pages = harness.Pages()
         self.fds = {name: os.open(path, os.O_RDWR) for name, (path, _) in DEVICES.items()}
         self.valid = {uapi.REQUESTS[n] for n in uapi.REQUESTS}
+        self.cases = 0
+        self.expected = {"kthreads": 0}
         self.expected = self.state()
 
     def close(self):
@@ -59,11 +62,13 @@ class Fuzzer:
 
     # ---- the state a case must leave ----
 
-    def state(self):
+    def state(self, kthreads: bool = True):
+        """The target, the hello value and (if asked: a walk over /proc, slow
+        under TCG) the number of live monitor kthreads."""
         with tmdev.Device() as dev:
             target = dev.pid(-1)
-        return {"target": target, "kthreads": len(harness.live_monitor_kthreads()),
-                "hello": harness.HELLO_SYSFS.read_bytes()}
+        count = len(harness.live_monitor_kthreads()) if kthreads else self.expected["kthreads"]
+        return {"target": target, "kthreads": count, "hello": harness.HELLO_SYSFS.read_bytes()}
 
     # ---- arguments ----
 
@@ -148,10 +153,12 @@ class Fuzzer:
                 expected_errno = errno.EFAULT
             elif pid_value == 0:
                 expected_errno = errno.EINVAL
+            elif writable < 4:
+                # The answer is written back before the switch (or the
+                # read): a buffer it cannot be written to fails first.
+                expected_errno = errno.EFAULT
             elif pid_value == self.dead:
                 expected_errno = errno.ESRCH
-            elif writable < 4:
-                expected_errno = errno.EFAULT
             elif pid_value > 0:
                 expected["target"] = pid_value
         elif writable < size:
@@ -175,7 +182,11 @@ class Fuzzer:
                           f"expected {errno.errorcode[expected_errno]}")
         if got == 0 and readable is not None and name is not None:
             self.check_answer(name, addr, pid_value, expected)
-        self.check_state(where, expected)
+        # The kthreads are counted after every start or stop, and every
+        # KTHREAD_EVERY cases (a stray start would show there).
+        self.cases += 1
+        self.check_state(where, expected,
+                         name in ("TM_START", "TM_STOP") or self.cases % KTHREAD_EVERY == 0)
 
     def check_answer(self, name, addr, pid_value, expected):
         if name == "TM_GET":
@@ -194,8 +205,8 @@ class Fuzzer:
                 raise Problem(f"TM_PID({pid_value}) answered {got}, "
                               f"the target is {expected['target']}")
 
-    def check_state(self, where, expected):
-        now = self.state()
+    def check_state(self, where, expected, kthreads):
+        now = self.state(kthreads)
         if expected["target"] is None:
             expected["target"] = now["target"]
         if now != expected:

@@ -193,7 +193,7 @@ class Watcher:
     - the kernel log is read continuously so that none of it is lost.
     """
 
-    def __init__(self, slots: Slots, ops, log, period: float = 0.02):
+    def __init__(self, slots: Slots, ops, log, period: float = 0.05):
         self.slots, self.ops, self.log, self.period = slots, ops, log, period
         self.violations = []
         self.checks = 0

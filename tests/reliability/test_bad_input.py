@@ -20,7 +20,7 @@ from harness import kmod, tmdev, uapi
 from worker import OPS
 
 FUZZ_IOCTLS = int(os.environ.get("TASKMON_FUZZ_IOCTLS", "2000"))
-FUZZ_WRITES = int(os.environ.get("TASKMON_FUZZ_WRITES", "400"))
+FUZZ_WRITES = int(os.environ.get("TASKMON_FUZZ_WRITES", "300"))
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ import harness
 from harness import kmod, tmdev, uapi
 from worker import OPS
 
-CHURN_SECONDS = float(os.environ.get("TASKMON_CHURN_SECONDS", "20"))
+CHURN_SECONDS = float(os.environ.get("TASKMON_CHURN_SECONDS", "15"))
 UNLOAD_CYCLES = int(os.environ.get("TASKMON_UNLOAD_CYCLES", "10"))
-RACE_ITERATIONS = int(os.environ.get("TASKMON_RACE_ITERATIONS", "100"))
+RACE_ITERATIONS = int(os.environ.get("TASKMON_RACE_ITERATIONS", "50"))
 
 
 def _retry_unload(name: str, figures=None) -> int:
@@ -356,7 +356,7 @@ def _opener(node, shared, index):
         shared[1 + index] = 0
 
 
-def test_init_killed_while_device_opened(tmp_path, figures, seed):
+def test_init_killed_while_device_opened(kmsg, figures, seed):
     """The loading process is SIGKILLed at random moments of finit_module()
     (kthread_run() then fails with EINTR) while other processes open the
     device through a node made with its major.  A file must never outlive
@@ -392,13 +392,17 @@ def test_init_killed_while_device_opened(tmp_path, figures, seed):
                 os._exit(_finit(ko))
             time.sleep(rng.uniform(0, 1.5 * load_time))
             os.kill(child, signal.SIGKILL)
-            _, status = os.waitpid(child, 0)
+            os.waitpid(child, 0)
+            # The loader dies of the signal either way: the kernel log tells
+            # an init that failed (kthread_run() interrupted) from a load
+            # killed before init ran.
+            failed = len(kmsg.matching(r"taskmonitor: cannot start monitor thread: -4$"))
             if kmod.is_loaded("taskmonitor"):
                 key = "loaded"
-            elif os.WIFSIGNALED(status):
-                key = "killed before init"
+            elif failed > sum(v for k, v in outcomes.items() if k.startswith("init")):
+                key = "init failed (EINTR)"
             else:
-                key = f"init failed: {errno.errorcode.get(os.WEXITSTATUS(status))}"
+                key = "killed before init"
             outcomes[key] = outcomes.get(key, 0) + 1
             # Pause the openers: a file opened during a failed init is used
             # and closed here.

@@ -19,7 +19,7 @@ import harness
 from harness import tmdev
 from worker import OPS, STRESS_OPS
 
-SECONDS = float(os.environ.get("TASKMON_STRESS_SECONDS", "40"))
+SECONDS = float(os.environ.get("TASKMON_STRESS_SECONDS", "30"))
 PROCESSES = int(os.environ.get("TASKMON_STRESS_PROCESSES", "4"))
 THREADS = int(os.environ.get("TASKMON_STRESS_THREADS", "3"))
 NAMES = ["dude", "x", "a" * 64, "stress-test", "Zürich", "tab\there"]

@@ -406,6 +406,9 @@ def dev_loop(cfg, slots, slot, rng, report):
     while not os.path.exists(cfg["stop_file"]):
         op, path, request = rng.choice(calls)
         run_call(report, slots, slot, op, lambda: one(path, request), allowed=gone)
+        # A pause now and then: with files open all the time, every unload
+        # would be refused (EAGAIN) and the test would only measure that.
+        time.sleep(rng.uniform(0, 0.004))
 
 
 def run_threads(cfg, body):
