@@ -59,15 +59,5 @@ def load():
     return _load
 
 
-@pytest.fixture
-def busy():
-    """spawn(threads=1): a CPU-bound process, killed after the test."""
-    spawned = []
-
-    def _spawn(threads: int = 1):
-        proc = procs.spawn_busy(threads)
-        spawned.append(proc)
-        return proc
-    yield _spawn
-    for proc in spawned:
-        procs.kill(proc)
+# spawn(threads=1) of a CPU-bound process: shared with tests/reliability.
+busy = procs.busy

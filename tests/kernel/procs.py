@@ -5,6 +5,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 # A process that burns CPU in user space; with threads=N, N threads do.
 _BUSY = """
 import sys, threading
@@ -19,6 +21,24 @@ spin()
 
 def spawn_busy(threads: int = 1) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", _BUSY, str(threads)])
+
+
+@pytest.fixture
+def busy():
+    """spawn(threads=1): a CPU-bound process, killed after the test.
+
+    A fixture of both tests/kernel and tests/reliability: their conftest.py
+    imports it from here.
+    """
+    spawned = []
+
+    def _spawn(threads: int = 1):
+        proc = spawn_busy(threads)
+        spawned.append(proc)
+        return proc
+    yield _spawn
+    for proc in spawned:
+        kill(proc)
 
 
 def kill(proc: subprocess.Popen, reap: bool = True) -> None:

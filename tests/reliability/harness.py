@@ -43,7 +43,6 @@ CLASS_DIR = pathlib.Path("/sys/class/taskmonitor")
 # Generous: under TCG with KASAN and lockdep a call is 20-50 times slower,
 # and a hung call is not slow, it never returns.
 DEADLINE = float(os.environ.get("TASKMON_CALL_DEADLINE", "30"))
-PF_EXITING = 0x4  # include/linux/sched.h: set at the start of do_exit()
 
 
 def ko_path(name: str) -> pathlib.Path:
@@ -64,33 +63,9 @@ def unload_all():
 
 # ---- the monitor kthreads ----
 
-def _stat(pid: str):
-    """(comm, state, ppid, flags) from /proc/PID/stat, or None if it is gone."""
-    try:
-        raw = pathlib.Path("/proc", pid, "stat").read_text()
-    except OSError:
-        return None
-    comm = raw[raw.index("(") + 1:raw.rindex(")")]
-    rest = raw[raw.rindex(")") + 2:].split()
-    return comm, rest[0], int(rest[1]), int(rest[6])
-
-
-def live_monitor_kthreads():
-    """Pids of the taskmonitor kthreads that are not exiting.
-
-    kthread_stop() returns once the thread has run its last instruction of
-    monitor_fn, before the dead task is unhashed from /proc: a thread
-    started right after may briefly share /proc with its dying predecessor.
-    Only threads without PF_EXITING count towards "never more than one".
-    """
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat(entry)
-            if fields and fields[0] == "taskmonitor" and fields[2] == 2 \
-                    and not fields[3] & PF_EXITING:
-                found.append(int(entry))
-    return found
+# The one count of live (not exiting) monitor kthreads, shared with
+# tests/kernel: see procs.monitor_kthreads() for why exiting ones are left out.
+live_monitor_kthreads = procs.monitor_kthreads
 
 
 def kernel_stack(pid: int, tid: int = None) -> str:
