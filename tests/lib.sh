@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Shell helpers shared by scripts/ and tests/: source it, never run it.
+#
+#   . "$root/tests/lib.sh"
+#
+# Everything here is prefixed tm_.  Set tm_prog (default: the caller's
+# file name) to prefix messages.  The entry points stay in scripts/ and in
+# each suite's folder; what they have in common lives here once:
+#
+#   tm_note / tm_die MSG         a message on stderr (tm_die exits 1)
+#   tm_installed PKG...          true when every package is installed
+#   tm_missing PKG...            prints the packages that are not
+#   tm_apt_update                apt-get update, at most once per run
+#   tm_apt_install PKG...        installs those missing (no recommends)
+#   tm_debian_archive            this machine's Debian archive (from apt)
+#   tm_unpack_kernel DIR KVER DEB...
+#                                unpacks kernel packages into DIR/root for
+#                                the VM (never installs them)
+#   tm_pytest SUITE XML ARGS...  pytest with JUnit XML, as every suite runs it
+#   tm_require_results XML WHAT  fails when a suite left no results
+#   tm_insmod KO_DIR NAME [ARGS...]
+#                                loads NAME.ko found under KO_DIR
+
+tm_prog=${tm_prog:-$(basename "$0")}
+tm_cache=${TASKMON_CACHE:-/var/cache/taskmon}
+
+tm_note() { echo "$tm_prog: $*" >&2; }
+tm_die() {
+	echo "$tm_prog: $*" >&2
+	exit 1
+}
+
+tm_installed() {
+	local pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || return 1
+	done
+}
+
+tm_missing() {
+	local pkg
+	for pkg in "$@"; do
+		tm_installed "$pkg" || echo "$pkg"
+	done
+}
+
+# A fresh machine has no package lists at all, and a machine kept for a
+# while has stale ones: update once per run (TASKMON_APT_UPDATED is
+# inherited by the scripts this one starts).
+tm_apt_update() {
+	[ -z "${TASKMON_APT_UPDATED:-}" ] || return 0
+	tm_note "apt-get update"
+	apt-get update -qq -o DPkg::Lock::Timeout=600 >&2 ||
+		tm_die "apt-get update failed: check the network and /etc/apt/sources.list.d/"
+	export TASKMON_APT_UPDATED=1
+}
+
+# Others may install packages at the same time: wait for dpkg's lock
+# rather than fail.
+tm_apt_install() {
+	local missing
+	mapfile -t missing < <(tm_missing "$@")
+	[ ${#missing[@]} -gt 0 ] || return 0
+	tm_apt_update
+	tm_note "installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		-o DPkg::Lock::Timeout=600 "${missing[@]}" >&2 ||
+		tm_die "apt-get install ${missing[*]} failed (see apt's messages above)"
+}
+
+# The Debian archive this machine's apt uses, e.g. http://deb.debian.org/debian
+# (whichever mirror or proxy its sources name): the one serving the
+# release this machine runs.  debootstrap and extra apt sources take it
+# from here, so the repository names no archive host of its own.
+# TASKMON_DEBIAN_ARCHIVE overrides it.
+tm_debian_archive() {
+	local codename uri
+	if [ -n "${TASKMON_DEBIAN_ARCHIVE:-}" ]; then
+		echo "$TASKMON_DEBIAN_ARCHIVE"
+		return
+	fi
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	# shellcheck disable=SC2016 # $(...) are apt's format fields
+	uri=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' \
+		'Identifier: Packages' 2>/dev/null | awk -v c="$codename" '$2 == c { print $1; exit }')
+	[ -n "$uri" ] ||
+		tm_die "cannot tell this machine's Debian archive: no apt source serves '$codename' (/etc/apt/sources.list.d/); set TASKMON_DEBIAN_ARCHIVE=URL"
+	echo "${uri%/}"
+}
+
+# tm_unpack_kernel DIR KVER DEB...: the packages' files in DIR/root, with
+# modules.dep (made by a postinst that never runs here) and DIR/vmlinuz.
+# Built in a temporary folder renamed into place, so a half-unpacked
+# kernel is never taken for a whole one.
+tm_unpack_kernel() {
+	local dir=$1 kver=$2 work deb image
+	shift 2
+	work=$(mktemp -d "$(dirname "$dir")/.$kver.XXXXXX") || return 1
+	chmod 755 "$work"
+	for deb in "$@"; do
+		dpkg -x "$deb" "$work/root" || { rm -rf "$work"; return 1; }
+	done
+	# Merged-/usr packages have usr/lib/modules only; depmod -b wants lib/.
+	[ -e "$work/root/lib" ] || ln -s usr/lib "$work/root/lib"
+	depmod -b "$work/root" "$kver" || { rm -rf "$work"; return 1; }
+	image=$(cd "$work" && find root/boot/ root/lib/modules/"$kver"/ -maxdepth 1 \
+		\( -name "vmlinuz-$kver" -o -name vmlinuz \) 2>/dev/null | head -n 1)
+	if [ -z "$image" ]; then
+		rm -rf "$work"
+		tm_note "no vmlinuz in $*"
+		return 1
+	fi
+	ln -s "$image" "$work/vmlinuz"
+	rm -rf "$dir"
+	mv "$work" "$dir"
+}
+
+# tm_pytest SUITE XML ARGS...: the system's Python (the guest sees the
+# host's root, where a pyenv or virtualenv python3 may come first in PATH).
+tm_pytest() {
+	local suite=$1 xml=$2
+	shift 2
+	/usr/bin/python3 -m pytest -p no:cacheprovider -v \
+		--junitxml="$xml" -o junit_suite_name="$suite" "$@"
+}
+
+# A suite that wrote no results did not run (or crashed): a failure, never
+# a silent skip.
+tm_require_results() {
+	[ -s "$1" ] && return 0
+	tm_note "$2 ended without writing its results ($1): it did not run, or crashed"
+	return 1
+}
+
+tm_insmod() {
+	local ko_dir=$1 name=$2 ko
+	shift 2
+	ko=$(find "$ko_dir" -name "$name.ko" | head -n 1)
+	[ -n "$ko" ] || { tm_note "no $name.ko under $ko_dir"; return 1; }
+	insmod "$ko" "$@"
+}
