@@ -10,7 +10,11 @@ import sys
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
+HERE = pathlib.Path(__file__).resolve().parent
+# This suite's helpers (kmod, kmsg, tmdev, uapi), and tests/pylib's procs,
+# shared by every Python suite.
+sys.path.insert(0, str(HERE.parent / "pylib"))
+sys.path.insert(0, str(HERE))
 
 import kmod  # noqa: E402
 import procs  # noqa: E402
@@ -59,5 +63,5 @@ def load():
     return _load
 
 
-# spawn(threads=1) of a CPU-bound process: shared with tests/reliability.
+# busy(threads=1): a CPU-bound process, the fixture of every Python suite.
 busy = procs.busy

@@ -88,18 +88,9 @@ def monitor():
         yield m
 
 
-@pytest.fixture
-def busy():
-    """busy(threads=1): a CPU-bound child process, killed after the test."""
-    spawned = []
-
-    def _spawn(threads: int = 1) -> subprocess.Popen:
-        proc = lib.spawn_busy(threads)
-        spawned.append(proc)
-        return proc
-    yield _spawn
-    for proc in spawned:
-        lib.kill(proc)
+# busy(threads=1): a CPU-bound child process, killed after the test; the
+# fixture of every Python suite (tests/pylib/procs.py).
+busy = lib.procs.busy
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 """Helpers of the Python binding tests: processes, pids, threads, paths."""
 import os
 import pathlib
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -13,63 +11,17 @@ import taskmon
 
 #: Set by the test VM (tests/vm/run-vm).
 IN_VM = os.environ.get("TASKMON_IN_VM") == "1"
-# A process that burns CPU in user space; with threads=N, N threads do.
-_BUSY = """
-import sys, threading
-def spin():
-    while True:
-        pass
-for _ in range(int(sys.argv[1]) - 1):
-    threading.Thread(target=spin, daemon=True).start()
-spin()
-"""
 
+# Busy processes, pids and the monitor's kthreads: tests/pylib/procs.py, the
+# one copy shared with tests/kernel and tests/reliability.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "pylib"))
+import procs  # noqa: E402
 
-def spawn_busy(threads: int = 1) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", _BUSY, str(threads)])
-
-
-def kill(proc: subprocess.Popen, reap: bool = True) -> None:
-    """SIGKILL; and reap, so that its pid names no process (not even a zombie)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
-    if reap:
-        proc.wait()
-
-
-def state(pid: int) -> Optional[str]:
-    """The state letter of /proc/PID/stat (R, S, Z...), or None if no such process."""
-    try:
-        raw = pathlib.Path("/proc", str(pid), "stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2]
-
-
-def unused_pid() -> int:
-    """A pid that no process has now."""
-    pid_max = int(pathlib.Path("/proc/sys/kernel/pid_max").read_text())
-    for candidate in range(pid_max - 1, 300, -1):
-        if not os.path.exists(f"/proc/{candidate}"):
-            return candidate
-    raise RuntimeError("no free pid")
-
-
-def monitor_kthreads() -> list:
-    """Pids of the running taskmonitor kthreads (comm taskmonitor, child of kthreadd)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = pathlib.Path("/proc", entry, "stat").read_text()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1:raw.rindex(")")]
-        ppid = int(raw[raw.rindex(")") + 2:].split()[1])
-        if comm == "taskmonitor" and ppid == 2:
-            found.append(int(entry))
-    return found
+spawn_busy = procs.spawn_busy
+kill = procs.kill
+state = procs.state
+unused_pid = procs.unused_pid
+monitor_kthreads = procs.monitor_kthreads
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

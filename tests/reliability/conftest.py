@@ -116,5 +116,6 @@ def load():
     return _load
 
 
-# spawn(threads=1) of a CPU-bound process: shared with tests/kernel.
+# busy(threads=1): a CPU-bound process, the fixture of every Python suite
+# (tests/pylib/procs.py).
 busy = procs.busy

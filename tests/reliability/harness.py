@@ -1,7 +1,8 @@
 """Machinery shared by the reliability suites (and their worker processes).
 
 - the helpers of the kernel-behaviour suite (tests/kernel: kmod, kmsg,
-  procs, tmdev, uapi), put on sys.path here and re-exported;
+  tmdev, uapi) and the shared procs (tests/pylib), put on sys.path here
+  and re-exported;
 - deadlines on calls: a call into the kernel that never returns is a bug
   we must report, not a test run that hangs until the VM's time-out;
 - a snapshot of everything our modules create, to compare before and after
@@ -21,6 +22,7 @@ import threading
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "pylib"))
 sys.path.insert(0, str(HERE.parent / "kernel"))
 
 import kmod  # noqa: E402

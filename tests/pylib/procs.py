@@ -1,9 +1,17 @@
-"""Processes for the monitor to watch, and a view of its kthreads."""
+"""Processes for the monitor to watch, and a view of its kthreads.
+
+The one copy for every Python suite: tests/kernel, tests/reliability and
+tests/python put this folder on sys.path (their conftest.py, or
+tests/reliability/harness.py and tests/python/taskmon_testlib.py) and
+import it as ``procs``.  Standard library and pytest only, so that it
+works both on the host and in the test VM.
+"""
 import os
 import pathlib
 import signal
 import subprocess
 import sys
+from typing import Optional
 
 import pytest
 
@@ -20,6 +28,7 @@ spin()
 
 
 def spawn_busy(threads: int = 1) -> subprocess.Popen:
+    """A process burning CPU in user space on `threads` threads, until killed."""
     return subprocess.Popen([sys.executable, "-c", _BUSY, str(threads)])
 
 
@@ -27,8 +36,8 @@ def spawn_busy(threads: int = 1) -> subprocess.Popen:
 def busy():
     """spawn(threads=1): a CPU-bound process, killed after the test.
 
-    A fixture of both tests/kernel and tests/reliability: their conftest.py
-    imports it from here.
+    The fixture of every Python suite: each conftest.py binds it with
+    ``busy = procs.busy``.
     """
     spawned = []
 
@@ -42,6 +51,7 @@ def busy():
 
 
 def kill(proc: subprocess.Popen, reap: bool = True) -> None:
+    """SIGKILL; and reap, so that its pid names no process (not even a zombie)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     if reap:
@@ -63,9 +73,12 @@ def _stat_fields(pid: str):
     return comm, int(rest[1]), int(rest[11]), int(rest[12]), int(rest[6])
 
 
-def state(pid: int) -> str:
-    """The state letter of /proc/PID/stat (R, S, Z...)."""
-    raw = pathlib.Path("/proc", str(pid), "stat").read_text()
+def state(pid: int) -> Optional[str]:
+    """The state letter of /proc/PID/stat (R, S, Z...), or None if no such process."""
+    try:
+        raw = pathlib.Path("/proc", str(pid), "stat").read_text()
+    except OSError:
+        return None
     return raw[raw.rindex(")") + 2]
 
 
