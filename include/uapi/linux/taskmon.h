@@ -72,4 +72,145 @@ struct task_sample_text {
 /* Fill a struct task_sample_text with the line sysfs shows. */
 #define TM_GET_TEXT		_IOR(TASKMON_IOC_TYPE, 0x14, struct task_sample_text)
 
+/* ---- per-process statistics (TM_STATS, TM_STATS_BATCH) ---- */
+
+/*
+ * Extensible like clone3(), openat2() and statx(): the caller says how
+ * large its struct taskmon_stats is (@size), the kernel accepts any size
+ * from TM_STATS_SIZE_VER0 up (a larger struct from a newer program is
+ * accepted when the bytes the kernel does not know are zero, else E2BIG;
+ * EINVAL below TM_STATS_SIZE_VER0 or above a page), fills what it knows
+ * and says in @mask which fields it filled.  Fields are added at the end
+ * only, with a new TM_STATS_SIZE_VERn and new mask bits.
+ *
+ * Every __u64 is at an offset that is a multiple of 8 and the size is a
+ * multiple of 8, so the layout is the same on i386 and x86_64 and
+ * compat_ptr_ioctl() passes it unchanged (tests/abi checks it).
+ */
+
+/* @flags: thread scope, @pid names one thread (a TID), not its process. */
+#define TM_STATS_THREAD		(1U << 0)
+#define TM_STATS_FLAGS_ALL	(TM_STATS_THREAD)
+
+/* @mask bits: the fields the kernel filled. */
+#define TM_STATS_IDS		(1ULL << 0)	/* pid, tgid */
+#define TM_STATS_PPID		(1ULL << 1)	/* ppid */
+#define TM_STATS_STATE		(1ULL << 2)	/* state */
+#define TM_STATS_THREADS	(1ULL << 3)	/* threads */
+#define TM_STATS_COMM		(1ULL << 4)	/* comm */
+#define TM_STATS_CREDS		(1ULL << 5)	/* uid, euid, gid, egid */
+#define TM_STATS_CPU		(1ULL << 6)	/* user_ns, system_ns */
+#define TM_STATS_FAULTS		(1ULL << 7)	/* minor_faults, major_faults */
+#define TM_STATS_CTXSW		(1ULL << 8)	/* voluntary/involuntary_ctxsw */
+#define TM_STATS_RSS		(1ULL << 9)	/* rss_anon/file/shmem_bytes */
+#define TM_STATS_VSIZE		(1ULL << 10)	/* vsize_bytes */
+#define TM_STATS_START_TIME	(1ULL << 11)	/* start_time_ns */
+#define TM_STATS_SAMPLE_TIME	(1ULL << 12)	/* sample_time_ns */
+
+#define TM_COMM_LEN		16
+
+/**
+ * struct taskmon_stats - statistics of one process (or thread)
+ * @size: in: sizeof(struct taskmon_stats) as the caller knows it
+ * @flags: in: TM_STATS_* flags (unknown flags are EINVAL)
+ * @pid: in: a pid of the caller's pid namespace, or 0 for the module's
+ *	current target; out: the pid the figures are of (the target's when
+ *	0 was asked, read in the same step as the figures)
+ * @error: out, TM_STATS_BATCH only: 0, or the negative errno of this
+ *	record (-ESRCH for a pid that does not exist or is not visible)
+ * @mask: out: TM_STATS_* bits of the fields filled; the others are zero
+ *	and mean nothing (a kernel thread has no memory: no TM_STATS_RSS)
+ * @tgid: the thread group (process) id, in the caller's pid namespace
+ * @ppid: the parent's process id, 0 if not visible in the namespace
+ * @state: the state letter of /proc/PID/stat ('R', 'S', 'D', 'Z', ...)
+ * @threads: the number of threads of the process
+ * @uid: real user id, @euid: effective user id, in the caller's user
+ *	namespace; @gid, @egid: the same for the group
+ * @comm: the command name, NUL-terminated
+ * @user_ns: CPU time in user mode, nanoseconds
+ * @system_ns: CPU time in kernel mode, nanoseconds
+ * @minor_faults: page faults served without I/O
+ * @major_faults: page faults that needed I/O
+ * @voluntary_ctxsw: context switches the task asked for (it slept)
+ * @involuntary_ctxsw: context switches forced on it (preemption)
+ * @rss_anon_bytes: resident anonymous memory
+ * @rss_file_bytes: resident file-backed memory
+ * @rss_shmem_bytes: resident shared memory (shmem, tmpfs)
+ * @vsize_bytes: virtual memory size
+ * @start_time_ns: when the process (or thread) started, nanoseconds since
+ *	boot (CLOCK_BOOTTIME), so that a reused pid is recognisable
+ * @sample_time_ns: when these figures were read (CLOCK_BOOTTIME)
+ *
+ * In process scope (the default) the CPU time, faults and context
+ * switches are summed over every thread, exited ones included, as in
+ * /proc/PID/stat; in thread scope they are the thread's own.
+ */
+struct taskmon_stats {
+	__u32 size;
+	__u32 flags;
+	__s32 pid;
+	__s32 error;
+	__u64 mask;
+	__s32 tgid;
+	__s32 ppid;
+	__u32 state;
+	__u32 threads;
+	__u32 uid;
+	__u32 euid;
+	__u32 gid;
+	__u32 egid;
+	char comm[TM_COMM_LEN];
+	__u64 user_ns;
+	__u64 system_ns;
+	__u64 minor_faults;
+	__u64 major_faults;
+	__u64 voluntary_ctxsw;
+	__u64 involuntary_ctxsw;
+	__u64 rss_anon_bytes;
+	__u64 rss_file_bytes;
+	__u64 rss_shmem_bytes;
+	__u64 vsize_bytes;
+	__u64 start_time_ns;
+	__u64 sample_time_ns;
+};
+
+/* The first published size of struct taskmon_stats. */
+#define TM_STATS_SIZE_VER0	168
+
+/* The largest batch TM_STATS_BATCH takes; more is E2BIG. */
+#define TM_STATS_BATCH_MAX	4096
+
+/**
+ * struct taskmon_stats_batch - statistics of many processes in one call
+ * @size: sizeof(struct taskmon_stats) as the caller knows it: the stride
+ *	of @records (same rules as struct taskmon_stats's @size)
+ * @flags: TM_STATS_* flags, for every record
+ * @count: number of records at @records, 1 to TM_STATS_BATCH_MAX (0 is
+ *	EINVAL, more is E2BIG)
+ * @reserved: must be zero
+ * @records: user pointer to @count records; each one's @pid is read, the
+ *	rest written.  A record's own @error says whether it was filled: one
+ *	exited pid does not fail the others.
+ *
+ * Return: 0 when every record was answered (each with its @error), or the
+ * error of the call itself (EFAULT, EINVAL, E2BIG).
+ */
+struct taskmon_stats_batch {
+	__u32 size;
+	__u32 flags;
+	__u32 count;
+	__u32 reserved;
+	__aligned_u64 records;
+};
+
+/*
+ * Fill one struct taskmon_stats; ESRCH if no such (visible) process.  The
+ * argument is a pointer to the struct; its size travels in @size, not in
+ * the request code (as with VFIO's argsz), so that programs built with a
+ * larger struct use the same request.
+ */
+#define TM_STATS		_IO(TASKMON_IOC_TYPE, 0x15)
+/* Fill every record of a struct taskmon_stats_batch. */
+#define TM_STATS_BATCH		_IOW(TASKMON_IOC_TYPE, 0x16, struct taskmon_stats_batch)
+
 #endif /* _UAPI_LINUX_TASKMON_H */
