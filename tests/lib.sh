@@ -141,3 +141,24 @@ tm_insmod() {
 	[ -n "$ko" ] || { tm_note "no $name.ko under $ko_dir"; return 1; }
 	insmod "$ko" "$@"
 }
+
+# The security archive this machine's apt uses, e.g.
+# http://deb.debian.org/debian-security: the one serving CODENAME-security
+# for the release this machine runs.  Debian names every release's
+# security suite the same way (bookworm-security, trixie-security), so a
+# chroot of another release takes RELEASE-security from the same URI.
+# Prints nothing and fails when this machine has no security source (the
+# caller then goes without).  TASKMON_DEBIAN_SECURITY_ARCHIVE overrides it.
+tm_debian_security_archive() {
+	local codename uri
+	if [ -n "${TASKMON_DEBIAN_SECURITY_ARCHIVE:-}" ]; then
+		echo "$TASKMON_DEBIAN_SECURITY_ARCHIVE"
+		return
+	fi
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	# shellcheck disable=SC2016 # $(...) are apt's format fields
+	uri=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' \
+		'Identifier: Packages' 2>/dev/null | awk -v c="$codename-security" '$2 == c { print $1; exit }')
+	[ -n "$uri" ] || return 1
+	echo "${uri%/}"
+}
