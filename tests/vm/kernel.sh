@@ -3,7 +3,8 @@
 #
 #   tests/vm/kernel.sh kver FLAVOR        print the kernel version (KVER) FLAVOR means today
 #   tests/vm/kernel.sh prepare FLAVOR     fetch that kernel (cached); print KVER last
-#   tests/vm/kernel.sh vm-files FLAVOR    print the kernel and initramfs QEMU boots (for run-vm)
+#   tests/vm/kernel.sh vm-files FLAVOR    print the kernel, initramfs and CONFIG_HZ (for run-vm)
+#   tests/vm/kernel.sh prune              delete superseded kernels unused for days
 #
 # FLAVOR is a kernel series (6.1, 6.12: see flavor_metapackage below), a
 # KVER already in the cache (one another script unpacked there), or a KVER
@@ -22,16 +23,24 @@
 # HASH covers init, mkinitramfs.sh and busybox, so an edited init is
 # picked up at the next run and checkouts with different inits do not
 # overwrite each other's initramfs.
+#
+# A series is resolved from package lists at most a day old (apt-get update
+# first, at most once per run).  prepare then prunes the cache: a Debian
+# kernel older than another of its series in the cache (e.g. 6.1.0-56 once
+# 6.1.0-57 is there), unused for TASKMON_KERNEL_KEEP_DAYS (7) days and not
+# in use, is deleted.  Kernels not named like Debian's (sanitizer-*: their
+# builder manages them) are never touched.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-kernels=${TASKMON_CACHE:-/var/cache/taskmon}/kernels
+tm_prog=kernel.sh
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
+kernels=$tm_cache/kernels
+keep_days=${TASKMON_KERNEL_KEEP_DAYS:-7}
 
-die() {
-	echo "kernel.sh: $*" >&2
-	exit 1
-}
-note() { echo "kernel.sh: $*" >&2; }
+die() { tm_die "$@"; }
+note() { tm_note "$@"; }
 
 # The metapackage that always depends on the newest image of a series.  To
 # add a series, add a line (and, if the archive holding it is not in
@@ -49,20 +58,30 @@ is_cached() { [ -f "$kernels/$1/vmlinuz" ] && [ -d "$kernels/$1/root" ]; }
 
 apt_knows() { apt-cache show "$1" >/dev/null 2>&1; }
 
-# apt-get update only when apt does not know PACKAGE (a fresh machine has
-# no package lists at all).
-apt_update_for() {
-	apt_knows "$1" && return
-	note "apt does not know $1: running apt-get update"
-	apt-get update -qq >&2 || die "apt-get update failed: check the network and /etc/apt/sources.list"
-}
-
-# Others may be installing packages at the same time: wait for dpkg's lock
-# rather than fail.
-apt_install() {
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o DPkg::Lock::Timeout=600 "$@" >&2 ||
-		die "apt-get install $* failed (see apt's messages above)"
+# A machine kept for a while has package lists naming kernels that have
+# since been superseded: resolve a series from lists at most a day old.
+# tm_apt_update runs at most once per run (TASKMON_APT_UPDATED); the stamp
+# spares calls outside a run the update.  Concurrent calls take turns (apt
+# refuses a second update at once) and the second finds the lists fresh.
+fresh_lists() {
+	local stamp=$tm_cache/apt-lists-updated
+	[ -z "${TASKMON_APT_UPDATED:-}" ] || return 0
+	[ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ] || return 0
+	if [ ! -w /var/lib/apt/lists ]; then
+		note "the package lists may be out of date, and only root can update them: the kernel series may resolve to an older kernel"
+		return 0
+	fi
+	mkdir -p "$tm_cache"
+	if (
+		flock 7
+		[ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ] || exit 0
+		tm_apt_update
+		touch "$stamp"
+	) 7>>"$tm_cache/.apt-update.lock"; then
+		export TASKMON_APT_UPDATED=1
+	else
+		note "resolving from the package lists there are (they may be out of date)"
+	fi
 }
 
 # METAPACKAGE -> linux-image-KVER
@@ -75,11 +94,8 @@ metapackage_image() {
 resolve_flavor() {
 	local flavor=$1 meta image kver
 	meta=$(flavor_metapackage "$flavor")
+	fresh_lists
 	image=$(metapackage_image "$meta")
-	if [ -z "$image" ]; then
-		apt_update_for "$meta"
-		image=$(metapackage_image "$meta")
-	fi
 	[ -n "$image" ] ||
 		die "cannot find which linux-image $meta depends on: is the archive with the $flavor kernels in /etc/apt/sources.list?"
 	kver=${image#linux-image-}
@@ -111,27 +127,16 @@ cached_list() {
 	echo "${names[*]:-none cached}"
 }
 
+# zstd and readelf: to take the uncompressed kernel out of the image.  The
+# initramfs's busybox runs without a libc: it must be the static one.
 ensure_tools() {
-	local missing=() tool
-	# zstd and readelf: to take the uncompressed kernel out of the image.
-	for tool in qemu-system-x86_64:qemu-system-x86 cpio:cpio xz:xz-utils modprobe:kmod \
-		depmod:kmod flock:util-linux zstd:zstd readelf:binutils; do
-		command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
-	done
-	# The initramfs's busybox runs without a libc: it must be the static one.
-	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" ||
-		missing+=(busybox-static)
-	if [ ${#missing[@]} -gt 0 ]; then
-		apt_update_for "${missing[0]}"
-		apt_install "${missing[@]}"
-	fi
+	tm_apt_install qemu-system-x86 cpio xz-utils kmod util-linux zstd binutils busybox-static
 }
 
 # Modules are built against /usr/src/linux-headers-KVER on the host.
 ensure_headers() {
 	local kver=$1 pkg=linux-headers-$1
-	if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
-		[ -f "/usr/src/$pkg/Makefile" ]; then
+	if tm_installed "$pkg" || [ -f "/usr/src/$pkg/Makefile" ]; then
 		return
 	fi
 	if ! apt_knows "$pkg" && is_cached "$kver"; then
@@ -139,10 +144,7 @@ ensure_headers() {
 		note "$pkg is not in the apt archive: the VM can boot $kver, but build its modules elsewhere"
 		return
 	fi
-	apt_update_for "$pkg"
-	apt_knows "$pkg" || die "$pkg is not in the apt archive"
-	note "installing $pkg"
-	apt_install "$pkg"
+	tm_apt_install "$pkg"
 }
 
 # One prepare or initramfs build per kernel at a time: others share the
@@ -166,34 +168,23 @@ image_packages() {
 			substr($2, length($2) - length(k) + 1) == k { print $2 }' | sort -u
 }
 
-# Download and unpack (never install) the image into a fresh directory,
-# renamed into place when complete.
+# Download the image package(s) and unpack them (never install them):
+# tm_unpack_kernel builds the cache entry aside and renames it into place.
 fetch_image() {
-	local kver=$1 dir=$kernels/$1 work deb image packages
+	local kver=$1 debs packages
 	mapfile -t packages < <(image_packages "$kver")
 	note "fetching ${packages[*]}"
-	work=$(mktemp -d "$kernels/.$kver.XXXXXX")
-	# A half-unpacked kernel is no use.  (Expanded now: $work is local.)
+	debs=$(mktemp -d "$kernels/.$kver.debs.XXXXXX")
+	# (Expanded now: $debs is local.)
 	# shellcheck disable=SC2064
-	trap "rm -rf '$work'" EXIT
-	chmod 755 "$work"
-	mkdir "$work/debs"
+	trap "rm -rf '$debs'" EXIT
 	# apt downloads as the _apt user: let it write there.
-	chown _apt "$work/debs" 2>/dev/null || true
-	(cd "$work/debs" && apt-get download -qq "${packages[@]}" >&2) ||
+	chown _apt "$debs" 2>/dev/null || true
+	(cd "$debs" && apt-get download -qq "${packages[@]}" >&2) ||
 		die "apt-get download ${packages[*]} failed: run apt-get update, or check the network"
-	for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$work/root"; done
-	rm -rf "$work/debs"
-	# Merged-/usr packages have usr/lib/modules only; depmod -b wants lib/.
-	[ -e "$work/root/lib" ] || ln -s usr/lib "$work/root/lib"
-	# modules.dep is made by the package's postinst, which never runs here.
-	depmod -b "$work/root" "$kver"
-	image=$(cd "$work" && find root/boot/ root/lib/modules/"$kver"/ -maxdepth 1 \
-		\( -name "vmlinuz-$kver" -o -name vmlinuz \) 2>/dev/null | head -n 1)
-	[ -n "$image" ] || die "no vmlinuz in ${packages[*]}"
-	ln -s "$image" "$work/vmlinuz"
-	rm -rf "$dir"
-	mv "$work" "$dir"
+	tm_unpack_kernel "$kernels/$kver" "$kver" "$debs"/*.deb ||
+		die "cannot unpack ${packages[*]} (see above)"
+	rm -rf "$debs"
 	trap - EXIT
 }
 
@@ -266,13 +257,27 @@ ensure_initramfs() {
 	echo "$initramfs"
 }
 
-# What QEMU boots: the kernel image and the initramfs, one per line.
+# The kernel's tick rate (CONFIG_HZ), from the configuration its package
+# ships or the build tree (tests/sanitizer); empty if neither is there.
+kernel_hz() {
+	local name=$1 dir=$kernels/$1 config
+	for config in "$dir/root/boot/config-$(kernel_release "$name")" "$dir/build/.config"; do
+		if [ -f "$config" ]; then
+			sed -n 's/^CONFIG_HZ=\([0-9]*\)$/\1/p' "$config"
+			return
+		fi
+	done
+}
+
+# What QEMU boots: the kernel image and the initramfs, one per line, then
+# CONFIG_HZ (run-vm's lpj= needs it; an empty line if unknown).
 vm_files() {
 	local kver=$1 dir=$kernels/$1 initramfs
 	extract_vmlinux "$kver"
 	initramfs=$(ensure_initramfs "$kver")
 	if [ -f "$dir/vmlinux" ]; then echo "$dir/vmlinux"; else echo "$dir/vmlinuz"; fi
 	echo "$initramfs"
+	kernel_hz "$kver"
 }
 
 prepare() {
@@ -281,6 +286,59 @@ prepare() {
 	lock_kernel "$kver"
 	is_cached "$kver" || fetch_image "$kver"
 	vm_files "$kver" >/dev/null
+	exec 9>&- # the lock: prune takes the others'
+}
+
+# A Debian kernel's series: what is left of its name without the version
+# (6.1.0-57-amd64 -> 6.1 amd64, 6.12.117+deb12-amd64 -> 6.12 +deb12 amd64,
+# 7.3.4+deb13-cloud-amd64 -> 7.3 +deb13 cloud-amd64); nothing for a name
+# that is not a Debian kernel's (sanitizer-KEY).
+debian_series() {
+	[[ $1 =~ ^([0-9]+\.[0-9]+)\.[0-9]+(-[0-9]+)?(\+[a-z]+[0-9]*)?-([a-z][a-z0-9-]*)$ ]] || return 1
+	echo "${BASH_REMATCH[1]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
+}
+
+# Delete the Debian kernels of the cache that a newer one of the same
+# series superseded (the series now resolves to it, or a newer trixie
+# kernel was unpacked) and that no run used for keep_days days (run-vm
+# touches the initramfs at every boot).  One in use (run-vm holds .KVER.use,
+# kernel.sh .KVER.lock) is left for next time.
+prune() {
+	local dir name series newest older=() kept=0
+	declare -A newest_of=()
+	for dir in "$kernels"/*/; do
+		name=$(basename "$dir")
+		series=$(debian_series "$name") || continue
+		newest=${newest_of[$series]:-}
+		if [ -z "$newest" ] || [ "$(printf '%s\n' "$newest" "$name" | sort -V | tail -n 1)" = "$name" ]; then
+			newest_of[$series]=$name
+		fi
+	done
+	for dir in "$kernels"/*/; do
+		name=$(basename "$dir")
+		series=$(debian_series "$name") || continue
+		[ "${newest_of[$series]}" != "$name" ] || continue
+		if [ -n "$(find "$dir" -maxdepth 1 -mtime -"$keep_days" -print -quit)" ]; then
+			kept=$((kept + 1))
+			continue
+		fi
+		older+=("$name")
+	done
+	for name in "${older[@]}"; do
+		# Both locks, without waiting: a kernel being prepared or booted
+		# stays.
+		if (
+			flock -n 7 && flock -n 6 || exit 1
+			rm -rf "${kernels:?}/$name"
+		) 7>>"$kernels/.$name.lock" 6>>"$kernels/.$name.use"; then
+			note "pruned $name from the cache: ${newest_of[$(debian_series "$name")]} supersedes it, and no run used it for $keep_days days"
+			rm -f "$kernels/.$name.lock" "$kernels/.$name.use"
+		else
+			note "$name is superseded but in use: not pruned"
+		fi
+	done
+	[ "$kept" -eq 0 ] ||
+		note "$kept superseded kernel(s) used in the last $keep_days days stay in $kernels"
 }
 
 usage() {
@@ -288,7 +346,9 @@ usage() {
 	exit 2
 }
 
-[ $# -eq 2 ] || usage
+[[ $# -eq 2 || ($# -eq 1 && $1 = prune) ]] || usage
+# In this shell, not in resolve_kver's: TASKMON_APT_UPDATED must last.
+if [ $# -eq 2 ] && flavor_metapackage "$2" >/dev/null; then fresh_lists; fi
 case $1 in
 kver)
 	resolve_kver "$2"
@@ -297,7 +357,11 @@ prepare)
 	ensure_tools
 	kver=$(resolve_kver "$2")
 	prepare "$kver"
+	prune
 	echo "$kver"
+	;;
+prune)
+	prune
 	;;
 vm-files)
 	kver=$(resolve_kver "$2")
