@@ -38,6 +38,8 @@ def _parse():
         "struct task_sample": ctypes.sizeof(TaskSample),
         "struct task_sample_text": ints["TM_TEXT_LEN"],
         "__kernel_pid_t": 4,
+        # size, flags, count, reserved (__u32 each) and records (__aligned_u64)
+        "struct taskmon_stats_batch": 24,
     }
     requests = {}
     for m in re.finditer(r"#define\s+(\w+)\s+(_IO\w*)\(TASKMON_IOC_TYPE,\s*(\w+)(?:,\s*([^)]+))?\)",
