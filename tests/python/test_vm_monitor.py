@@ -158,30 +158,43 @@ def _taskmonitor_ko():
     return None
 
 
-def test_no_target_raises_no_target_error():
-    """ENODATA needs a module without a target, i.e. freshly loaded: the
-    suites before this one have set one, and nothing can unset it.  In the
-    test VM, the test reloads taskmonitor.ko (never on a developer's host)."""
+@pytest.fixture
+def fresh_module():
+    """A Monitor on a taskmonitor.ko that has no target yet.
+
+    The suites before this one have set one, and nothing can unset it: in
+    the test VM the module is reloaded (never on a developer's host), and
+    then a target is a failure; elsewhere a module with a target skips the
+    test, saying so."""
     ko = _taskmonitor_ko()
-    if lib.IN_VM and ko is not None:
+    if lib.IN_VM and ko is None:
+        pytest.fail("TASKMON_IN_VM=1 but taskmonitor.ko was not found to reload: set "
+                    "TASKMON_KO_DIR to the folder holding it", pytrace=False)
+    if lib.IN_VM:
         gc.collect()  # close the descriptors of unreferenced Monitors
         subprocess.run(["rmmod", "taskmonitor"], check=True)
         subprocess.run(["insmod", str(ko)], check=True)
         assert lib.wait_until(lambda: os.path.exists("/dev/taskmonitor"))
     with taskmon.Monitor() as m:
         try:
-            m.target
+            target = m.target
         except taskmon.NoTargetError:
-            pass
-        else:
-            pytest.skip("the module already has a target (set earlier) and may not be "
-                        "reloaded here (only in the VM, with taskmonitor.ko found)")
-        for call in (lambda: m.target, m.sample, m.sample_text):
-            with pytest.raises(taskmon.NoTargetError) as exc:
-                call()
-            assert exc.value.errno == errno.ENODATA
-            assert isinstance(exc.value, taskmon.Error)
-            assert "No target process is set" in str(exc.value)
+            yield m
+            return
+    if lib.IN_VM:
+        pytest.fail(f"taskmonitor.ko was just reloaded, yet it has a target (pid {target})",
+                    pytrace=False)
+    pytest.skip(f"the module already has a target (pid {target}, set earlier) and is "
+                "reloaded only in the test VM (TASKMON_IN_VM=1)")
+
+
+def test_no_target_raises_no_target_error(fresh_module):
+    for call in (lambda: fresh_module.target, fresh_module.sample, fresh_module.sample_text):
+        with pytest.raises(taskmon.NoTargetError) as exc:
+            call()
+        assert exc.value.errno == errno.ENODATA
+        assert isinstance(exc.value, taskmon.Error)
+        assert "No target process is set" in str(exc.value)
 
 
 def test_start_and_stop_are_idempotent(monitor, thread_restored):
@@ -197,10 +210,17 @@ def test_start_and_stop_are_idempotent(monitor, thread_restored):
     assert lib.wait_until(lambda: not lib.monitor_kthreads())
 
 
-def test_start_stop_without_target(monitor, thread_restored):
-    # The thread does not need a target to run (it has nothing to log).
-    monitor.start()
-    monitor.stop()
+def test_start_stop_without_target(thread_restored, fresh_module):
+    """The thread needs no target to run (it has nothing to log): start and
+    stop work on a module that never had one, and leave it without one."""
+    fresh_module.stop()
+    assert lib.wait_until(lambda: not lib.monitor_kthreads())
+    fresh_module.start()
+    assert lib.wait_until(lambda: len(lib.monitor_kthreads()) == 1)
+    fresh_module.stop()
+    assert lib.wait_until(lambda: not lib.monitor_kthreads())
+    with pytest.raises(taskmon.NoTargetError):
+        fresh_module.target
 
 
 def test_fileno_is_the_device(monitor):
