@@ -1,53 +1,49 @@
 #!/bin/bash
 # Build the sanitizer kernel (KASAN, lockdep, KMEMLEAK, DEBUG_OBJECTS, UBSAN)
-# from Debian's linux-source-6.1, once per machine:
+# from Debian's linux-source-SERIES, once per machine and series:
 #
-#   tests/sanitizer/build-kernel.sh       prints the kernel's name last
+#   tests/sanitizer/build-kernel.sh [SERIES]    prints the kernel's name last
 #
+# SERIES is a kernel series bookworm has the source of: 6.1 (the default)
+# or 6.12.
 # The configuration is x86_64_defconfig + kvm_guest.config + the fragment
 # tests/sanitizer/sanitizer.config.  Everything is cached outside the
 # checkout, keyed on a hash of the fragment, the linux-source package's
-# version and the compiler's, so a second run only prints the name:
+# name and version and the compiler's, so a second run only prints the name:
 #
 #   ${TASKMON_CACHE:-/var/cache/taskmon}/sanitizer/KEY/{linux,build}
 #       the source tree and the build tree (the KDIR of the modules)
 #   ${TASKMON_CACHE:-/var/cache/taskmon}/kernels/sanitizer-KEY/
 #       vmlinuz, initramfs.cpio.gz, build -> the build tree: the layout
-#       tests/vm/run-vm boots (--kernel sanitizer-KEY --append acpi=off)
+#       tests/vm/run-vm boots (--kernel sanitizer-KEY)
 #
-# Other keys' trees are deleted when a new one is built: each takes ~3 GB.
+# A new build deletes the older trees of the same series (each takes ~3 GB);
+# those of the other series stay.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 checkout=$(cd "$here/../.." && pwd)
-cache=${TASKMON_CACHE:-/var/cache/taskmon}
+tm_prog=build-kernel
+# shellcheck source=../lib.sh
+. "$checkout/tests/lib.sh"
+series=${1:-6.1}
+[[ $series =~ ^[0-9]+\.[0-9]+$ ]] || tm_die "usage: build-kernel.sh [SERIES], e.g. 6.1 or 6.12, not '$series'"
+cache=$tm_cache
 fragment=$here/sanitizer.config
-tarball=/usr/src/linux-source-6.1.tar.xz
+source_package=linux-source-$series
+tarball=/usr/src/$source_package.tar.xz
 jobs=${TASKMON_JOBS:-$(nproc)}
 
-die() { echo "build-kernel: $*" >&2; exit 1; }
+die() { tm_die "$@"; }
 
 # The build's own needs; setup-host installs the rest of the toolchain.
-ensure_tools() {
-	local missing=() pkg
-	for pkg in linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev \
-		cpio kmod busybox-static; do
-		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
-			missing+=("$pkg")
-	done
-	[ ${#missing[@]} -eq 0 ] && return
-	echo "build-kernel: installing ${missing[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-		die "apt-get install ${missing[*]} failed"
-}
-
-ensure_tools
-source_version=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+tm_apt_install "$source_package" build-essential flex bison bc libelf-dev libssl-dev \
+	cpio kmod busybox-static
+source_version=$(dpkg-query -W -f='${Version}' "$source_package")
+# (The same key as when only 6.1 was built: its cached kernel stays valid.)
 key=$({
 	cat "$fragment"
-	echo "linux-source-6.1 $source_version"
+	echo "$source_package $source_version"
 	gcc --version | head -n 1
 } | sha256sum | cut -c1-16)
 name=sanitizer-$key
@@ -70,15 +66,19 @@ if [ -f "$kernel/vmlinuz" ] && [ -f "$kernel/initramfs.cpio.gz" ]; then
 fi
 
 started=$(date +%s)
-echo "build-kernel: building $name from linux-source-6.1 $source_version with $jobs jobs" >&2
-for old in "$cache"/sanitizer/*/ "$cache"/kernels/sanitizer-*/; do
+echo "build-kernel: building $name from $source_package $source_version with $jobs jobs" >&2
+# The older trees of this series (a tree without a series file is from
+# before there were several: 6.1).
+for old in "$cache"/sanitizer/*/; do
 	[ -d "$old" ] || continue
-	case $old in "$work/" | "$kernel/") continue ;; esac
-	echo "build-kernel: removing the outdated $old" >&2
-	rm -rf "$old"
+	[ "$old" != "$work/" ] || continue
+	[ "$(cat "$old/series" 2>/dev/null || echo 6.1)" = "$series" ] || continue
+	echo "build-kernel: removing the outdated $old and its kernel" >&2
+	rm -rf "$old" "$cache/kernels/sanitizer-$(basename "$old")"
 done
 rm -rf "$work" "$kernel"
 mkdir -p "$work/linux" "$work/build" "$kernel"
+echo "$series" >"$work/series"
 tar -xf "$tarball" -C "$work/linux" --strip-components=1
 
 log=$work/build.log
@@ -100,11 +100,22 @@ run_step "olddefconfig" olddefconfig
 
 # Kconfig drops a setting whose dependencies are not met without a word:
 # check that every line of the fragment made it into the configuration.
+# An option this source does not define at all is left out with a note:
+# the fragment serves several series (6.12 has no UBSAN_SANITIZE_ALL, it
+# sanitizes everything by default).
+defined() {
+	grep -rqxE --include='Kconfig*' "(menu)?config ${1#CONFIG_}" "$work/linux"
+}
 mismatch=()
 while IFS= read -r line; do
 	case $line in
 	CONFIG_*=*)
-		grep -qxF -- "$line" "$work/build/.config" || mismatch+=("$line")
+		grep -qxF -- "$line" "$work/build/.config" && continue
+		if defined "${line%%=*}"; then
+			mismatch+=("$line")
+		else
+			tm_note "$source_package has no ${line%%=*}: left out"
+		fi
 		;;
 	"# CONFIG_"*" is not set")
 		option=${line#\# }
