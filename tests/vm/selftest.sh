@@ -3,10 +3,11 @@
 #
 #   tests/vm/selftest.sh FLAVOR|KVER [OUTDIR]
 #
-# Prepares the kernel, then boots it five times: a command that reports
-# what it sees in the guest (kernel, python3, environment, mounts, CPUs),
-# a failing command (exit status), a command writing a kernel WARNING, a
-# kernel crash, and a hang (time-out).  Prints one "ok"/"not ok" line per
+# Prepares the kernel, then boots it six times: a command that reports
+# what it sees in the guest (kernel, python3, environment, mounts, CPUs,
+# clocksource), a failing command (exit status), a command writing a
+# kernel WARNING, a kernel crash, a hang (time-out), and a boot that hangs
+# before the command (the boot watchdog, with its one retry).  Prints one "ok"/"not ok" line per
 # check (TAP) and exits 1 if any failed.  The runs' files stay in
 # OUTDIR/KVER/ (default: build/vm-selftest in the checkout).
 set -euo pipefail
@@ -59,6 +60,7 @@ out=$1 checkout=$2
 	touch /tmp/probe && echo "tmp-writable=yes" || echo "tmp-writable=no"
 	echo "checkout=$(test -x "$checkout/tests/vm/run-vm" && echo visible || echo missing)"
 	mountpoint -q /sys/kernel/debug && echo "debugfs=mounted" || echo "debugfs=missing"
+	echo "clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 	read -r line && echo "stdin=data" || echo "stdin=eof"
 } >"$out/facts"
 echo "WARNING: this line is user-space output and must not fail the run"
@@ -89,6 +91,10 @@ check_facts() {
 	check "dmesg.log is the whole kernel log" 1 \
 		"$(grep -c "Linux version $kver" "$base/facts/dmesg.log" || true)"
 	check "console.log is kept" 1 "$(grep -c "Linux version $kver" "$base/facts/console.log" || true)"
+	# run-vm's tsc_early_khz: the kernel times nothing against the PIT.
+	check "the guest's clocksource is the TSC" tsc "$(fact clocksource)"
+	check "the TSC frequency came from run-vm" 0 \
+		"$(grep -c 'Unable to calibrate against PIT\|TSC disabled\|could not calculate TSC khz' "$base/facts/console.log" || true)"
 	boot=$(sed -n 's/.*vm-init: running the command on .*, \([0-9.]*\) s after boot.*/\1/p' \
 		"$base/facts/console.log")
 	echo "# $kver: the command started ${boot:-?} s after the kernel did; $seconds s for the whole run"
@@ -129,6 +135,17 @@ check_timeout() {
 	check "... within the time-out" yes "$([ "$seconds" -lt 40 ] && echo yes || echo "no: $seconds s")"
 }
 
+# An init that sleeps before running anything: the kernel boots, then the
+# console stays silent.  The watchdog kills it after 10 s, boots again,
+# and gives up: 125.
+check_stall() {
+	vm stall --boot-timeout 10 --append "rdinit=/bin/busybox -- sleep 3600" -- true
+	check "a boot that hangs before the command: 125" 125 "$status"
+	check "run-vm says BOOT STALLED, twice" 2 "$(grep -c 'run-vm: BOOT STALLED' "$base/stall.log" || true)"
+	check "the stalled boot's console is kept" yes \
+		"$([ -s "$base/stall/console.boot1.log" ] && echo yes || echo no)"
+}
+
 kver=$("$here/kernel.sh" prepare "$flavor" | tail -n 1)
 base=${2:-$checkout/build/vm-selftest}/$kver
 rm -rf "$base"
@@ -142,6 +159,7 @@ check_exit_status
 check_warning
 check_crash
 check_timeout
+check_stall
 echo "1..$count"
 if [ "$failed" -gt 0 ]; then
 	echo "# $failed of $count checks failed on $kver"
