@@ -10,9 +10,11 @@
  *   0x10 - 0x3f   taskmonitor (taskmonitor.ko)
  *
  * ABI rules: a published request is never changed.  New statistics get a
- * new request number with a new structure; the size of the argument is
- * part of the request code (_IOR/_IOW/_IOWR), so an old binary and a new
- * kernel can never disagree about a layout silently.
+ * new request number with a new structure.  The size of a fixed argument
+ * is part of the request code (_IOR/_IOW/_IOWR), so an old binary and a
+ * new kernel can never disagree about a layout silently; the extensible
+ * struct taskmon_stats is the exception: TM_STATS is _IO() and the size
+ * travels in the struct's own @size field, checked by the kernel.
  */
 #ifndef _UAPI_LINUX_TASKMON_H
 #define _UAPI_LINUX_TASKMON_H
@@ -115,9 +117,12 @@ struct task_sample_text {
  * @flags: in: TM_STATS_* flags (unknown flags are EINVAL)
  * @pid: in: a pid of the caller's pid namespace, or 0 for the module's
  *	current target; out: the pid the figures are of (the target's when
- *	0 was asked, read in the same step as the figures)
+ *	0 was asked, read in the same step as the figures).  In process
+ *	scope a thread's TID names its whole process, as /proc/TID/stat does
  * @error: out, TM_STATS_BATCH only: 0, or the negative errno of this
- *	record (-ESRCH for a pid that does not exist or is not visible)
+ *	record (-ESRCH for a pid that does not exist or is not visible,
+ *	-ENODATA for pid 0 without a target, -EINVAL for a negative pid,
+ *	-E2BIG for a larger record whose extra bytes are not zero)
  * @mask: out: TM_STATS_* bits of the fields filled; the others are zero
  *	and mean nothing (a kernel thread has no memory: no TM_STATS_RSS)
  * @tgid: the thread group (process) id, in the caller's pid namespace
@@ -204,7 +209,8 @@ struct taskmon_stats_batch {
 };
 
 /*
- * Fill one struct taskmon_stats; ESRCH if no such (visible) process.  The
+ * Fill one struct taskmon_stats; ESRCH if no such (visible) process,
+ * ENODATA for pid 0 while the module has no target.  The
  * argument is a pointer to the struct; its size travels in @size, not in
  * the request code (as with VFIO's argsz), so that programs built with a
  * larger struct use the same request.

@@ -97,6 +97,10 @@ static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return 0;
 	case TM_PID:
 		return tm_pid(argp);
+	case TM_STATS:
+		return tm_stats(argp);
+	case TM_STATS_BATCH:
+		return tm_stats_batch(argp);
 	default:
 		return -ENOTTY;
 	}

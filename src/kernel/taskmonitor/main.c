@@ -17,14 +17,18 @@
 #include <linux/moduleparam.h>
 #include "taskmonitor.h"
 
-/* Written only while the module loads, before init runs. */
+/*
+ * Written only while the module loads, before init runs: the load-time
+ * target, which /sys/module/taskmonitor/parameters/target keeps showing.
+ */
 static int target;
 
 static int target_set(const char *val, const struct kernel_param *kp)
 {
 	int nr, err;
 
-	err = kstrtoint(val, 0, &nr);
+	/* Base 10 only: a pid is decimal everywhere, so 010 is ten. */
+	err = kstrtoint(val, 10, &nr);
 	if (err || nr < 0) {
 		pr_err("target=%s is not a pid: give a positive process id\n",
 		       val);
@@ -40,7 +44,8 @@ static const struct kernel_param_ops target_ops = {
 };
 
 module_param_cb(target, &target_ops, &target, 0444);
-MODULE_PARM_DESC(target, "pid of the process to monitor at load (default: none)");
+MODULE_PARM_DESC(target,
+		 "pid of the process to monitor at load, in decimal (default: none); shows the load-time value, not a target set later with TM_PID");
 
 /*
  * The order matters for the error paths.  The kthread starts before any

@@ -47,26 +47,40 @@ static bool process_exited(struct task_struct *leader)
  * Sum the CPU time of every thread of @leader's process, including the
  * threads that already exited (accumulated in signal_struct), the way
  * thread_group_cputime() does.  An exiting thread moves its times into
- * signal_struct under stats_lock: retrying the read until no writer got
- * in between keeps them from being counted twice or not at all.
+ * signal_struct under stats_lock, so a lockless pass that a writer got
+ * into is not used; like thread_group_cputime(), the second pass takes
+ * stats_lock instead of retrying again, so that a process creating and
+ * exiting threads without pause cannot keep a reader looping.  These are
+ * the times as the tick sampled them (see docs/statistics.md).
  */
+static void sum_cputime(struct signal_struct *sig, struct task_sample *sample)
+{
+	struct task_struct *t;
+
+	sample->utime = sig->utime;
+	sample->stime = sig->stime;
+	__for_each_thread(sig, t) {
+		sample->utime += READ_ONCE(t->utime);
+		sample->stime += READ_ONCE(t->stime);
+	}
+}
+
 static void process_cputime(struct task_struct *leader,
 			    struct task_sample *sample)
 {
 	struct signal_struct *sig = leader->signal;
-	struct task_struct *t;
+	unsigned long flags;
 	unsigned int seq;
 
 	rcu_read_lock();
-	do {
-		seq = read_seqbegin(&sig->stats_lock);
-		sample->utime = sig->utime;
-		sample->stime = sig->stime;
-		for_each_thread(leader, t) {
-			sample->utime += READ_ONCE(t->utime);
-			sample->stime += READ_ONCE(t->stime);
-		}
-	} while (read_seqretry(&sig->stats_lock, seq));
+	seq = read_seqbegin(&sig->stats_lock);
+	sum_cputime(sig, sample);
+	if (read_seqretry(&sig->stats_lock, seq)) {
+		/* A writer got in: the second pass excludes writers. */
+		read_seqlock_excl_irqsave(&sig->stats_lock, flags);
+		sum_cputime(sig, sample);
+		read_sequnlock_excl_irqrestore(&sig->stats_lock, flags);
+	}
 	rcu_read_unlock();
 }
 
@@ -119,21 +133,42 @@ int monitor_pid(pid_t nr)
 }
 
 /**
- * monitor_target() - the pid of the target, as the caller sees it
- * @nr: set to the pid in the caller's pid namespace (0 if not visible there)
+ * monitor_get_target() - a reference to the target
  *
- * Return: 0, or -ENODATA if there is no target.
+ * Return: the target's struct pid, which the caller puts with put_pid(),
+ * or NULL if there is no target.
+ */
+struct pid *monitor_get_target(void)
+{
+	struct pid *pid;
+
+	mutex_lock(&monitor.lock);
+	pid = get_pid(monitor.pid);
+	mutex_unlock(&monitor.lock);
+	return pid;
+}
+
+/**
+ * monitor_target() - the pid of the target, as the caller sees it
+ * @nr: set to the pid in the caller's pid namespace
+ *
+ * The target stays the target after it exits, and its number is given
+ * even once it has been reaped.
+ *
+ * Return: 0, -ENODATA if there is no target, or -ESRCH if it is not
+ * visible in the caller's pid namespace.
  */
 int monitor_target(pid_t *nr)
 {
+	struct pid *pid = monitor_get_target();
 	int err = 0;
 
-	mutex_lock(&monitor.lock);
-	if (monitor.pid)
-		*nr = pid_vnr(monitor.pid);
-	else
-		err = -ENODATA;
-	mutex_unlock(&monitor.lock);
+	if (!pid)
+		return -ENODATA;
+	*nr = pid_vnr(pid);
+	if (!*nr)
+		err = -ESRCH;
+	put_pid(pid);
 	return err;
 }
 
@@ -143,30 +178,36 @@ int monitor_target(pid_t *nr)
  * @nr: if not NULL, set to the target's pid in the caller's pid namespace
  *
  * The one place a sample is taken, for the kthread, sysfs and ioctl alike.
+ * The target is looked up once: the pid and the times are of the same
+ * process even if another caller switches the target meanwhile.  The
+ * global lock is held only for that look-up, not while the times are
+ * summed.
  *
- * Return: 0, -ENODATA if there is no target, or -ESRCH if it has exited.
+ * Return: 0, -ENODATA if there is no target, or -ESRCH if it has exited
+ * or is not visible in the caller's pid namespace.
  */
 int get_sample(struct task_sample *sample, pid_t *nr)
 {
 	struct task_struct *task;
+	struct pid *pid;
+	pid_t vnr;
 	int err = 0;
 
-	mutex_lock(&monitor.lock);
-	if (!monitor.pid) {
-		err = -ENODATA;
-		goto out_unlock;
-	}
-	task = get_live_process(monitor.pid);
+	pid = monitor_get_target();
+	if (!pid)
+		return -ENODATA;
+	vnr = pid_vnr(pid);
+	task = vnr ? get_live_process(pid) : NULL;
 	if (!task) {
 		err = -ESRCH;
-		goto out_unlock;
+		goto out_put_pid;
 	}
 	process_cputime(task, sample);
 	put_task_struct(task);
 	if (nr)
-		*nr = pid_vnr(monitor.pid);
-out_unlock:
-	mutex_unlock(&monitor.lock);
+		*nr = vnr;
+out_put_pid:
+	put_pid(pid);
 	return err;
 }
 

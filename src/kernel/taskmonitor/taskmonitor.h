@@ -5,6 +5,7 @@
  *   monitor.c  the target process and how a sample is read from it
  *   thread.c   the monitor kthread that logs a sample every second
  *   sysfs.c    /sys/kernel/taskmonitor
+ *   stats.c    TM_STATS and TM_STATS_BATCH: statistics of any process
  *   chrdev.c   /dev/taskmonitor and its ioctl requests
  *   main.c     module parameter, init and exit
  */
@@ -18,10 +19,14 @@
 #define TM_SAMPLE_FMT	"pid %d usr %llu sys %llu\n"
 
 int monitor_pid(pid_t nr);
+struct pid *monitor_get_target(void);
 int monitor_target(pid_t *nr);
 int get_sample(struct task_sample *sample, pid_t *nr);
 int format_sample(char *buf, size_t size);
 void monitor_release(void);
+
+long tm_stats(struct taskmon_stats __user *uarg);
+long tm_stats_batch(struct taskmon_stats_batch __user *uarg);
 
 int monitor_thread_start(void);
 void monitor_thread_stop(void);

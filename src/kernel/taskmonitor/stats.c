@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TM_STATS and TM_STATS_BATCH: the statistics of any process, or of one
+ * thread, in the caller's pid namespace (include/uapi/linux/taskmon.h).
+ *
+ * A query for an explicit pid takes no lock of this module: the process
+ * is looked up by its struct pid, referenced for the time of the query,
+ * and read the way /proc reads it.  Pid 0 asks for the module's target:
+ * its struct pid is referenced once, so the pid returned and the figures
+ * are of the same process even if the target is switched meanwhile.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/kernel.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/cputime.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/seqlock.h>
+#include <linux/time_namespace.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include "taskmonitor.h"
+
+/* The figures summed over a thread group. */
+struct group_sums {
+	u64 utime;
+	u64 stime;
+	u64 min_flt;
+	u64 maj_flt;
+	u64 nvcsw;
+	u64 nivcsw;
+	u32 threads;
+};
+
+/*
+ * Sum the figures of every thread of the process @leader belongs to: the
+ * live threads' own, plus what exited threads left in signal_struct.  A
+ * thread that exits adds its figures to signal_struct and leaves the
+ * thread list in one write section of sig->stats_lock, so the sum is
+ * taken in a read section of it.  The first pass is lockless; if a writer
+ * got in, the second and last one holds the lock, which excludes writers
+ * (what read_seqbegin_or_lock_irqsave() does for thread_group_cputime()),
+ * so a process that creates and exits threads without pause cannot keep
+ * the reader looping.
+ *
+ * Each live thread's CPU time is task_cputime_adjusted()'s, the figure of
+ * /proc/PID/task/TID/stat: its precise runtime split in the ratio of its
+ * tick samples, and right on nohz_full CPUs, where the raw fields lag.
+ * The exited threads' runtime is split the same way, so user + system is
+ * the process's runtime, as in /proc/PID/stat.
+ */
+/*
+ * The CPU time of the threads that exited: their precise runtime, split
+ * in the ratio of their tick samples as cputime_adjust() splits it.
+ */
+static void exited_cputime(struct signal_struct *sig, u64 *ut, u64 *st)
+{
+	u64 rtime = sig->sum_sched_runtime;
+	u64 ticks = sig->utime + sig->stime;
+
+	*st = ticks ? mul_u64_u64_div_u64(sig->stime, rtime, ticks) : 0;
+	*ut = rtime - *st;
+}
+
+static void sum_group(struct signal_struct *sig, struct group_sums *sum)
+{
+	struct task_struct *t;
+	u64 ut, st;
+
+	exited_cputime(sig, &sum->utime, &sum->stime);
+	sum->min_flt = sig->min_flt;
+	sum->maj_flt = sig->maj_flt;
+	sum->nvcsw = sig->nvcsw;
+	sum->nivcsw = sig->nivcsw;
+	sum->threads = READ_ONCE(sig->nr_threads);
+	__for_each_thread(sig, t) {
+		task_cputime_adjusted(t, &ut, &st);
+		sum->utime += ut;
+		sum->stime += st;
+		sum->min_flt += READ_ONCE(t->min_flt);
+		sum->maj_flt += READ_ONCE(t->maj_flt);
+		sum->nvcsw += READ_ONCE(t->nvcsw);
+		sum->nivcsw += READ_ONCE(t->nivcsw);
+	}
+}
+
+static void group_sums(struct task_struct *leader, struct group_sums *sum)
+{
+	struct signal_struct *sig = leader->signal;
+	unsigned long flags;
+	unsigned int seq;
+
+	rcu_read_lock();
+	seq = read_seqbegin(&sig->stats_lock);
+	sum_group(sig, sum);
+	if (read_seqretry(&sig->stats_lock, seq)) {
+		/* A writer got in: the second pass excludes writers. */
+		read_seqlock_excl_irqsave(&sig->stats_lock, flags);
+		sum_group(sig, sum);
+		read_sequnlock_excl_irqrestore(&sig->stats_lock, flags);
+	}
+	rcu_read_unlock();
+}
+
+/* The figures of thread @t alone. */
+static void thread_sums(struct task_struct *t, struct group_sums *sum)
+{
+	task_cputime_adjusted(t, &sum->utime, &sum->stime);
+	sum->min_flt = READ_ONCE(t->min_flt);
+	sum->maj_flt = READ_ONCE(t->maj_flt);
+	sum->nvcsw = READ_ONCE(t->nvcsw);
+	sum->nivcsw = READ_ONCE(t->nivcsw);
+	sum->threads = get_nr_threads(t);
+}
+
+/*
+ * Ids, state, name and credentials of @t, seen from the caller's pid
+ * namespace @ns and user namespace, as /proc/PID/stat and status show them.
+ */
+static void fill_ids(struct taskmon_stats *s, struct task_struct *t,
+		     struct pid_namespace *ns)
+{
+	struct user_namespace *user_ns = current_user_ns();
+	const struct cred *cred;
+
+	rcu_read_lock();
+	s->tgid = task_tgid_nr_ns(t, ns);
+	s->ppid = pid_alive(t) ?
+		task_tgid_nr_ns(rcu_dereference(t->real_parent), ns) : 0;
+	cred = __task_cred(t);
+	s->uid = from_kuid_munged(user_ns, cred->uid);
+	s->euid = from_kuid_munged(user_ns, cred->euid);
+	s->gid = from_kgid_munged(user_ns, cred->gid);
+	s->egid = from_kgid_munged(user_ns, cred->egid);
+	rcu_read_unlock();
+
+	s->state = task_index_to_char(task_state_index(t));
+	get_task_comm(s->comm, t);
+	s->mask |= TM_STATS_IDS | TM_STATS_PPID | TM_STATS_STATE |
+		   TM_STATS_COMM | TM_STATS_CREDS;
+}
+
+/*
+ * Resident and virtual memory of @t's address space.  Kernel threads (and
+ * exited processes) have none: their memory bits stay clear.
+ */
+static void fill_memory(struct taskmon_stats *s, struct task_struct *t)
+{
+	struct mm_struct *mm;
+
+	if (t->flags & PF_KTHREAD)
+		return;
+	mm = get_task_mm(t);
+	if (!mm)
+		return;
+	s->rss_anon_bytes = (u64)get_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
+	s->rss_file_bytes = (u64)get_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
+	s->rss_shmem_bytes = (u64)get_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
+	s->vsize_bytes = (u64)READ_ONCE(mm->total_vm) << PAGE_SHIFT;
+	mmput(mm);
+	s->mask |= TM_STATS_RSS | TM_STATS_VSIZE;
+}
+
+/*
+ * Fill @s with the statistics of @pid: of its thread if @thread, else of
+ * its whole process.  @s->pid is set to @pid's number in the caller's pid
+ * namespace; every other output field is expected zeroed.
+ */
+static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct task_struct *task, *t;
+	struct group_sums sum;
+
+	s->pid = pid_nr_ns(pid, ns);
+	if (!s->pid)
+		return -ESRCH;
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (!task)
+		return -ESRCH;
+
+	if (thread) {
+		t = task;
+	} else {
+		/* A TID names its process, as /proc/TID/stat does. */
+		rcu_read_lock();
+		t = READ_ONCE(task->group_leader);
+		get_task_struct(t);
+		rcu_read_unlock();
+		put_task_struct(task);
+	}
+
+	fill_ids(s, t, ns);
+	if (thread)
+		thread_sums(t, &sum);
+	else
+		group_sums(t, &sum);
+	s->threads = sum.threads;
+	s->user_ns = sum.utime;
+	s->system_ns = sum.stime;
+	s->minor_faults = sum.min_flt;
+	s->major_faults = sum.maj_flt;
+	s->voluntary_ctxsw = sum.nvcsw;
+	s->involuntary_ctxsw = sum.nivcsw;
+	s->mask |= TM_STATS_THREADS | TM_STATS_CPU | TM_STATS_FAULTS |
+		   TM_STATS_CTXSW;
+
+	fill_memory(s, t);
+	s->start_time_ns = timens_add_boottime_ns(t->start_boottime);
+	s->sample_time_ns = timens_add_boottime_ns(ktime_get_boottime_ns());
+	s->mask |= TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
+	put_task_struct(t);
+	return 0;
+}
+
+/*
+ * Answer the query in @s (its @pid and @flags already checked): look the
+ * pid up in the caller's pid namespace, or take the module's target for
+ * pid 0, and fill the rest of @s.
+ */
+static int query(struct taskmon_stats *s)
+{
+	bool thread = s->flags & TM_STATS_THREAD;
+	struct pid *pid;
+	int err;
+
+	if (s->pid < 0)
+		return -EINVAL;
+	if (s->pid)
+		pid = find_get_pid(s->pid);
+	else
+		pid = monitor_get_target();
+	if (!pid)
+		return s->pid ? -ESRCH : -ENODATA;
+	err = fill_stats(s, pid, thread);
+	put_pid(pid);
+	return err;
+}
+
+/* The struct size a caller gives: from TM_STATS_SIZE_VER0 to a page. */
+static bool valid_size(u32 usize)
+{
+	return usize >= TM_STATS_SIZE_VER0 && usize <= PAGE_SIZE;
+}
+
+/*
+ * Read one struct taskmon_stats of @usize bytes at @uarg into @s, as
+ * copy_struct_from_user() does, and keep only its input fields.
+ */
+static int read_query(struct taskmon_stats *s,
+		      const struct taskmon_stats __user *uarg, u32 usize,
+		      u32 flags)
+{
+	struct taskmon_stats in;
+	int err;
+
+	err = copy_struct_from_user(&in, sizeof(in), uarg, usize);
+	if (err)
+		return err;
+	memset(s, 0, sizeof(*s));
+	s->size = usize;
+	s->flags = flags;
+	s->pid = in.pid;
+	return 0;
+}
+
+/**
+ * tm_stats() - TM_STATS: fill the struct taskmon_stats at @uarg
+ * @uarg: the caller's struct, whose @size says how large it is
+ *
+ * Return: 0; -EFAULT; -EINVAL for a bad size, unknown flags or a negative
+ * pid; -E2BIG when the caller's struct is larger than the kernel's and
+ * the extra bytes are not zero; -ENODATA for pid 0 without a target;
+ * -ESRCH if there is no such process visible to the caller.
+ */
+long tm_stats(struct taskmon_stats __user *uarg)
+{
+	struct taskmon_stats s;
+	u32 usize, flags;
+	int err;
+
+	if (get_user(usize, &uarg->size) || get_user(flags, &uarg->flags))
+		return -EFAULT;
+	if (!valid_size(usize) || flags & ~TM_STATS_FLAGS_ALL)
+		return -EINVAL;
+	err = read_query(&s, uarg, usize, flags);
+	if (err)
+		return err;
+	err = query(&s);
+	if (err)
+		return err;
+	/* A larger struct's tail is zero already, as it must be. */
+	if (copy_to_user(uarg, &s, min_t(size_t, usize, sizeof(s))))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * tm_stats_batch() - TM_STATS_BATCH: fill every record of a batch
+ * @uarg: the caller's struct taskmon_stats_batch
+ *
+ * Each record gets its own @error (0, -ESRCH, -ENODATA, -EINVAL for a
+ * negative pid, -E2BIG for a non-zero tail); a record that is filled has
+ * the fields of TM_STATS.
+ *
+ * Return: 0 once every record is answered; -EFAULT; -EINVAL for a bad
+ * size, unknown flags, a non-zero @reserved or a count of 0; -E2BIG for a
+ * count above TM_STATS_BATCH_MAX; -EINTR if a fatal signal came first.
+ */
+long tm_stats_batch(struct taskmon_stats_batch __user *uarg)
+{
+	struct taskmon_stats_batch batch;
+	struct taskmon_stats s;
+	char __user *rec;
+	u32 i;
+	int err;
+
+	if (copy_from_user(&batch, uarg, sizeof(batch)))
+		return -EFAULT;
+	if (!valid_size(batch.size) || batch.flags & ~TM_STATS_FLAGS_ALL ||
+	    batch.reserved || !batch.count)
+		return -EINVAL;
+	if (batch.count > TM_STATS_BATCH_MAX)
+		return -E2BIG;
+
+	rec = u64_to_user_ptr(batch.records);
+	for (i = 0; i < batch.count; i++, rec += batch.size) {
+		struct taskmon_stats __user *urec = (void __user *)rec;
+		s32 nr;
+
+		if (get_user(nr, &urec->pid))
+			return -EFAULT;
+		err = read_query(&s, urec, batch.size, batch.flags);
+		if (err == -EFAULT)
+			return err;
+		if (!err)
+			err = query(&s);
+		if (err) {
+			/* A failed record: its input fields and its error. */
+			memset(&s, 0, sizeof(s));
+			s.size = batch.size;
+			s.flags = batch.flags;
+			s.pid = nr;
+			s.error = err;
+		}
+		if (copy_to_user(urec, &s, min_t(size_t, batch.size, sizeof(s))))
+			return -EFAULT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return 0;
+}
