@@ -258,10 +258,14 @@ ensure_initramfs() {
 }
 
 # The kernel's tick rate (CONFIG_HZ), from the configuration its package
-# ships or the build tree (tests/sanitizer); empty if neither is there.
+# ships (root/boot/config-RELEASE), the build tree (tests/sanitizer) or
+# the host's headers of it; empty if none is there (trixie's split
+# packages ship no config).
 kernel_hz() {
-	local name=$1 dir=$kernels/$1 config
-	for config in "$dir/root/boot/config-$(kernel_release "$name")" "$dir/build/.config"; do
+	local name=$1 dir=$kernels/$1 config release
+	release=$(kernel_release "$name")
+	for config in "$dir/root/boot/config-$release" "$dir/build/.config" \
+		"/usr/src/linux-headers-$release/.config"; do
 		if [ -f "$config" ]; then
 			sed -n 's/^CONFIG_HZ=\([0-9]*\)$/\1/p' "$config"
 			return
