@@ -82,6 +82,12 @@ std::string module_ko(const ErrorContext& ctx)
     return std::string(ctx.module) + ".ko";
 }
 
+// TM_STATS or TM_STATS_BATCH: a query about any pid, not about the target.
+bool is_stats(const ErrorContext& ctx)
+{
+    return ctx.operation.rfind("TM_STATS", 0) == 0;
+}
+
 } // namespace
 
 std::string error_message(int errnum, const ErrorContext& ctx)
@@ -119,7 +125,11 @@ std::string error_message(int errnum, const ErrorContext& ctx)
         }
         break;
     case ESRCH:
-        if (ctx.pid > 0 && ctx.operation == "TM_PID") {
+        if (ctx.pid > 0 && is_stats(ctx) && !ctx.target) {
+            msg << "There is no process or thread with id " << ctx.pid
+                << " visible here: it never existed, has exited, or belongs to another pid "
+                   "namespace. Check the pid (see 'ps')."; // the target is not involved
+        } else if (ctx.pid > 0 && ctx.operation == "TM_PID") {
             msg << "There is no process with pid " << ctx.pid
                 << " (it never existed or has exited); the target is unchanged. Pick a running "
                    "process (see 'ps') and set it with 'taskmon pid PID'.";
@@ -144,10 +154,16 @@ std::string error_message(int errnum, const ErrorContext& ctx)
             << " device, or the loaded module is older than libtaskmon " << TASKMON_VERSION_STRING
             << ". Check the device path, and load the " << ctx.module
             << " module from the same taskmon release.";
+        if (is_stats(ctx)) {
+            msg << " Per-process statistics (TM_STATS) need a " << ctx.module
+                << " module that has them; the older requests (TM_GET, TM_PID) may still work.";
+        }
         break;
     case EINVAL:
         if (ctx.operation == "TM_PID") {
             msg << "A target pid must be a positive process id (got " << ctx.pid << ").";
+        } else if (ctx.operation == "TM_STATS" && !ctx.target && ctx.pid <= 0) {
+            msg << "A pid must be a positive process id (got " << ctx.pid << ").";
         } else {
             msg << "The " << ctx.module << " module rejected the request; load the module from the "
                 << "same taskmon release as libtaskmon " << TASKMON_VERSION_STRING << ".";

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+struct taskmon_stats; // <linux/taskmon.h>
+
 namespace taskmon::detail {
 
 /** What was being done when a system call failed; feeds the error message. */
@@ -22,8 +24,10 @@ struct ErrorContext {
     std::filesystem::path device;
     /** The kernel module that provides the device, e.g. "taskmonitor". */
     std::string_view module;
-    /** The pid concerned (argument of TM_PID, or the target), 0 if none or unknown. */
+    /** The pid concerned (argument of TM_PID or TM_STATS, or the target), 0 if none or unknown. */
     pid_t pid = 0;
+    /** True when @ref pid is the module's target (TM_STATS with pid 0), not a pid asked for. */
+    bool target = false;
 };
 
 /** The message of the exception throw_from_errno() throws: what, why, and the fix. */
@@ -71,6 +75,9 @@ private:
     std::string_view module_;
     int fd_ = -1;
 };
+
+/** The Stats of a struct taskmon_stats the kernel filled: only the fields of its mask. */
+Stats stats_from_raw(const taskmon_stats& raw);
 
 /** Throws Error(EBADF) naming @p what; for calls on moved-from objects. */
 [[noreturn]] void throw_closed(std::string_view what);

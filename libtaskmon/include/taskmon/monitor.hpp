@@ -12,12 +12,15 @@
 
 #include <taskmon/export.hpp>
 #include <taskmon/sample.hpp>
+#include <taskmon/stats.hpp>
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace taskmon {
 
@@ -30,6 +33,9 @@ namespace taskmon {
  * monitor.set_target(pid);
  * taskmon::Sample s = monitor.sample();
  * std::cout << s.user.count() << " ns in user mode\n";
+ *
+ * taskmon::Stats st = monitor.stats(1);     // any process, target untouched
+ * if (st.rss_anon_bytes) std::cout << *st.rss_anon_bytes << " bytes\n";
  * @endcode
  *
  * The target, and whether the thread runs, are state of the kernel module,
@@ -114,6 +120,50 @@ public:
      *         target is unchanged.
      */
     void set_target(pid_t pid);
+
+    /**
+     * @brief Statistics of the target, and its pid, read in one step
+     *        (TM_STATS with pid 0): unlike target() then sample(), the pid
+     *        and the figures cannot belong to two different targets.
+     * @param scope Scope::thread for the target's own thread only.
+     * @throws NoTarget if no target is set; NoSuchProcess if it has exited;
+     *         NotSupported if the loaded module predates TM_STATS.
+     */
+    [[nodiscard]] Stats stats(Scope scope = Scope::process) const;
+
+    /**
+     * @brief Statistics of any process (or, with Scope::thread, any thread)
+     *        visible in the caller's pid namespace (TM_STATS).  Neither reads
+     *        nor changes the module's target.
+     * @throws Error (EINVAL) if pid <= 0, without asking the kernel (use
+     *         stats(Scope) for the target); NoSuchProcess (naming @p pid) if
+     *         there is no such visible process; NotSupported if the loaded
+     *         module predates TM_STATS.
+     */
+    [[nodiscard]] Stats stats(pid_t pid, Scope scope = Scope::process) const;
+
+    /**
+     * @brief Statistics of many processes in as few calls as possible
+     *        (TM_STATS_BATCH): one StatsResult per pid, in the same order,
+     *        each with its own status, so that one exited pid does not fail
+     *        the others.
+     *
+     * Any number of pids is accepted: more than the kernel's bound
+     * (TM_STATS_BATCH_MAX, 4096) are sent in several batches, transparently,
+     * so the answers are then not all read at the same instant.  A pid <= 0
+     * gets EINVAL in its own result without being sent.  No pids: no call.
+     * @throws NotSupported if the loaded module predates TM_STATS_BATCH, or
+     *         Error for a failure of the call itself (never for one pid).
+     */
+    [[nodiscard]] std::vector<StatsResult> stats(const pid_t* pids, std::size_t count,
+                                                 Scope scope = Scope::process) const;
+
+    /** @brief stats(pids.data(), pids.size(), scope). */
+    [[nodiscard]] std::vector<StatsResult> stats(const std::vector<pid_t>& pids,
+                                                 Scope scope = Scope::process) const
+    {
+        return stats(pids.data(), pids.size(), scope);
+    }
 
 private:
     struct Impl;

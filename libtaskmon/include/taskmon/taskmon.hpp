@@ -10,6 +10,7 @@
  * - taskmon::Monitor: /dev/taskmonitor (taskmonitor.ko)
  * - taskmon::Hello:   /dev/hello (helloioctl.ko)
  * - taskmon::Sample:  a CPU-time sample
+ * - taskmon::Stats, taskmon::StatsResult, taskmon::Scope: per-process statistics
  * - taskmon::Error and subclasses: every failure (error.hpp)
  * - taskmon::version(), TASKMON_VERSION_STRING
  *
@@ -25,6 +26,7 @@
 #include <taskmon/version.hpp>
 #include <taskmon/error.hpp>
 #include <taskmon/sample.hpp>
+#include <taskmon/stats.hpp>
 #include <taskmon/monitor.hpp>
 #include <taskmon/hello.hpp>
 // clang-format on

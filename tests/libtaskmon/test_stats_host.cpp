@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Host tests of Monitor::stats() without the kernel module: this binary
+// defines ioctl(2) itself, so libtaskmon's calls (linked in as objects) come
+// here.  While a test has a FakeKernel alive, TM_STATS, TM_STATS_BATCH and
+// TM_PID on any descriptor are answered from it, as taskmonitor.ko would
+// (per its uapi header), and every request is recorded; otherwise, and for
+// every other request, the real system call is made, so the other tests of
+// this binary see the kernel as usual.  What this proves is the library's
+// side: the requests it builds, the mask -> std::optional mapping, the
+// errors, chunking.  The module itself is tested in the VM (vm/test_stats.cpp).
+#include <taskmon/taskmon.hpp>
+
+// The uapi header in place (this target has no include path to it).
+#include "../../include/uapi/linux/taskmon.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct FakeKernel {
+    // pid -> what TM_STATS answers (its error field unused); absent: ESRCH.
+    std::map<pid_t, taskmon_stats> processes;
+    pid_t target = 0;                                // 0: none (ENODATA)
+    int stats_errno = 0;                             // e.g. ENOTTY: a module without TM_STATS
+    std::vector<taskmon_stats> single_requests;      // TM_STATS as received
+    std::vector<std::vector<taskmon_stats>> batches; // TM_STATS_BATCH records as received
+    std::vector<taskmon_stats_batch> batch_headers;
+
+    FakeKernel() { current = this; }
+    FakeKernel(const FakeKernel&) = delete;
+    FakeKernel& operator=(const FakeKernel&) = delete;
+    FakeKernel(FakeKernel&&) = delete;
+    FakeKernel& operator=(FakeKernel&&) = delete;
+    ~FakeKernel() { current = nullptr; }
+
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
+    static inline FakeKernel* current = nullptr;
+
+    int answer(taskmon_stats& rec) const
+    {
+        pid_t pid = rec.pid;
+        if (pid == 0) {
+            if (target == 0) {
+                return ENODATA;
+            }
+            pid = target;
+        }
+        const auto it = processes.find(pid);
+        if (it == processes.end()) {
+            return ESRCH;
+        }
+        const __u32 size = rec.size;
+        const __u32 flags = rec.flags;
+        rec = it->second;
+        rec.size = size;
+        rec.flags = flags;
+        rec.pid = pid;
+        rec.error = 0;
+        return 0;
+    }
+
+    int ioctl(unsigned long request, void* arg)
+    {
+        if (stats_errno != 0 && (request == TM_STATS || request == TM_STATS_BATCH)) {
+            return stats_errno;
+        }
+        if (request == TM_STATS) {
+            auto* rec = static_cast<taskmon_stats*>(arg);
+            single_requests.push_back(*rec);
+            if (rec->size < TM_STATS_SIZE_VER0 || (rec->flags & ~TM_STATS_FLAGS_ALL) != 0) {
+                return EINVAL;
+            }
+            return answer(*rec);
+        }
+        if (request == TM_STATS_BATCH) {
+            const auto* hdr = static_cast<const taskmon_stats_batch*>(arg);
+            batch_headers.push_back(*hdr);
+            if (hdr->count == 0 || hdr->reserved != 0 || hdr->size < TM_STATS_SIZE_VER0) {
+                return EINVAL;
+            }
+            if (hdr->count > TM_STATS_BATCH_MAX) {
+                return E2BIG;
+            }
+            // NOLINTNEXTLINE(performance-no-int-to-ptr)
+            auto* recs =
+                reinterpret_cast<taskmon_stats*>(static_cast<std::uintptr_t>(hdr->records));
+            batches.emplace_back(recs, recs + hdr->count);
+            for (__u32 i = 0; i < hdr->count; ++i) {
+                recs[i].error = -answer(recs[i]);
+            }
+            return 0;
+        }
+        if (request == TM_PID) {
+            auto* pid = static_cast<__kernel_pid_t*>(arg);
+            if (*pid < 0) {
+                if (target == 0) {
+                    return ENODATA;
+                }
+                *pid = target;
+                return 0;
+            }
+        }
+        return -1; // not ours
+    }
+};
+
+taskmon_stats full_record(pid_t pid, const char* comm)
+{
+    taskmon_stats r{};
+    r.pid = pid;
+    r.mask = TM_STATS_IDS | TM_STATS_PPID | TM_STATS_STATE | TM_STATS_THREADS | TM_STATS_COMM |
+             TM_STATS_CREDS | TM_STATS_CPU | TM_STATS_FAULTS | TM_STATS_CTXSW | TM_STATS_RSS |
+             TM_STATS_VSIZE | TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
+    r.tgid = pid;
+    r.ppid = 1;
+    r.state = 'S';
+    r.threads = 3;
+    r.uid = 1000;
+    r.euid = 1001;
+    r.gid = 100;
+    r.egid = 101;
+    std::strncpy(r.comm, comm, sizeof(r.comm)); // NOLINT(bugprone-not-null-terminated-result)
+    r.user_ns = 1'500'000'000;
+    r.system_ns = 250'000'000;
+    r.minor_faults = 10;
+    r.major_faults = 2;
+    r.voluntary_ctxsw = 7;
+    r.involuntary_ctxsw = 5;
+    r.rss_anon_bytes = 4096 * 10;
+    r.rss_file_bytes = 4096 * 20;
+    r.rss_shmem_bytes = 4096;
+    r.vsize_bytes = 1 << 24;
+    r.start_time_ns = 123'456'789;
+    r.sample_time_ns = 987'654'321;
+    return r;
+}
+
+// A kernel thread: no memory, so no TM_STATS_RSS nor TM_STATS_VSIZE.
+taskmon_stats kthread_record(pid_t pid)
+{
+    taskmon_stats r = full_record(pid, "kworker/0:1");
+    r.mask &= ~(TM_STATS_RSS | TM_STATS_VSIZE);
+    r.rss_anon_bytes = r.rss_file_bytes = r.rss_shmem_bytes = r.vsize_bytes = 0;
+    return r;
+}
+
+template <typename E, typename Fn>
+E expect_throw(Fn&& fn)
+{
+    try {
+        std::forward<Fn>(fn)();
+    } catch (const E& e) {
+        return e;
+    }
+    ADD_FAILURE() << "no exception of the expected type";
+    return E(0, "");
+}
+
+// /dev/zero: a character device, so Monitor opens it; the fake answers.
+taskmon::Monitor fake_monitor()
+{
+    return taskmon::Monitor("/dev/zero");
+}
+
+} // namespace
+
+// The interposer: this definition wins over libc's for the whole binary.
+extern "C" int ioctl(int fd, unsigned long request, ...) noexcept
+{
+    va_list ap;
+    va_start(ap, request);
+    void* arg = va_arg(ap, void*);
+    va_end(ap);
+    if (FakeKernel::current != nullptr) {
+        const int err = FakeKernel::current->ioctl(request, arg);
+        if (err >= 0) {
+            errno = err;
+            return err == 0 ? 0 : -1;
+        }
+    }
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg)
+    return static_cast<int>(::syscall(SYS_ioctl, fd, request, arg));
+}
+
+namespace {
+
+TEST(StatsHost, OnePidFillsEveryFieldOfTheMask)
+{
+    FakeKernel k;
+    k.processes[42] = full_record(42, "bash");
+    const auto m = fake_monitor();
+    const taskmon::Stats s = m.stats(42);
+
+    ASSERT_EQ(k.single_requests.size(), 1U);
+    EXPECT_EQ(k.single_requests[0].size, sizeof(taskmon_stats));
+    EXPECT_EQ(k.single_requests[0].flags, 0U);
+    EXPECT_EQ(k.single_requests[0].pid, 42);
+
+    EXPECT_EQ(s.pid, 42);
+    EXPECT_EQ(s.tgid, 42);
+    EXPECT_EQ(s.ppid, 1);
+    EXPECT_EQ(s.state, 'S');
+    EXPECT_EQ(s.threads, 3U);
+    EXPECT_EQ(s.comm, "bash");
+    EXPECT_EQ(s.uid, 1000U);
+    EXPECT_EQ(s.euid, 1001U);
+    EXPECT_EQ(s.gid, 100U);
+    EXPECT_EQ(s.egid, 101U);
+    EXPECT_EQ(s.user, std::chrono::nanoseconds(1'500'000'000));
+    EXPECT_EQ(s.system, std::chrono::nanoseconds(250'000'000));
+    EXPECT_EQ(s.cpu_time(), std::chrono::nanoseconds(1'750'000'000));
+    EXPECT_EQ(s.minor_faults, 10U);
+    EXPECT_EQ(s.major_faults, 2U);
+    EXPECT_EQ(s.voluntary_ctxsw, 7U);
+    EXPECT_EQ(s.involuntary_ctxsw, 5U);
+    EXPECT_EQ(s.rss_anon_bytes, 40960U);
+    EXPECT_EQ(s.rss_file_bytes, 81920U);
+    EXPECT_EQ(s.rss_shmem_bytes, 4096U);
+    EXPECT_EQ(s.rss_bytes(), 40960U + 81920U + 4096U);
+    EXPECT_EQ(s.vsize_bytes, 1U << 24);
+    EXPECT_EQ(s.start_time, std::chrono::nanoseconds(123'456'789));
+    EXPECT_EQ(s.sample_time, std::chrono::nanoseconds(987'654'321));
+    EXPECT_EQ(s, m.stats(42));
+}
+
+TEST(StatsHost, FieldsOutsideTheMaskAreEmptyNotZero)
+{
+    FakeKernel k;
+    k.processes[2] = kthread_record(2);
+    const taskmon::Stats s = fake_monitor().stats(2);
+    EXPECT_FALSE(s.rss_anon_bytes.has_value());
+    EXPECT_FALSE(s.rss_file_bytes.has_value());
+    EXPECT_FALSE(s.rss_shmem_bytes.has_value());
+    EXPECT_FALSE(s.rss_bytes().has_value());
+    EXPECT_FALSE(s.vsize_bytes.has_value());
+    EXPECT_TRUE(s.user.has_value());
+    EXPECT_EQ(s.comm, "kworker/0:1");
+
+    taskmon_stats bare{};
+    bare.mask = 0; // a module that filled nothing but the pid
+    k.processes[3] = bare;
+    const taskmon::Stats b = fake_monitor().stats(3);
+    EXPECT_EQ(b.pid, 3);
+    EXPECT_FALSE(b.tgid || b.ppid || b.state || b.threads || b.comm || b.uid || b.user ||
+                 b.system || b.minor_faults || b.voluntary_ctxsw || b.start_time || b.sample_time);
+    EXPECT_FALSE(b.cpu_time().has_value());
+}
+
+TEST(StatsHost, CommIsNotTrustedToBeTerminated)
+{
+    FakeKernel k;
+    taskmon_stats r = full_record(5, "x");
+    std::memset(r.comm, 'a', sizeof(r.comm)); // no NUL at all
+    k.processes[5] = r;
+    EXPECT_EQ(fake_monitor().stats(5).comm, std::string(TM_COMM_LEN, 'a'));
+}
+
+TEST(StatsHost, ThreadScopeSetsTheFlag)
+{
+    FakeKernel k;
+    k.processes[43] = full_record(43, "worker");
+    static_cast<void>(fake_monitor().stats(43, taskmon::Scope::thread));
+    ASSERT_EQ(k.single_requests.size(), 1U);
+    EXPECT_EQ(k.single_requests[0].flags, TM_STATS_THREAD);
+}
+
+TEST(StatsHost, TargetIsAskedWithPidZeroAndComesBackWithItsPid)
+{
+    FakeKernel k;
+    k.processes[77] = full_record(77, "target");
+    k.target = 77;
+    const taskmon::Stats s = fake_monitor().stats();
+    ASSERT_EQ(k.single_requests.size(), 1U);
+    EXPECT_EQ(k.single_requests[0].pid, 0);
+    EXPECT_EQ(s.pid, 77);
+    EXPECT_EQ(s.comm, "target");
+}
+
+TEST(StatsHost, NoTargetIsNoTarget)
+{
+    const FakeKernel k;
+    const auto e =
+        expect_throw<taskmon::NoTarget>([] { static_cast<void>(fake_monitor().stats()); });
+    EXPECT_EQ(e.code(), std::errc::no_message_available);
+}
+
+TEST(StatsHost, ExitedTargetIsNoSuchProcessNamingIt)
+{
+    FakeKernel k;
+    k.target = 4242; // set, but gone: TM_STATS says ESRCH, TM_PID still names it
+    const auto e =
+        expect_throw<taskmon::NoSuchProcess>([] { static_cast<void>(fake_monitor().stats()); });
+    EXPECT_EQ(e.pid(), 4242);
+    EXPECT_THAT(std::string(e.what()), HasSubstr("monitored process (pid 4242) has exited"));
+}
+
+TEST(StatsHost, MissingPidIsNoSuchProcessNamingItWithoutTalkingOfTheTarget)
+{
+    const FakeKernel k;
+    const auto e = expect_throw<taskmon::NoSuchProcess>(
+        [] { static_cast<void>(fake_monitor().stats(31337)); });
+    EXPECT_EQ(e.pid(), 31337);
+    EXPECT_EQ(e.code(), std::errc::no_such_process);
+    EXPECT_EQ(e.device(), "/dev/zero");
+    const std::string what = e.what();
+    EXPECT_THAT(what, HasSubstr("TM_STATS on /dev/zero failed"));
+    EXPECT_THAT(what, HasSubstr("id 31337"));
+    EXPECT_THAT(what, Not(HasSubstr("target")));
+}
+
+TEST(StatsHost, NonPositivePidIsEinvalWithoutAskingTheKernel)
+{
+    const FakeKernel k;
+    for (const pid_t pid : {0, -1, -2147483647 - 1}) {
+        const auto e =
+            expect_throw<taskmon::Error>([pid] { static_cast<void>(fake_monitor().stats(pid)); });
+        EXPECT_EQ(e.code(), std::errc::invalid_argument);
+        EXPECT_THAT(std::string(e.what()),
+                    HasSubstr("must be a positive process id (got " + std::to_string(pid) + ")"));
+    }
+    EXPECT_TRUE(k.single_requests.empty());
+}
+
+TEST(StatsHost, OldModuleIsNotSupportedWithAClearMessage)
+{
+    FakeKernel k;
+    k.stats_errno = ENOTTY;
+    k.processes[1] = full_record(1, "init");
+    const auto m = fake_monitor();
+    for (const auto& call : std::vector<std::function<void()>>{
+             [&m] { static_cast<void>(m.stats(1)); },
+             [&m] { static_cast<void>(m.stats()); },
+             [&m] {
+                 static_cast<void>(m.stats(std::vector<pid_t>{1, 2}));
+             },
+         }) {
+        const auto e = expect_throw<taskmon::NotSupported>(call);
+        EXPECT_EQ(e.code().value(), ENOTTY);
+        const std::string what = e.what();
+        EXPECT_THAT(what, HasSubstr("does not understand TM_STATS"));
+        EXPECT_THAT(what, HasSubstr("older than libtaskmon"));
+        EXPECT_THAT(what, HasSubstr("Per-process statistics (TM_STATS) need"));
+    }
+}
+
+TEST(StatsHost, DevNullIsNotSupported)
+{
+    // No fake: the real kernel answers ENOTTY, as an old module would.
+    const taskmon::Monitor m("/dev/null");
+    EXPECT_THROW(static_cast<void>(m.stats(1)), taskmon::NotSupported);
+    EXPECT_THROW(static_cast<void>(m.stats(std::vector<pid_t>{1})), taskmon::NotSupported);
+}
+
+TEST(StatsHost, ClosedMonitorIsEbadf)
+{
+    auto m = fake_monitor();
+    m.close();
+    const auto e = expect_throw<taskmon::Error>([&m] { static_cast<void>(m.stats(1)); });
+    EXPECT_EQ(e.code(), std::errc::bad_file_descriptor);
+    const auto moved = std::move(m);
+    const auto e2 = expect_throw<taskmon::Error>([&m] { static_cast<void>(m.stats()); });
+    EXPECT_EQ(e2.code(), std::errc::bad_file_descriptor);
+}
+
+TEST(StatsHost, BatchHasOneResultPerPidInOrderEachWithItsStatus)
+{
+    FakeKernel k;
+    k.processes[10] = full_record(10, "ten");
+    k.processes[30] = kthread_record(30);
+    const auto results = fake_monitor().stats(std::vector<pid_t>{10, 20, 0, 30, -5, 10});
+
+    ASSERT_EQ(k.batches.size(), 1U);
+    ASSERT_EQ(k.batch_headers[0].count, 4U); // 0 and -5 are not sent
+    EXPECT_EQ(k.batch_headers[0].size, sizeof(taskmon_stats));
+    EXPECT_EQ(k.batch_headers[0].flags, 0U);
+    EXPECT_EQ(k.batch_headers[0].reserved, 0U);
+    for (const auto& rec : k.batches[0]) {
+        EXPECT_EQ(rec.size, sizeof(taskmon_stats));
+    }
+
+    ASSERT_EQ(results.size(), 6U);
+    const std::vector<pid_t> pids{10, 20, 0, 30, -5, 10};
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+        EXPECT_EQ(results[i].pid, pids[i]);
+    }
+    EXPECT_TRUE(results[0].ok());
+    EXPECT_EQ(results[0].stats.comm, "ten");
+    EXPECT_EQ(results[0].value().pid, 10);
+
+    EXPECT_FALSE(results[1].ok());
+    EXPECT_EQ(results[1].code(), std::errc::no_such_process);
+    try {
+        static_cast<void>(results[1].value());
+        ADD_FAILURE() << "value() of a failed pid did not throw";
+    } catch (const taskmon::NoSuchProcess& e) {
+        EXPECT_EQ(e.pid(), 20);
+        EXPECT_THAT(std::string(e.what()), HasSubstr("id 20"));
+    }
+
+    EXPECT_EQ(results[2].code(), std::errc::invalid_argument);
+    EXPECT_THROW(static_cast<void>(results[2].value()), taskmon::Error);
+    EXPECT_TRUE(results[3].ok());
+    EXPECT_FALSE(results[3].stats.rss_anon_bytes.has_value());
+    EXPECT_EQ(results[4].code(), std::errc::invalid_argument);
+    EXPECT_TRUE(results[5].ok());
+}
+
+TEST(StatsHost, BatchInThreadScopeSetsTheFlagEverywhere)
+{
+    FakeKernel k;
+    k.processes[10] = full_record(10, "ten");
+    static_cast<void>(fake_monitor().stats(std::vector<pid_t>{10}, taskmon::Scope::thread));
+    ASSERT_EQ(k.batches.size(), 1U);
+    EXPECT_EQ(k.batch_headers[0].flags, TM_STATS_THREAD);
+    EXPECT_EQ(k.batches[0][0].flags, TM_STATS_THREAD);
+}
+
+TEST(StatsHost, EmptyBatchMakesNoCall)
+{
+    const FakeKernel k;
+    EXPECT_TRUE(fake_monitor().stats(std::vector<pid_t>{}).empty());
+    EXPECT_TRUE(fake_monitor().stats(nullptr, 0).empty());
+    EXPECT_TRUE(k.batches.empty());
+}
+
+TEST(StatsHost, BatchAboveTheKernelBoundIsSentInChunks)
+{
+    FakeKernel k;
+    std::vector<pid_t> pids;
+    for (pid_t pid = 1; pid <= TM_STATS_BATCH_MAX + 904; ++pid) {
+        pids.push_back(pid);
+        if (pid % 2 == 0) {
+            k.processes[pid] = full_record(pid, "even");
+        }
+    }
+    const auto results = fake_monitor().stats(pids);
+    ASSERT_EQ(k.batch_headers.size(), 2U);
+    EXPECT_EQ(k.batch_headers[0].count, static_cast<__u32>(TM_STATS_BATCH_MAX));
+    EXPECT_EQ(k.batch_headers[1].count, 904U);
+    ASSERT_EQ(results.size(), pids.size());
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+        ASSERT_EQ(results[i].pid, pids[i]);
+        ASSERT_EQ(results[i].ok(), pids[i] % 2 == 0) << pids[i];
+        if (results[i].ok()) {
+            ASSERT_EQ(results[i].stats.pid, pids[i]);
+        }
+    }
+}
+
+TEST(StatsHost, PrintsTheKnownFields)
+{
+    taskmon::Stats s;
+    s.pid = 42;
+    s.comm = "bash";
+    s.user = std::chrono::milliseconds(1500);
+    s.rss_anon_bytes = 4096;
+    std::ostringstream out;
+    out << s;
+    EXPECT_EQ(out.str(), "pid 42 comm bash user 1.500000000 s rss_anon_bytes 4096");
+}
+
+} // namespace
