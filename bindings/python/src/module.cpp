@@ -30,11 +30,14 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace py = pybind11;
 
@@ -185,15 +188,50 @@ py::object filename(const std::filesystem::path& device)
     return py::reinterpret_steal<py::object>(str);
 }
 
-// Sets the Python error for a libtaskmon exception: cls(errno, message, filename, **kwargs).
+// The Python exception for a libtaskmon exception: cls(errno, message, filename, **kwargs).
+py::object make_error(py::handle cls, const taskmon::Error& error,
+                      const py::dict& kwargs = py::dict())
+{
+    return cls(error.errnum(), text(error.what()), filename(error.device()), **kwargs);
+}
+
+// Sets the Python error for a libtaskmon exception.
 void set_error(py::handle cls, const taskmon::Error& error, const py::dict& kwargs = py::dict())
 {
     try {
-        const py::object exc =
-            cls(error.errnum(), text(error.what()), filename(error.device()), **kwargs);
+        const py::object exc = make_error(cls, error, kwargs);
         PyErr_SetObject(cls.ptr(), exc.ptr());
     } catch (py::error_already_set& failed) {
         failed.restore(); // building the exception failed: raise that instead
+    }
+}
+
+// The keyword arguments of NoSuchProcessError: its pid, or None if unknown.
+py::dict pid_kwargs(const taskmon::NoSuchProcess& e)
+{
+    py::dict kwargs;
+    kwargs["pid"] = e.pid() > 0 ? py::object(py::int_(e.pid())) : py::object(py::none());
+    return kwargs;
+}
+
+// The Python exception object (not raised) for one failed record of a batch.
+py::object error_object(const std::exception_ptr& pending)
+{
+    const ErrorClasses& classes = error_classes();
+    try {
+        std::rethrow_exception(pending);
+    } catch (const taskmon::NoSuchProcess& e) {
+        return make_error(classes.no_such_process, e, pid_kwargs(e));
+    } catch (const taskmon::DeviceNotFound& e) {
+        return make_error(classes.device_not_found, e);
+    } catch (const taskmon::PermissionDenied& e) {
+        return make_error(classes.permission_denied, e);
+    } catch (const taskmon::NotSupported& e) {
+        return make_error(classes.not_supported, e);
+    } catch (const taskmon::NoTarget& e) {
+        return make_error(classes.no_target, e);
+    } catch (const taskmon::Error& e) {
+        return make_error(e.errnum() == EINVAL ? classes.invalid_argument : classes.error, e);
     }
 }
 
@@ -210,9 +248,7 @@ void translate_exception(std::exception_ptr pending)
     } catch (const ClosedError& e) {
         PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const taskmon::NoSuchProcess& e) {
-        py::dict kwargs;
-        kwargs["pid"] = e.pid() > 0 ? py::object(py::int_(e.pid())) : py::object(py::none());
-        set_error(classes.no_such_process, e, kwargs);
+        set_error(classes.no_such_process, e, pid_kwargs(e));
     } catch (const taskmon::DeviceNotFound& e) {
         set_error(classes.device_not_found, e);
     } catch (const taskmon::PermissionDenied& e) {
@@ -226,20 +262,131 @@ void translate_exception(std::exception_ptr pending)
     }
 }
 
-// A pid from Python: any int.  Those outside pid_t are as invalid as 0 is,
-// and get the same error (libtaskmon's message, EINVAL), not a TypeError.
-void set_target(taskmon::Monitor& monitor, long long pid)
+// A pid from Python: any int, however large.  Those outside pid_t are as
+// invalid as 0 is and get the same error (EINVAL: InvalidArgumentError, a
+// ValueError), not the TypeError of pybind11's overload resolution.
+std::optional<pid_t> to_pid(const py::int_& value)
 {
-    if (pid < std::numeric_limits<pid_t>::min() || pid > std::numeric_limits<pid_t>::max()) {
-        const std::string device = monitor.path().string();
-        throw taskmon::Error(EINVAL,
-                             "TM_PID on " + device +
-                                 " failed: Invalid argument. A target pid must be a positive "
-                                 "process id (got " +
-                                 std::to_string(pid) + ").",
-                             monitor.path());
+    int overflow = 0;
+    const long long pid = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+    if (pid == -1 && PyErr_Occurred() != nullptr) {
+        throw py::error_already_set();
     }
-    monitor.set_target(static_cast<pid_t>(pid));
+    if (overflow != 0 || pid < std::numeric_limits<pid_t>::min() ||
+        pid > std::numeric_limits<pid_t>::max()) {
+        return std::nullopt;
+    }
+    return static_cast<pid_t>(pid);
+}
+
+// The error of a pid out of pid_t's range, worded as libtaskmon's for 0.
+taskmon::Error pid_range_error(const std::filesystem::path& device, const char* request,
+                               const char* what, const py::int_& pid)
+{
+    return {EINVAL,
+            std::string(request) + " on " + device.string() + " failed: Invalid argument. " + what +
+                " must be a positive process id (got " + std::string(py::repr(pid)) + ").",
+            device};
+}
+
+// Runs f(monitor, pid) for a pid from Python (see to_pid()).
+template <class F>
+auto with_pid(PyMonitor& self, const py::int_& value, const char* request, const char* what, F&& f)
+{
+    const std::optional<pid_t> pid = to_pid(value);
+    if (!pid) {
+        const auto path = self.call([](auto& d) { return d.path(); });
+        throw pid_range_error(path, request, what, value);
+    }
+    return self.call([&f, pid](taskmon::Monitor& d) { return std::forward<F>(f)(d, *pid); });
+}
+
+template <class T>
+py::object optional_int(const std::optional<T>& value)
+{
+    return value ? py::object(py::int_(*value)) : py::object(py::none());
+}
+
+py::object optional_ns(const std::optional<std::chrono::nanoseconds>& value)
+{
+    return value ? py::object(py::int_(value->count())) : py::object(py::none());
+}
+
+// A Stats as the keyword arguments of taskmon.Stats (None: not filled).
+py::dict stats_dict(const taskmon::Stats& s)
+{
+    py::dict d;
+    d["pid"] = py::int_(s.pid);
+    d["tgid"] = optional_int(s.tgid);
+    d["ppid"] = optional_int(s.ppid);
+    d["comm"] = s.comm ? py::object(text(*s.comm)) : py::object(py::none());
+    d["threads"] = optional_int(s.threads);
+    d["state"] = s.state ? py::object(text(std::string(1, *s.state))) : py::object(py::none());
+    d["uid"] = optional_int(s.uid);
+    d["euid"] = optional_int(s.euid);
+    d["gid"] = optional_int(s.gid);
+    d["egid"] = optional_int(s.egid);
+    d["user_ns"] = optional_ns(s.user);
+    d["system_ns"] = optional_ns(s.system);
+    d["minor_faults"] = optional_int(s.minor_faults);
+    d["major_faults"] = optional_int(s.major_faults);
+    d["voluntary_ctxsw"] = optional_int(s.voluntary_ctxsw);
+    d["involuntary_ctxsw"] = optional_int(s.involuntary_ctxsw);
+    d["rss_anon_bytes"] = optional_int(s.rss_anon_bytes);
+    d["rss_file_bytes"] = optional_int(s.rss_file_bytes);
+    d["rss_shmem_bytes"] = optional_int(s.rss_shmem_bytes);
+    d["vsize_bytes"] = optional_int(s.vsize_bytes);
+    d["start_time_ns"] = optional_ns(s.start_time);
+    d["sample_time_ns"] = optional_ns(s.sample_time);
+    return d;
+}
+
+taskmon::Scope scope_of(bool threads)
+{
+    return threads ? taskmon::Scope::thread : taskmon::Scope::process;
+}
+
+// A Stats as the keyword arguments of taskmon.Stats.  A std::map, not a
+// py::dict, so that pybind11's signature (and the stub) says Dict[str, object].
+using StatsFields = std::map<std::string, py::object>;
+
+StatsFields stats_fields(const taskmon::Stats& s)
+{
+    StatsFields fields;
+    for (const auto& item : stats_dict(s)) {
+        fields.emplace(item.first.cast<std::string>(),
+                       py::reinterpret_borrow<py::object>(item.second));
+    }
+    return fields;
+}
+
+// stats_many: per pid, its fields, or the error object of that pid.
+std::vector<py::object> stats_many(PyMonitor& self, const std::vector<py::int_>& pids, bool threads)
+{
+    std::vector<pid_t> asked;
+    asked.reserve(pids.size());
+    std::vector<bool> in_range(pids.size(), true);
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+        const std::optional<pid_t> pid = to_pid(pids[i]);
+        in_range[i] = pid.has_value();
+        asked.push_back(pid.value_or(0)); // 0: EINVAL in its own result, never sent
+    }
+    const auto results = self.call(
+        [&asked, threads](taskmon::Monitor& d) { return d.stats(asked, scope_of(threads)); });
+    const auto path = self.call([](auto& d) { return d.path(); });
+    std::vector<py::object> out;
+    out.reserve(pids.size());
+    for (std::size_t i = 0; i < pids.size(); ++i) {
+        if (!in_range[i]) {
+            out.push_back(make_error(error_classes().invalid_argument,
+                                     pid_range_error(path, "TM_STATS", "A pid", pids[i])));
+        } else if (results[i].ok()) {
+            out.push_back(py::cast(stats_fields(results[i].stats)));
+        } else {
+            out.push_back(error_object(results[i].exception));
+        }
+    }
+    return out;
 }
 
 } // namespace
@@ -297,10 +444,29 @@ PYBIND11_MODULE(_ext, m)
             "TM_PID, reading the target.")
         .def(
             "set_target",
-            [](PyMonitor& self, long long pid) {
-                self.call([pid](taskmon::Monitor& d) { set_target(d, pid); });
+            [](PyMonitor& self, const py::int_& pid) {
+                with_pid(self, pid, "TM_PID", "A target pid",
+                         [](taskmon::Monitor& d, pid_t p) { d.set_target(p); });
             },
-            py::arg("pid"), "TM_PID, setting the target.");
+            py::arg("pid"), "TM_PID, setting the target.")
+        .def(
+            "stats",
+            [](PyMonitor& self, const py::int_& pid, bool threads) {
+                return stats_fields(with_pid(self, pid, "TM_STATS", "A pid",
+                                             [threads](taskmon::Monitor& d, pid_t p) {
+                                                 return d.stats(p, scope_of(threads));
+                                             }));
+            },
+            py::arg("pid"), py::arg("threads"), "TM_STATS: the statistics of pid, as a dict.")
+        .def(
+            "target_stats",
+            [](PyMonitor& self, bool threads) {
+                return stats_fields(
+                    self.call([threads](auto& d) { return d.stats(scope_of(threads)); }));
+            },
+            py::arg("threads"), "TM_STATS with pid 0: the target's statistics, as a dict.")
+        .def("stats_many", &stats_many, py::arg("pids"), py::arg("threads"),
+             "TM_STATS_BATCH: a dict, or the error object, per pid.");
 
     py::class_<PyHello>(m, "Hello", "An open /dev/hello (libtaskmon's taskmon::Hello).")
         .def(py::init([](const std::filesystem::path& path) {

@@ -17,6 +17,12 @@ through libtaskmon::
   ``start()``, ``stop()``, ``close()``, ``fileno()``, ``closed``;
 - :class:`Hello`: ``message()``;
 - :class:`Sample`: ``user``, ``system``, ``total`` (integer nanoseconds);
+- statistics of any process, CPU and memory, without touching the target:
+  ``Monitor.stats(pid)``, ``Monitor.stats()`` (the target, with its pid, in
+  one read), ``Monitor.stats_many(pids)`` and ``taskmon.stats(pid)`` give
+  :class:`Stats` (integer ``*_ns`` and ``*_bytes``, None where not measured);
+- :class:`Process`: a psutil-shaped facade (``cpu_times()``,
+  ``memory_info()``, ``pid``; :data:`NoSuchProcess`);
 - errors: :class:`Error` (an OSError) and its subclasses, which are also
   FileNotFoundError, PermissionError, ProcessLookupError or ValueError where
   those apply; a call on a closed object raises ValueError.
@@ -35,12 +41,22 @@ from ._errors import (
     PermissionDeniedError,
 )
 from . import _ext
-from ._device import Hello, Monitor, Sample, StrPath
+from ._device import Hello, Monitor, Sample, StrPath, stats
+from ._stats import Stats
+from ._process import AccessDenied, NoSuchProcess, Process, pcputimes, pctxsw, pmem
 
 __all__ = [
     "Monitor",
     "Hello",
     "Sample",
+    "Stats",
+    "stats",
+    "Process",
+    "NoSuchProcess",
+    "AccessDenied",
+    "pcputimes",
+    "pmem",
+    "pctxsw",
     "StrPath",
     "Error",
     "DeviceNotFoundError",

@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 import operator
 import os
+import typing
 from types import TracebackType
-from typing import ClassVar, Optional, Type, TypeVar, Union
+from typing import Any, ClassVar, List, Optional, Type, TypeVar, Union, cast
 
 from . import _ext
+from ._errors import Error
+from ._stats import Stats
 
-__all__ = ["Sample", "Monitor", "Hello", "StrPath"]
+__all__ = ["Sample", "Monitor", "Hello", "StrPath", "stats"]
 
 #: A device path: a str or an os.PathLike such as pathlib.Path.
 StrPath = Union[str, "os.PathLike[str]"]
@@ -159,9 +162,57 @@ class Monitor(_Device):
 
     @target.setter
     def target(self, pid: int) -> None:
-        if isinstance(pid, bool):
-            raise TypeError("a pid is an int, not a bool")
-        self._dev.set_target(operator.index(pid))
+        self._dev.set_target(_pid(pid))
+
+    def stats(self, pid: Optional[int] = None, *, threads: bool = False) -> Stats:
+        """Statistics of process *pid* (TM_STATS), or of the target when
+        *pid* is None: then the pid and the figures are read in one step,
+        so they cannot belong to two different targets.  Asking about a pid
+        neither reads nor changes the target.
+
+        With ``threads=True`` *pid* names one thread (a TID) and the figures
+        are that thread's own.
+
+        Raises NoSuchProcessError (ProcessLookupError, with ``.pid``) if
+        there is no such visible process; InvalidArgumentError (ValueError)
+        for a pid that is not a positive pid_t; NoTargetError for pid None
+        without a target; NotSupportedError (ENOTTY) if the loaded module
+        predates TM_STATS.
+        """
+        if pid is None:
+            return Stats._from_ext(self._dev.target_stats(bool(threads)))
+        return Stats._from_ext(self._dev.stats(_pid(pid), bool(threads)))
+
+    def stats_many(self, pids: typing.Iterable[int], *,
+                   threads: bool = False) -> List[Union[Stats, Error]]:
+        """Statistics of many processes, in as few calls as possible
+        (TM_STATS_BATCH): one entry per pid asked, in the same order.  The
+        entry of a pid that could not be read is its error, not raised: a
+        NoSuchProcessError (with ``.pid``) for one that exited, an
+        InvalidArgumentError for one that is not a positive pid.
+
+        Any number of pids is accepted; more than the kernel takes at once
+        (4096) are read in several calls.  Raises only for the call itself
+        (e.g. NotSupportedError on a module without TM_STATS_BATCH).
+        """
+        asked = [_pid(pid) for pid in pids]
+        return [entry if isinstance(entry, Error)
+                else Stats._from_ext(cast("typing.Mapping[str, Any]", entry))
+                for entry in self._dev.stats_many(asked, bool(threads))]
+
+
+def _pid(pid: int) -> int:
+    """A pid as an int (anything with __index__ but bool); TypeError otherwise."""
+    if isinstance(pid, bool):
+        raise TypeError("a pid is an int, not a bool")
+    return operator.index(pid)
+
+
+def stats(pid: Optional[int] = None, *, threads: bool = False,
+          path: StrPath = Monitor.DEFAULT_PATH) -> Stats:
+    """Monitor(path).stats(pid, threads=threads), opening and closing the device."""
+    with Monitor(path) as monitor:
+        return monitor.stats(pid, threads=threads)
 
 
 class Hello(_Device):

@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Stats: the statistics of one process (or thread), as TM_STATS reads them."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Optional
+
+__all__ = ["Stats"]
+
+_NS_PER_S = 1_000_000_000
+
+
+def _seconds(ns: Optional[int]) -> Optional[float]:
+    return None if ns is None else ns / _NS_PER_S
+
+
+@dataclasses.dataclass(frozen=True)
+class Stats:
+    """Statistics of one process (or thread), read by the kernel in one step.
+
+    Times are integer nanoseconds (``*_ns``), memory integer bytes
+    (``*_bytes``).  A field the kernel did not fill is None, never a zero
+    pretending to be measured: a kernel thread has no memory, so its
+    ``rss_*_bytes`` and ``vsize_bytes`` are None.  ``start_time_ns`` and
+    ``sample_time_ns`` count from boot (CLOCK_BOOTTIME): a reused pid has
+    a different ``start_time_ns``.  The ``*_seconds`` properties are the
+    same times as floats.
+
+    In process scope (the default) CPU time, faults and context switches
+    are summed over every thread, as in /proc/PID/stat; in thread scope
+    (``threads=True``) they are the one thread's.  Immutable and hashable.
+    """
+
+    #: The pid (or thread id, in thread scope) the figures are of.
+    pid: int
+    #: The thread group (process) id.
+    tgid: Optional[int] = None
+    #: The parent's pid; 0 when the parent is not visible in this pid namespace.
+    ppid: Optional[int] = None
+    #: The command name (at most 15 characters, as /proc/PID/comm).
+    comm: Optional[str] = None
+    #: Number of threads of the process.
+    threads: Optional[int] = None
+    #: The state letter of /proc/PID/stat: "R", "S", "D", "Z", "T", "I", ...
+    state: Optional[str] = None
+    #: Real and effective user ids, real and effective group ids.
+    uid: Optional[int] = None
+    euid: Optional[int] = None
+    gid: Optional[int] = None
+    egid: Optional[int] = None
+    #: CPU time in user mode, nanoseconds.
+    user_ns: Optional[int] = None
+    #: CPU time in kernel mode, nanoseconds.
+    system_ns: Optional[int] = None
+    #: Page faults served without I/O, and those that needed I/O.
+    minor_faults: Optional[int] = None
+    major_faults: Optional[int] = None
+    #: Context switches the task asked for (it slept), and forced ones.
+    voluntary_ctxsw: Optional[int] = None
+    involuntary_ctxsw: Optional[int] = None
+    #: Resident memory: anonymous, file-backed, shared (shmem/tmpfs), bytes.
+    rss_anon_bytes: Optional[int] = None
+    rss_file_bytes: Optional[int] = None
+    rss_shmem_bytes: Optional[int] = None
+    #: Virtual memory size, bytes.
+    vsize_bytes: Optional[int] = None
+    #: When the process (or thread) started, nanoseconds since boot.
+    start_time_ns: Optional[int] = None
+    #: When these figures were read, nanoseconds since boot.
+    sample_time_ns: Optional[int] = None
+
+    @classmethod
+    def _from_ext(cls, fields: typing.Mapping[str, Any]) -> Stats:
+        return cls(**fields)
+
+    @property
+    def cpu_ns(self) -> Optional[int]:
+        """user_ns + system_ns, or None if either is unknown."""
+        if self.user_ns is None or self.system_ns is None:
+            return None
+        return self.user_ns + self.system_ns
+
+    @property
+    def rss_bytes(self) -> Optional[int]:
+        """Resident memory in all: anon + file + shmem, or None if unknown."""
+        parts = (self.rss_anon_bytes, self.rss_file_bytes, self.rss_shmem_bytes)
+        if any(part is None for part in parts):
+            return None
+        return sum(part for part in parts if part is not None)
+
+    @property
+    def user_seconds(self) -> Optional[float]:
+        """user_ns in seconds (float)."""
+        return _seconds(self.user_ns)
+
+    @property
+    def system_seconds(self) -> Optional[float]:
+        """system_ns in seconds (float)."""
+        return _seconds(self.system_ns)
+
+    @property
+    def cpu_seconds(self) -> Optional[float]:
+        """cpu_ns in seconds (float)."""
+        return _seconds(self.cpu_ns)
+
+    @property
+    def start_time_seconds(self) -> Optional[float]:
+        """start_time_ns in seconds since boot (float)."""
+        return _seconds(self.start_time_ns)
+
+    @property
+    def sample_time_seconds(self) -> Optional[float]:
+        """sample_time_ns in seconds since boot (float)."""
+        return _seconds(self.sample_time_ns)
