@@ -23,4 +23,18 @@
 #define taskmon_class_create(name)	class_create(THIS_MODULE, name)
 #endif
 
+/*
+ * v6.2, commit f1a7941243c1 ("mm: convert mm's rss stats into
+ * percpu_counter"): RSS counters are per-CPU and get_mm_counter() reads an
+ * approximation.  Kernels that have get_mm_counter_sum() (added with the
+ * change that made /proc/PID/status and statm use it; backported to
+ * Debian's 6.12) get the exact sum, as /proc does there; older ones read
+ * get_mm_counter(), which is what their /proc reads too.
+ */
+#ifdef TASKMON_HAVE_GET_MM_COUNTER_SUM
+#define taskmon_mm_counter(mm, member)	get_mm_counter_sum(mm, member)
+#else
+#define taskmon_mm_counter(mm, member)	get_mm_counter(mm, member)
+#endif
+
 #endif /* _TASKMON_COMPAT_H */

@@ -161,9 +161,9 @@ static void fill_memory(struct taskmon_stats *s, struct task_struct *t)
 	mm = get_task_mm(t);
 	if (!mm)
 		return;
-	s->rss_anon_bytes = (u64)get_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
-	s->rss_file_bytes = (u64)get_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
-	s->rss_shmem_bytes = (u64)get_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
+	s->rss_anon_bytes = (u64)taskmon_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
+	s->rss_file_bytes = (u64)taskmon_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
+	s->rss_shmem_bytes = (u64)taskmon_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
 	s->vsize_bytes = (u64)READ_ONCE(mm->total_vm) << PAGE_SHIFT;
 	mmput(mm);
 	s->mask |= TM_STATS_RSS | TM_STATS_VSIZE;
