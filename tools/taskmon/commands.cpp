@@ -13,6 +13,8 @@
 #include <chrono>
 #include <ostream>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace taskmon::cli {
 
@@ -91,11 +93,41 @@ void write(std::ostream& out, const std::string& text)
     }
 }
 
+// The target's pid and CPU time.  With TM_STATS (pid 0) both come from one
+// read, so another program switching the target cannot pair one pid with
+// another's time; a module without TM_STATS gets the old two requests.
+class TargetReader {
+public:
+    explicit TargetReader(const Monitor& monitor) : monitor_(monitor) {}
+
+    std::pair<pid_t, Sample> read()
+    {
+        if (atomic_) {
+            try {
+                const Stats s = monitor_.stats();
+                if (s.user && s.system) {
+                    return {s.pid, Sample{*s.user, *s.system}};
+                }
+            } catch (const NotSupported&) {
+                // An older module (or not a taskmonitor at all: then the
+                // requests below fail with their own NotSupported).
+            }
+            atomic_ = false;
+        }
+        const pid_t pid = monitor_.target();
+        return {pid, monitor_.sample()};
+    }
+
+private:
+    const Monitor& monitor_;
+    bool atomic_ = true;
+};
+
 void watch(Monitor& monitor, const Options& opts, std::ostream& out)
 {
     const StopSignals signals;
-    pid_t previous_pid = monitor.target();
-    Sample previous = monitor.sample();
+    TargetReader reader(monitor);
+    auto [previous_pid, previous] = reader.read();
     const Clock::time_point begin = Clock::now();
     Clock::time_point previous_time = begin;
     Clock::time_point deadline = begin + opts.interval;
@@ -105,11 +137,10 @@ void watch(Monitor& monitor, const Options& opts, std::ostream& out)
         if (!sleep_until(deadline)) {
             return; // Ctrl-C or SIGTERM: a normal end
         }
-        // target() then sample(): if another process switches the target in
-        // between, the row shows the new pid's time and no CPU %; the next
-        // row is right again.
-        const pid_t pid = monitor.target();
-        const Sample current = monitor.sample();
+        // A switched target shows as a new pid, without CPU %; on an old
+        // module (target() then sample()) the row may pair the new pid with
+        // the old one's time, and the next row is right again.
+        const auto [pid, current] = reader.read();
         const Clock::time_point now = Clock::now();
         write(out, format_watch_row(make_watch_row(now - begin, pid, current, previous_pid,
                                                    previous, now - previous_time),
@@ -124,17 +155,43 @@ void watch(Monitor& monitor, const Options& opts, std::ostream& out)
     }
 }
 
+// `stats PID...`: one batch; a pid that cannot be read gets its message on
+// @p err and makes the status non-zero, the others still print.
+int stats(const Monitor& monitor, const Options& opts, std::ostream& out, std::ostream& err)
+{
+    const auto results = monitor.stats(opts.pids, opts.threads ? Scope::thread : Scope::process);
+    std::string text = format_stats_header(opts.json);
+    int status = exit_ok;
+    for (const auto& result : results) {
+        if (result.ok()) {
+            text += format_stats(result.stats, opts.json);
+            continue;
+        }
+        try {
+            std::rethrow_exception(result.exception);
+        } catch (const std::exception& e) {
+            text += format_stats_error(result.pid, result.error, e.what(), opts.json);
+            err << "taskmon: " << e.what() << '\n';
+            if (status == exit_ok) {
+                status = exit_code_for(e);
+            }
+        }
+    }
+    write(out, text);
+    return status;
+}
+
 } // namespace
 
-void run_command(const Options& opts, std::ostream& out)
+int run_command(const Options& opts, std::ostream& out, std::ostream& err)
 {
     switch (opts.command) {
     case Command::help:
         write(out, help_text());
-        return;
+        return exit_ok;
     case Command::version:
         write(out, version_text());
-        return;
+        return exit_ok;
     default:
         break;
     }
@@ -142,10 +199,12 @@ void run_command(const Options& opts, std::ostream& out)
     Monitor monitor(opts.device);
     switch (opts.command) {
     case Command::get: {
-        const pid_t pid = monitor.target();
-        write(out, format_get(pid, monitor.sample(), opts.json));
+        const auto [pid, sample] = TargetReader(monitor).read();
+        write(out, format_get(pid, sample, opts.json));
         break;
     }
+    case Command::stats:
+        return stats(monitor, opts, out, err);
     case Command::watch:
         watch(monitor, opts, out);
         break;
@@ -169,14 +228,14 @@ void run_command(const Options& opts, std::ostream& out)
     case Command::version:
         break;
     }
+    return exit_ok;
 }
 
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) noexcept
 {
     try {
         try {
-            run_command(parse_args(args), out);
-            return exit_ok;
+            return run_command(parse_args(args), out, err);
         } catch (const UsageError& e) {
             err << "taskmon: " << e.what() << "\nTry 'taskmon --help' for more information.\n";
             return exit_code_for(e);

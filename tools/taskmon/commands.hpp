@@ -12,8 +12,13 @@
 
 namespace taskmon::cli {
 
-/** Runs one parsed command against the device; throws taskmon::Error on failure. */
-void run_command(const Options& opts, std::ostream& out);
+/**
+ * Runs one parsed command against the device; throws taskmon::Error on a
+ * failure of the whole command.  Returns the exit status: non-zero when
+ * `stats` could not read some of its pids (each one's message is then
+ * written to @p err, the others' figures to @p out).
+ */
+[[nodiscard]] int run_command(const Options& opts, std::ostream& out, std::ostream& err);
 
 /**
  * The whole command: parses @p args (argv[1..]), runs the command, writes

@@ -2,6 +2,7 @@
 #include "format.hpp"
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <iomanip>
@@ -202,6 +203,138 @@ std::string format_watch_row(const WatchRow& row, bool json)
     return columns({format_seconds(row.elapsed), format_seconds(row.sample.user),
                     format_seconds(row.sample.system), percent_text(row.cpu),
                     percent_text(row.user_cpu), percent_text(row.system_cpu)});
+}
+
+namespace {
+
+template <typename T>
+std::string text_or_dash(const std::optional<T>& value)
+{
+    return value ? std::to_string(*value) : std::string("-");
+}
+
+std::string bytes_or_dash(const std::optional<std::uint64_t>& value)
+{
+    return value ? format_bytes(*value) : std::string("-");
+}
+
+std::string seconds_or_dash(const std::optional<std::chrono::nanoseconds>& value)
+{
+    return value ? format_seconds(*value) : std::string("-");
+}
+
+template <typename T>
+std::string json_or_null(const std::optional<T>& value)
+{
+    return value ? std::to_string(*value) : std::string("null");
+}
+
+std::string json_or_null(const std::optional<std::chrono::nanoseconds>& value)
+{
+    return value ? std::to_string(value->count()) : std::string("null");
+}
+
+// The columns of `stats`: pid, ppid, state, threads, user, system, rss,
+// anon, file, shmem, vsize, then comm (left-aligned, last).
+std::string stats_columns(const std::array<std::string, 12>& cells)
+{
+    constexpr std::array<int, 11> widths{8, 8, 1, 7, 12, 12, 10, 10, 10, 10, 10};
+    std::ostringstream out;
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+        out << (i == 0 ? "" : " ") << std::setw(widths.at(i)) << cells.at(i);
+    }
+    out << ' ' << cells.back() << '\n';
+    return out.str();
+}
+
+const char* errno_name(int errnum)
+{
+    switch (errnum) {
+    case ESRCH:
+        return "ESRCH";
+    case EINVAL:
+        return "EINVAL";
+    case EACCES:
+        return "EACCES";
+    case EPERM:
+        return "EPERM";
+    case ENOTTY:
+        return "ENOTTY";
+    case ENODATA:
+        return "ENODATA";
+    default:
+        return "error";
+    }
+}
+
+} // namespace
+
+std::string format_bytes(std::uint64_t bytes)
+{
+    constexpr std::array<const char*, 6> units{"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (bytes < 1024) {
+        return std::to_string(bytes) + " B";
+    }
+    auto value = static_cast<double>(bytes);
+    std::size_t unit = 0;
+    while (value >= 1024.0 && unit + 1 < units.size()) {
+        value /= 1024.0;
+        ++unit;
+    }
+    return fixed(value, 1) + " " + units.at(unit);
+}
+
+std::string format_stats_header(bool json)
+{
+    if (json) {
+        return {};
+    }
+    return stats_columns({"PID", "PPID", "S", "THREADS", "USER", "SYSTEM", "RSS", "ANON", "FILE",
+                          "SHMEM", "VSIZE", "COMM"});
+}
+
+std::string format_stats(const Stats& s, bool json)
+{
+    if (!json) {
+        return stats_columns({std::to_string(s.pid), text_or_dash(s.ppid),
+                              s.state ? std::string(1, *s.state) : std::string("-"),
+                              text_or_dash(s.threads), seconds_or_dash(s.user),
+                              seconds_or_dash(s.system), bytes_or_dash(s.rss_bytes()),
+                              bytes_or_dash(s.rss_anon_bytes), bytes_or_dash(s.rss_file_bytes),
+                              bytes_or_dash(s.rss_shmem_bytes), bytes_or_dash(s.vsize_bytes),
+                              s.comm ? *s.comm : std::string("-")});
+    }
+    std::ostringstream out;
+    out << "{\"pid\": " << s.pid << ", \"tgid\": " << json_or_null(s.tgid)
+        << ", \"ppid\": " << json_or_null(s.ppid)
+        << ", \"comm\": " << (s.comm ? json_string(*s.comm) : std::string("null"))
+        << ", \"threads\": " << json_or_null(s.threads) << ", \"state\": "
+        << (s.state ? json_string(std::string(1, *s.state)) : std::string("null"))
+        << ", \"uid\": " << json_or_null(s.uid) << ", \"euid\": " << json_or_null(s.euid)
+        << ", \"gid\": " << json_or_null(s.gid) << ", \"egid\": " << json_or_null(s.egid)
+        << ", \"user_ns\": " << json_or_null(s.user)
+        << ", \"system_ns\": " << json_or_null(s.system)
+        << ", \"minor_faults\": " << json_or_null(s.minor_faults)
+        << ", \"major_faults\": " << json_or_null(s.major_faults)
+        << ", \"voluntary_ctxsw\": " << json_or_null(s.voluntary_ctxsw)
+        << ", \"involuntary_ctxsw\": " << json_or_null(s.involuntary_ctxsw)
+        << ", \"rss_anon_bytes\": " << json_or_null(s.rss_anon_bytes)
+        << ", \"rss_file_bytes\": " << json_or_null(s.rss_file_bytes)
+        << ", \"rss_shmem_bytes\": " << json_or_null(s.rss_shmem_bytes)
+        << ", \"vsize_bytes\": " << json_or_null(s.vsize_bytes)
+        << ", \"start_time_ns\": " << json_or_null(s.start_time)
+        << ", \"sample_time_ns\": " << json_or_null(s.sample_time) << "}\n";
+    return out.str();
+}
+
+std::string format_stats_error(pid_t pid, int errnum, std::string_view message, bool json)
+{
+    if (!json) {
+        return {};
+    }
+    return "{\"pid\": " + std::to_string(pid) + ", \"error\": " + json_string(errno_name(errnum)) +
+           ", \"errno\": " + std::to_string(errnum) + ", \"message\": " + json_string(message) +
+           "}\n";
 }
 
 } // namespace taskmon::cli

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,30 @@ struct WatchRow {
 
 /** One line of `taskmon watch`: a table row, or one JSON object. */
 [[nodiscard]] std::string format_watch_row(const WatchRow& row, bool json);
+
+/** "4.0 KiB", "12.5 MiB", "3.2 GiB": a byte count for people (one decimal, binary units). */
+[[nodiscard]] std::string format_bytes(std::uint64_t bytes);
+
+/** The header line of `taskmon stats` in text mode (empty in JSON mode). */
+[[nodiscard]] std::string format_stats_header(bool json);
+
+/**
+ * One line of `taskmon stats`: a table row ("-" for what the kernel did not
+ * fill), or one JSON object whose keys are the Python taskmon.Stats field
+ * names (pid, tgid, ppid, comm, threads, state, uid, euid, gid, egid,
+ * user_ns, system_ns, minor_faults, major_faults, voluntary_ctxsw,
+ * involuntary_ctxsw, rss_anon_bytes, rss_file_bytes, rss_shmem_bytes,
+ * vsize_bytes, start_time_ns, sample_time_ns): a field not filled is null.
+ */
+[[nodiscard]] std::string format_stats(const Stats& stats, bool json);
+
+/**
+ * `taskmon --json stats`: the line of a pid that could not be read,
+ * {"pid": N, "error": "ESRCH", "errno": 3, "message": "..."} (text mode: empty,
+ * the message goes to standard error).
+ */
+[[nodiscard]] std::string format_stats_error(pid_t pid, int errnum, std::string_view message,
+                                             bool json);
 
 } // namespace taskmon::cli
 

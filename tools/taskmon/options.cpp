@@ -49,12 +49,13 @@ struct CommandName {
     Command command;
 };
 
-constexpr std::array<CommandName, 6> commands{{
+constexpr std::array<CommandName, 7> commands{{
     {"get", Command::get},
     {"watch", Command::watch},
     {"start", Command::start},
     {"stop", Command::stop},
     {"pid", Command::pid},
+    {"stats", Command::stats},
     {"help", Command::help},
 }};
 
@@ -200,6 +201,11 @@ Options parse_args(const std::vector<std::string>& args)
             interval_given = true;
         } else if (name == "-n" || name == "--count") {
             opts.count = parse_count(value("N"));
+        } else if (name == "-t" || name == "--threads") {
+            if (inline_value) {
+                throw UsageError("option --threads takes no argument");
+            }
+            opts.threads = true;
         } else {
             throw UsageError("unknown option '" + arg + "'");
         }
@@ -220,11 +226,21 @@ Options parse_args(const std::vector<std::string>& args)
         if (extra == 1) {
             opts.pid = parse_pid(words[1]);
         }
+    } else if (opts.command == Command::stats) {
+        if (extra == 0) {
+            throw UsageError("'stats' needs at least one PID, e.g. 'taskmon stats $$ 1'");
+        }
+        for (std::size_t i = 1; i < words.size(); ++i) {
+            opts.pids.push_back(parse_pid(words[i]));
+        }
     } else if (extra > 0) {
         throw UsageError("'" + words.front() + "' takes no arguments (got '" + words[1] + "')");
     }
     if ((interval_given || opts.count) && opts.command != Command::watch) {
         throw UsageError("--interval and --count only apply to 'watch'");
+    }
+    if (opts.threads && opts.command != Command::stats) {
+        throw UsageError("--threads only applies to 'stats'");
     }
     return opts;
 }
@@ -245,6 +261,9 @@ Commands:
   stop                   stop the module's monitoring thread
   pid                    print the target's pid
   pid PID                monitor process PID from now on
+  stats PID...           print the CPU time and memory of each PID (any
+                         process; the target is neither read nor changed)
+    -t, --threads        each PID is a thread id: that thread's own figures
   help                   show this help
 
 Options (anywhere on the line):
@@ -273,6 +292,7 @@ Examples:
   sudo taskmon get
   sudo taskmon watch --interval 0.5 --count 10
   sudo taskmon --json get
+  sudo taskmon stats $$ 1
 )HELP";
 }
 

@@ -24,6 +24,7 @@ enum class Command {
     start,
     stop,
     pid,
+    stats,
 };
 
 struct Options {
@@ -36,6 +37,10 @@ struct Options {
     std::optional<std::uint64_t> count;
     /** pid: the new target; unset means print the current one. */
     std::optional<pid_t> pid;
+    /** stats: the processes (or, with threads, the threads) asked for. */
+    std::vector<pid_t> pids;
+    /** stats --threads: thread scope, each PID is a thread id. */
+    bool threads = false;
 };
 
 /** A command line that cannot be run: the message says what is wrong. */
