@@ -129,8 +129,10 @@ struct task_sample_text {
  * @ppid: the parent's process id, 0 if not visible in the namespace
  * @state: the state letter of /proc/PID/stat ('R', 'S', 'D', 'Z', ...)
  * @threads: the number of threads of the process
- * @uid: real user id, @euid: effective user id, in the caller's user
- *	namespace; @gid, @egid: the same for the group
+ * @uid: real user id, in the caller's user namespace
+ * @euid: effective user id, in the caller's user namespace
+ * @gid: real group id, in the caller's user namespace
+ * @egid: effective group id, in the caller's user namespace
  * @comm: the command name, NUL-terminated
  * @user_ns: CPU time in user mode, nanoseconds
  * @system_ns: CPU time in kernel mode, nanoseconds
