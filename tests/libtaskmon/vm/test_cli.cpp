@@ -7,6 +7,7 @@
 
 #include <gmock/gmock.h>
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -101,18 +102,25 @@ TEST_F(Cli, WatchJsonShowsTheChildBusy)
 {
     const BusyChild child;
     Monitor(monitor_device()).set_target(child.pid());
-    const RunResult r = taskmon({"--json", "watch", "--interval", "0.3", "--count", "2"});
-    ASSERT_EQ(r.status, 0) << r.err;
-    const auto l = lines(r.out);
-    ASSERT_EQ(l.size(), 2U) << r.out;
     static const std::regex cpu(R"re("cpu_percent": ([0-9.]+),)re");
-    for (const auto& line : l) {
-        EXPECT_THAT(line, HasSubstr("\"pid\": " + std::to_string(child.pid())));
-        std::smatch m;
-        ASSERT_TRUE(std::regex_search(line, m, cpu)) << line;
-        // A spinning child on an otherwise idle VM uses nearly a whole CPU.
-        EXPECT_GT(std::stod(m[1]), 20.0) << line;
+    // A spinning child on an otherwise idle VM uses nearly a whole CPU; on
+    // a loaded machine (vm.emulated runs on the host) a 0.3 s interval may
+    // find it waiting: up to three tries, each line checked every time.
+    double lowest = 0;
+    for (int attempt = 0; attempt < 3 && lowest <= 20.0; ++attempt) {
+        const RunResult r = taskmon({"--json", "watch", "--interval", "0.3", "--count", "2"});
+        ASSERT_EQ(r.status, 0) << r.err;
+        const auto l = lines(r.out);
+        ASSERT_EQ(l.size(), 2U) << r.out;
+        lowest = 100.0 * 1024;
+        for (const auto& line : l) {
+            EXPECT_THAT(line, HasSubstr("\"pid\": " + std::to_string(child.pid())));
+            std::smatch m;
+            ASSERT_TRUE(std::regex_search(line, m, cpu)) << line;
+            lowest = std::min(lowest, std::stod(m[1]));
+        }
     }
+    EXPECT_GT(lowest, 20.0) << "a spinning child's cpu_percent in the best of three watches";
 }
 
 TEST_F(Cli, StartStop)
