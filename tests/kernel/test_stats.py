@@ -102,11 +102,19 @@ def test_sleeping_process_every_field(dev, sleeper):
     assert s.minor_faults > (24 << 20) // PAGE // 2
     assert s.voluntary_ctxsw == int(status["voluntary_ctxt_switches"][0])
     assert s.involuntary_ctxsw == int(status["nonvoluntary_ctxt_switches"][0])
-    assert s.rss_anon_bytes == kb(status, "RssAnon") >= 23 << 20
-    assert s.rss_file_bytes == kb(status, "RssFile") > 0
-    # Counters are per-task cached on 6.1, so a few pages may be missing.
-    assert s.rss_shmem_bytes == kb(status, "RssShmem") >= 7 << 20
-    assert s.rss_anon_bytes + s.rss_file_bytes + s.rss_shmem_bytes == statm[1] * PAGE
+    # The RSS counters are per-CPU counters (6.2 on): where /proc reads the
+    # approximation and the module the exact sum, or the other way round,
+    # they differ by at most the per-CPU batch, max(32, 2 * CPUs) pages per
+    # CPU (seen once on 7.3: 10 pages).
+    cpus = os.cpu_count() or 1
+    slack = cpus * max(32, 2 * cpus) * PAGE
+    assert abs(s.rss_anon_bytes - kb(status, "RssAnon")) <= slack
+    assert s.rss_anon_bytes >= 23 << 20
+    assert abs(s.rss_file_bytes - kb(status, "RssFile")) <= slack and s.rss_file_bytes > 0
+    assert abs(s.rss_shmem_bytes - kb(status, "RssShmem")) <= slack
+    assert s.rss_shmem_bytes >= 7 << 20
+    rss = s.rss_anon_bytes + s.rss_file_bytes + s.rss_shmem_bytes
+    assert abs(rss - statm[1] * PAGE) <= 3 * slack
     assert s.vsize_bytes == int(rest[20]) == statm[0] * PAGE
     assert abs(s.start_time_ns - int(rest[19]) * TICK_NS) < TICK_NS
     assert before <= s.sample_time_ns <= after
