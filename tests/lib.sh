@@ -106,7 +106,7 @@ tm_unpack_kernel() {
 	[ -e "$work/root/lib" ] || ln -s usr/lib "$work/root/lib"
 	depmod -b "$work/root" "$kver" || { rm -rf "$work"; return 1; }
 	image=$(cd "$work" && find root/boot/ root/lib/modules/"$kver"/ -maxdepth 1 \
-		\( -name "vmlinuz-$kver" -o -name vmlinuz \) 2>/dev/null | head -n 1)
+		\( -name "vmlinuz-$kver" -o -name vmlinuz \) 2>/dev/null | head -n 1) || true
 	if [ -z "$image" ]; then
 		rm -rf "$work"
 		tm_note "no vmlinuz in $*"
