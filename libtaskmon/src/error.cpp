@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <string>
 #include <utility>
 
 namespace taskmon {
@@ -129,6 +130,16 @@ std::string error_message(int errnum, const ErrorContext& ctx)
             msg << "There is no process or thread with id " << ctx.pid
                 << " visible here: it never existed, has exited, or belongs to another pid "
                    "namespace. Check the pid (see 'ps')."; // the target is not involved
+        } else if (ctx.target && ctx.operation == "TM_PID") {
+            // Reading the target: the kernel gives no number once the
+            // target is reaped, as the number may name another process.
+            msg << "The monitored process"
+                << (ctx.pid > 0
+                        ? " (pid " + std::to_string(ctx.pid) + ", as this program last saw it)"
+                        : std::string())
+                << " has exited and been reaped (or is not visible in this pid namespace): its pid "
+                   "may already belong to another process, so the module no longer gives it. Set a "
+                   "new target with 'taskmon pid PID'.";
         } else if (ctx.pid > 0 && ctx.operation == "TM_PID") {
             msg << "There is no process with pid " << ctx.pid
                 << " (it never existed or has exited); the target is unchanged. Pick a running "

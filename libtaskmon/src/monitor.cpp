@@ -6,6 +6,7 @@
 #include <linux/taskmon.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -33,11 +34,35 @@ std::chrono::nanoseconds to_ns(__u64 value) noexcept
 struct Monitor::Impl {
     explicit Impl(const std::filesystem::path& path) : device(path, module_name) {}
 
-    // The target's pid for an error message, or 0 if the kernel no longer says.
+    // The target's pid for an error message: the kernel's answer, else (a
+    // reaped target is ESRCH to TM_PID) the target this Monitor last set
+    // or read, 0 if none.
     [[nodiscard]] pid_t target_for_message() const noexcept
     {
         __kernel_pid_t pid = -1;
-        return device.try_ioctl(TM_PID, &pid) == 0 && pid > 0 ? pid : 0;
+        if (device.try_ioctl(TM_PID, &pid) == 0 && pid > 0) {
+            return pid;
+        }
+        return known_target.load(std::memory_order_relaxed);
+    }
+
+    // TM_PID read; ESRCH (reaped, or not visible here) names the target
+    // this Monitor last saw.
+    [[nodiscard]] pid_t target() const
+    {
+        device.check_open();
+        __kernel_pid_t pid = -1; // negative: read the target
+        const int err = device.try_ioctl(TM_PID, &pid);
+        if (err == ESRCH) {
+            detail::throw_from_errno(
+                err, detail::ErrorContext{"TM_PID", device.path(), module_name,
+                                          known_target.load(std::memory_order_relaxed), true});
+        }
+        if (err != 0) {
+            device.fail(err, "TM_PID");
+        }
+        known_target.store(pid, std::memory_order_relaxed);
+        return pid;
     }
 
     // Issues a TM_GET-like request; on ESRCH names the exited target if possible.
@@ -84,6 +109,10 @@ struct Monitor::Impl {
     }
 
     detail::Device device;
+    // The target last set or read through this Monitor, to name it once the
+    // kernel no longer gives its number (another program may have switched
+    // the target since: the message says which target it is).
+    mutable std::atomic<pid_t> known_target{0};
 };
 
 namespace {
@@ -178,9 +207,7 @@ pid_t Monitor::target() const
     if (!impl_) {
         detail::throw_closed("taskmon::Monitor");
     }
-    __kernel_pid_t pid = -1; // negative: read the target
-    impl_->device.ioctl(TM_PID, &pid, "TM_PID");
-    return pid;
+    return impl_->target();
 }
 
 void Monitor::set_target(pid_t pid)
@@ -195,6 +222,7 @@ void Monitor::set_target(pid_t pid)
     }
     __kernel_pid_t arg = pid;
     impl_->device.ioctl(TM_PID, &arg, "TM_PID", pid);
+    impl_->known_target.store(pid, std::memory_order_relaxed);
 }
 
 } // namespace taskmon

@@ -75,7 +75,27 @@ def test_exited_target_gives_esrch_never_stale_numbers(dev, busy):
         with pytest.raises(OSError) as exc:
             call()
         assert exc.value.errno == errno.ESRCH
-    assert dev.pid(-1) == proc.pid, "the exited target stays the target"
+    # Reaped, its number may belong to another process already: ESRCH,
+    # not the number.
+    with pytest.raises(OSError) as exc:
+        dev.pid(-1)
+    assert exc.value.errno == errno.ESRCH
+
+
+def test_zombie_target_still_answers_its_pid(dev, busy):
+    proc = busy()
+    dev.pid(proc.pid)
+    procs.kill(proc, reap=False)
+    deadline = time.monotonic() + 10
+    while procs.state(proc.pid) != "Z":
+        assert time.monotonic() < deadline, "the killed process never became a zombie"
+        time.sleep(0.05)
+    # Not reaped, the number is still its own: TM_PID gives it.
+    assert dev.pid(-1) == proc.pid
+    proc.wait()
+    with pytest.raises(OSError) as exc:
+        dev.pid(-1)
+    assert exc.value.errno == errno.ESRCH
 
 
 def test_zombie_target_counts_as_exited(dev, busy):

@@ -17,6 +17,7 @@ using taskmon::detail::error_message;
 using taskmon::detail::ErrorContext;
 using taskmon::detail::throw_from_errno;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 ErrorContext open_ctx()
 {
@@ -121,6 +122,26 @@ TEST(ErrorMapping, ExitedTargetIsNamedWhenKnown)
     EXPECT_EQ(unknown.pid(), 0);
     EXPECT_THAT(std::string(unknown.what()), HasSubstr("monitored process has exited"));
     EXPECT_THAT(std::string(unknown.what()), HasSubstr("taskmon pid PID"));
+}
+
+TEST(ErrorMapping, ReadingAReapedTargetSaysSo)
+{
+    // TM_PID's read of a reaped target: ESRCH, the pid this program last
+    // saw named if any; not the "no process with pid" of setting one.
+    const auto known = thrown<taskmon::NoSuchProcess>(
+        ESRCH, ErrorContext{"TM_PID", "/dev/taskmonitor", "taskmonitor", 77, true});
+    EXPECT_EQ(known.pid(), 77);
+    const std::string what = known.what();
+    EXPECT_THAT(what, HasSubstr("monitored process (pid 77, as this program last saw it) has "
+                                "exited and been reaped"));
+    EXPECT_THAT(what, Not(HasSubstr("target is unchanged")));
+    EXPECT_THAT(what, HasSubstr("taskmon pid PID"));
+
+    const auto unknown = thrown<taskmon::NoSuchProcess>(
+        ESRCH, ErrorContext{"TM_PID", "/dev/taskmonitor", "taskmonitor", 0, true});
+    EXPECT_EQ(unknown.pid(), 0);
+    EXPECT_THAT(std::string(unknown.what()),
+                HasSubstr("monitored process has exited and been reaped"));
 }
 
 TEST(ErrorMapping, NoTargetSaysHowToSetOne)

@@ -388,6 +388,9 @@ def test_vm_exit_statuses(run_cli, busy):
     out = run_cli("get")
     assert out.returncode == 3
     assert "has exited" in out.stderr
+    out = run_cli("pid")
+    assert out.returncode == 3, "a reaped target's pid is not given"
+    assert "has exited and been reaped" in out.stderr
 
 
 @pytest.mark.vm

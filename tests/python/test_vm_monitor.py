@@ -106,7 +106,17 @@ def test_exited_target_raises_process_lookup_error(monitor, busy):
         assert e.pid == proc.pid
         assert e.filename == "/dev/taskmonitor"
         assert f"The monitored process (pid {proc.pid}) has exited" in str(e)
-    assert monitor.target == proc.pid, "the exited target stays the target"
+    # Reaped, its number may name another process: the target is still the
+    # exited one, but reading it raises, naming the pid this Monitor set.
+    with pytest.raises(ProcessLookupError) as exc:
+        monitor.target
+    assert isinstance(exc.value, taskmon.NoSuchProcessError)
+    assert (exc.value.errno, exc.value.pid) == (errno.ESRCH, proc.pid)
+    assert "has exited and been reaped" in str(exc.value)
+    with taskmon.Monitor() as other, pytest.raises(ProcessLookupError) as exc:
+        other.target
+    assert exc.value.pid is None, "a Monitor that never saw the target cannot name it"
+    assert "has exited and been reaped" in str(exc.value)
 
 
 def test_missing_pid_raises_and_keeps_the_target(monitor, busy):
@@ -143,6 +153,8 @@ def test_a_zombie_target_counts_as_exited(monitor, busy):
     with pytest.raises(taskmon.NoSuchProcessError) as exc:
         monitor.sample()
     assert exc.value.pid == proc.pid
+    with taskmon.Monitor() as other:
+        assert other.target == proc.pid, "a zombie keeps its pid: the target reads it"
     proc.wait()
 
 

@@ -152,11 +152,12 @@ struct pid *monitor_get_target(void)
  * monitor_target() - the pid of the target, as the caller sees it
  * @nr: set to the pid in the caller's pid namespace
  *
- * The target stays the target after it exits, and its number is given
- * even once it has been reaped.
+ * The target stays the target after it exits.  Its number is given while
+ * the process exists, as a zombie too, but not once it has been reaped:
+ * the number may then already belong to another process.
  *
- * Return: 0, -ENODATA if there is no target, or -ESRCH if it is not
- * visible in the caller's pid namespace.
+ * Return: 0, -ENODATA if there is no target, or -ESRCH once it has been
+ * reaped or if it is not visible in the caller's pid namespace.
  */
 int monitor_target(pid_t *nr)
 {
@@ -166,7 +167,7 @@ int monitor_target(pid_t *nr)
 	if (!pid)
 		return -ENODATA;
 	*nr = pid_vnr(pid);
-	if (!*nr)
+	if (!*nr || !pid_has_task(pid, PIDTYPE_TGID))
 		err = -ESRCH;
 	put_pid(pid);
 	return err;

@@ -156,12 +156,24 @@ TEST_F(Errors, ExitedTargetIsEsrchUntilANewOneIsSet)
     EXPECT_THROW(static_cast<void>(monitor.sample_text()), NoSuchProcess);
     task_sample raw{};
     EXPECT_EQ(raw_ioctl(monitor.fd(), TM_GET, &raw), ESRCH);
+    // Reaped, its number may name another process: reading the target
+    // fails, naming the pid this Monitor set.
+    try {
+        static_cast<void>(monitor.target());
+        FAIL() << "TM_PID gave the number of a reaped target";
+    } catch (const NoSuchProcess& e) {
+        EXPECT_EQ(e.pid(), pid);
+        EXPECT_THAT(std::string(e.what()), HasSubstr("has exited and been reaped"));
+    }
 
     const std::string cli = cli_program();
     if (!cli.empty()) {
         const RunResult r = run_program(cli, {"--device", monitor_device(), "get"});
         EXPECT_EQ(r.status, 3) << r.out << r.err;
         EXPECT_THAT(r.err, HasSubstr("has exited"));
+        const RunResult p = run_program(cli, {"--device", monitor_device(), "pid"});
+        EXPECT_EQ(p.status, 3) << p.out << p.err;
+        EXPECT_THAT(p.err, HasSubstr("has exited and been reaped"));
     }
 
     const BusyChild next;

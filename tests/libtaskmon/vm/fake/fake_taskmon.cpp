@@ -171,6 +171,10 @@ int taskmonitor_ioctl(unsigned long request, void* arg)
             err = copy_out(arg, &pid, sizeof(pid));
         } else if (s.target == 0) {
             err = ENODATA;
+        } else if (!alive(s.target)) {
+            // A reaped target's number is not given (a zombie's is: it
+            // still has its /proc entry), as the module does.
+            err = ESRCH;
         } else {
             pid = static_cast<__kernel_pid_t>(s.target);
             err = copy_out(arg, &pid, sizeof(pid));
