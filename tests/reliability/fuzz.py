@@ -5,16 +5,21 @@ posted in its slot so that the test fails a call that never returns.
 Every case predicts its outcome (errno, or success with the answer it must
 give) and the state it must leave (target, kthread count, hello value):
 random request numbers must give ENOTTY, bad pointers EFAULT, and nothing
-may change that the request did not ask to change.
+may change that the request did not ask to change.  TM_STATS and
+TM_STATS_BATCH get cases of their own (stats_case): random sizes, tails,
+flags, counts and pointers, answered with 0, EINVAL, E2BIG, EFAULT, ESRCH
+or ENODATA only.
 """
 import errno
 import os
+import ctypes
 import random
 import struct
 
 import harness
 from harness import tmdev, uapi
-from worker import OP, Problem, check_line, errname
+from worker import OP, Problem, check_failed_record, check_line, check_stats, errname
+import stats_uapi as su  # tests/kernel, put on sys.path by harness
 
 I32 = struct.Struct("i")
 # Kernel addresses (text, direct map, vmalloc, vmemmap, fixmap), the
@@ -33,10 +38,16 @@ VFS_REQUESTS = {0x5451: "FIOCLEX", 0x5450: "FIONCLEX", 0x5421: "FIONBIO",
                 0x801c581f: "FS_IOC_FSGETXATTR", 0x5401: "TCGETS"}
 KTHREAD_EVERY = 20
 NEVER = {0xc0045877, 0xc0045878} | set(VFS_REQUESTS)  # FIFREEZE, FITHAW
+# Struct sizes of TM_STATS: none, one short, the struct, one more, a page
+# (the largest taken) and one more.
+STATS_SIZES = [0, su.SIZE_VER0 - 1, su.SIZE_VER0, su.SIZE_VER0 + 1, harness.PAGE,
+               harness.PAGE + 1]
+STATS_ERRNOS = {0, errno.EINVAL, errno.E2BIG, errno.EFAULT, errno.ESRCH, errno.ENODATA}
 
 DEVICES = {
     "taskmonitor": (tmdev.DEV, {"TM_GET": 16, "TM_GET_TEXT": uapi.TM_TEXT_LEN,
-                                "TM_START": 0, "TM_STOP": 0, "TM_PID": 4}),
+                                "TM_START": 0, "TM_STOP": 0, "TM_PID": 4,
+                                "TM_STATS": 0, "TM_STATS_BATCH": 0}),
     "hello": (harness.HELLO_DEV, {"HELLO": uapi.HELLO_MSG_LEN}),
     "taskmonitor sysfs": (tmdev.SYSFS, {}),
     "hello sysfs": (harness.HELLO_SYSFS, {}),
@@ -65,8 +76,11 @@ class Fuzzer:
     def state(self, kthreads: bool = True):
         """The target, the hello value and (if asked: a walk over /proc, slow
         under TCG) the number of live monitor kthreads."""
-        with tmdev.Device() as dev:
-            target = dev.pid(-1)
+        # A target that has been reaped reads ESRCH: its errno name.
+        def target():
+            with tmdev.Device() as dev:
+                return dev.pid(-1)
+        target = harness._errno_of(target)
         count = len(harness.live_monitor_kthreads()) if kthreads else self.expected["kthreads"]
         return {"target": target, "kthreads": count, "hello": harness.HELLO_SYSFS.read_bytes()}
 
@@ -122,9 +136,14 @@ class Fuzzer:
     # ---- one case ----
 
     def case(self):
+        if self.rng.random() < 0.15:
+            # The statistics requests have the most arguments: more cases.
+            return self.stats_case(self.rng.choice(["TM_STATS", "TM_STATS_BATCH"]))
         device = self.rng.choice(sorted(DEVICES))
         fd = self.fds[device]
         code, name, kind = self.request(device)
+        if name in ("TM_STATS", "TM_STATS_BATCH"):
+            return self.stats_case(name)
         size = DEVICES[device][1].get(name, 0)
         addr, readable, writable = self.pointer(size)
         pid_value = None
@@ -159,6 +178,8 @@ class Fuzzer:
                 expected_errno = errno.EFAULT
             elif pid_value == self.dead:
                 expected_errno = errno.ESRCH
+            elif pid_value < 0 and isinstance(expected["target"], str):
+                expected_errno = getattr(errno, expected["target"])
             elif pid_value > 0:
                 expected["target"] = pid_value
         elif writable < size:
@@ -187,6 +208,153 @@ class Fuzzer:
         self.cases += 1
         self.check_state(where, expected,
                          name in ("TM_START", "TM_STOP") or self.cases % KTHREAD_EVERY == 0)
+
+    # ---- TM_STATS and TM_STATS_BATCH ----
+
+    def stats_args(self):
+        """(size, flags, tail bytes past the struct or None) of one case."""
+        rng = self.rng
+        # Valid sizes and flags more often than not, so that most cases
+        # reach the records.
+        size = rng.choice(STATS_SIZES + [su.SIZE_VER0, su.SIZE_VER0 + 1, harness.PAGE])
+        flags = rng.choice([0, 0, 0, su.TM_STATS_THREAD, su.TM_STATS_THREAD,
+                            su.TM_STATS_THREAD << 1, 1 << 31, rng.getrandbits(32)])
+        tail = None
+        if size > su.SIZE_VER0 and rng.random() < 0.5:
+            tail = bytes(rng.getrandbits(8) for _ in range(min(size, harness.PAGE) - su.SIZE_VER0))
+            if not any(tail):
+                tail = None
+        return size, flags, tail
+
+    def stats_pid(self):
+        rng = self.rng
+        return rng.choice([0, 0, self.dead, -1, -rng.randrange(1, 1 << 31),
+                           rng.randrange(1, 1 << 22), rng.choice(self.pool), rng.choice(self.pool)])
+
+    def pid_outcome(self, pid):
+        """The errno a query of pid must give: 0, an errno, or None (either
+        0 or ESRCH: a random pid)."""
+        if pid < 0:
+            return errno.EINVAL
+        if pid == self.dead:
+            return errno.ESRCH
+        if pid == 0:
+            target = self.expected["target"]
+            return getattr(errno, target) if isinstance(target, str) else 0
+        return 0 if pid in self.pool else None
+
+    def place(self, data: bytes, keep, read_only=True):
+        """Put data where the kernel may read (and maybe write) it: (address,
+        writable).  keep holds the buffers until the call is over; the
+        read-only page is used only if read_only."""
+        kind = self.rng.randrange(4)
+        if read_only and kind == 0 and len(data) <= harness.PAGE:
+            # The read-only page: readable to the end, never writable.
+            self.pages.write(self.pages.ro, data)
+            return self.pages.ro, False
+        buf = ctypes.create_string_buffer(data, len(data) + su.SIZE_VER0)
+        keep.append(buf)
+        return ctypes.addressof(buf), True
+
+    def stats_case(self, name):
+        """One TM_STATS or TM_STATS_BATCH call with random arguments; the
+        outcome is predicted, and the state must not change."""
+        rng, fd = self.rng, self.fds["taskmonitor"]
+        size, flags, tail = self.stats_args()
+        keep = []
+        valid = su.SIZE_VER0 <= size <= harness.PAGE and not flags & ~su.TM_STATS_THREAD
+        pids, outcomes = [], []
+        count = records = None
+        if name == "TM_STATS":
+            pids = [self.stats_pid()]
+            rec = bytes(su.make_record(pids[0], flags, size, tail or b""))[:max(size, su.SIZE_VER0)]
+            bad = rng.random() < 0.1
+            if bad:
+                addr, writable = rng.choice(KERNEL_POINTERS + LOW_POINTERS), False
+                expected = {errno.EFAULT}
+            else:
+                addr, writable = self.place(rec, keep)
+                outcome = self.pid_outcome(pids[0])
+                if not valid:
+                    expected = {errno.EINVAL}
+                elif tail:
+                    expected = {errno.E2BIG}
+                elif outcome is None:
+                    expected = {errno.ESRCH, 0 if writable else errno.EFAULT}
+                elif outcome == 0 and not writable:
+                    expected = {errno.EFAULT}
+                else:
+                    expected = {outcome}
+        else:
+            count = rng.choice([0, 1, 2, 3, 5, su.BATCH_MAX + 1, rng.getrandbits(32)])
+            reserved = 0 if rng.random() < 0.9 else rng.getrandbits(32) or 1
+            n = count if count <= 5 else 0
+            pids = [self.stats_pid() for _ in range(n)]
+            stride = max(size, su.SIZE_VER0) if valid else su.SIZE_VER0
+            tails = [tail if rng.random() < 0.5 else None for _ in pids]
+            data = b"".join(bytes(su.make_record(p, rng.getrandbits(32), size if valid else
+                                                 su.SIZE_VER0, t or b""))[:stride]
+                            for p, t in zip(pids, tails))
+            kind = rng.randrange(8)
+            if kind == 0 or not pids:
+                # No records the kernel may write to: only a bad pointer,
+                # or none at all for a count it must refuse first.
+                records, writable = rng.choice(KERNEL_POINTERS + LOW_POINTERS), False
+            else:
+                records, writable = self.place(data, keep)
+            arg = bytes(su.Batch(size=size, flags=flags, count=count, reserved=reserved,
+                                 records=records))
+            bad = rng.random() < 0.1
+            if bad:
+                addr = rng.choice(KERNEL_POINTERS + LOW_POINTERS)
+            else:
+                addr, _ = self.place(arg, keep, read_only=records != self.pages.ro)
+            if bad:
+                expected = {errno.EFAULT}
+            elif not valid or reserved or not count:
+                expected = {errno.EINVAL}
+            elif count > su.BATCH_MAX:
+                expected = {errno.E2BIG}
+            elif not writable:
+                expected = {errno.EFAULT}   # the first record cannot be answered
+            else:
+                expected = {0}
+                outcomes = [errno.E2BIG if t else self.pid_outcome(p) for p, t in zip(pids, tails)]
+
+        self.report.extra[f"taskmonitor: {name} case"] += 1
+        with self.slots.call(self.slot, OP["ioctl fuzz case"]):
+            try:
+                harness.uapi.raw_ioctl(fd, su.TM_STATS if name == "TM_STATS" else su.TM_STATS_BATCH,
+                                       addr)
+                got = 0
+            except OSError as e:
+                got = e.errno
+        where = (f"ioctl(taskmonitor, {name}, size {size}, flags {flags:#x}, "
+                 f"{'tail' if tail else 'no tail'}, pids {pids}, count {count}, "
+                 f"records {records if records is None else hex(records)}, {addr:#x})")
+        self.report.outcome("ioctl fuzz case", "ok" if got == 0 else errno.errorcode[got])
+        if got not in STATS_ERRNOS or got not in expected:
+            raise Problem(f"{where}: {'success' if not got else errno.errorcode[got]}, expected "
+                          f"{sorted(errno.errorcode.get(e, 'success') for e in expected)}")
+        if got == 0 and name == "TM_STATS" and self.pid_outcome(pids[0]) is not None:
+            # (A random pid may be a thread's, or a kernel thread: only
+            # the pool and the target are checked.)
+            rec = su.Stats.from_buffer_copy(self.pages.read(addr, su.SIZE_VER0))
+            check_stats(rec, pids[0], flags, size, self.pool + [self.expected["target"]])
+        elif got == 0:
+            for i, (pid, outcome) in enumerate(zip(pids, outcomes)):
+                rec = su.Stats.from_buffer_copy(self.pages.read(records + i * stride, su.SIZE_VER0))
+                if outcome is None:  # a random pid: ESRCH, or not checked
+                    if not rec.error:
+                        continue
+                    outcome = errno.ESRCH
+                if outcome:
+                    check_failed_record(rec, pid, flags, size, outcome)
+                else:
+                    check_stats(rec, pid, flags, size, self.pool + [self.expected["target"]])
+        del keep
+        self.cases += 1
+        self.check_state(where, dict(self.expected), self.cases % KTHREAD_EVERY == 0)
 
     def check_answer(self, name, addr, pid_value, expected):
         if name == "TM_GET":

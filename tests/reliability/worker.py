@@ -9,7 +9,8 @@ JSON report on stdout: counts per operation and outcome, and the problems
 it saw (unexpected errors, malformed answers).
 
 Modes:
-  stress   every request of every interface, at random, from many threads
+  stress   every request of every interface (TM_STATS and TM_STATS_BATCH
+           too), at random, from many threads
   churn    spawn targets that exit at every moment, pointing TM_PID at them
   sample   take samples of whatever the target is; only ESRCH/ENODATA or a
            valid sample are allowed
@@ -33,6 +34,7 @@ import time
 
 import harness
 from harness import tmdev, uapi
+import stats_uapi as su  # tests/kernel, put on sys.path by harness
 
 OPS = [
     "ioctl TM_START", "ioctl TM_STOP", "sysfs start", "sysfs stop",
@@ -40,9 +42,10 @@ OPS = [
     "sysfs read", "hello sysfs write", "hello sysfs read", "ioctl HELLO",
     "open+close /dev/taskmonitor", "fork target", "kill target", "reap target",
     "ioctl fuzz case", "sysfs open", "hello sysfs open",
+    "ioctl TM_STATS pid", "ioctl TM_STATS 0", "ioctl TM_STATS_BATCH",
 ]
 OP = {name: i for i, name in enumerate(OPS)}
-STRESS_OPS = OPS[:13]
+STRESS_OPS = OPS[:13] + OPS[19:22]
 MAX_PROBLEMS = 20
 SANE_NS = 10**15  # 11 days of CPU time: more in a test VM is garbage
 
@@ -118,6 +121,82 @@ def check_sample(sample) -> tuple:
     return sample
 
 
+# The figures of TM_STATS: those of each mask bit, zero when it is clear.
+STATS_FIELDS = {
+    "TM_STATS_PPID": ("ppid",), "TM_STATS_STATE": ("state",), "TM_STATS_THREADS": ("threads",),
+    "TM_STATS_COMM": ("comm",), "TM_STATS_CREDS": ("uid", "euid", "gid", "egid"),
+    "TM_STATS_CPU": ("user_ns", "system_ns"), "TM_STATS_FAULTS": ("minor_faults", "major_faults"),
+    "TM_STATS_CTXSW": ("voluntary_ctxsw", "involuntary_ctxsw"),
+    "TM_STATS_RSS": ("rss_anon_bytes", "rss_file_bytes", "rss_shmem_bytes"),
+    "TM_STATS_VSIZE": ("vsize_bytes",), "TM_STATS_START_TIME": ("start_time_ns",),
+    "TM_STATS_SAMPLE_TIME": ("sample_time_ns",),
+}
+# Every bit but memory's is always set for a process the caller can see.
+STATS_ALWAYS = su.MASK_ALL & ~su.MEMORY_BITS
+
+
+def check_stats(rec, pid, flags, size, pids, memory=False):
+    """A record TM_STATS or TM_STATS_BATCH filled: its size and flags
+    written back, the asked pid (pid 0: one of pids, the targets, if
+    pids is not None), tgid ==
+    pid in process scope, a consistent mask and zeros where it is clear.
+    memory: the process must have an address space (a live user process)."""
+    what = f"TM_STATS(pid {pid}, flags {flags:#x}, size {size})"
+    if rec.size != size or rec.flags != flags or rec.error:
+        raise Problem(f"{what}: size {rec.size}, flags {rec.flags:#x}, error {rec.error}")
+    if (pid and rec.pid != pid) or (not pid and (rec.pid <= 0 or
+                                                 (pids is not None and rec.pid not in pids))):
+        raise Problem(f"{what}: answered for pid {rec.pid}")
+    if rec.mask & ~su.MASK_ALL or rec.mask & STATS_ALWAYS != STATS_ALWAYS:
+        raise Problem(f"{what}: mask {rec.mask:#x}")
+    memory_bits = rec.mask & su.MEMORY_BITS
+    if memory_bits not in (0, su.MEMORY_BITS) or (memory and not memory_bits):
+        raise Problem(f"{what}: memory bits {memory_bits:#x} of mask {rec.mask:#x}")
+    for bit, fields in STATS_FIELDS.items():
+        if not rec.mask & su.BITS[bit] and any(getattr(rec, f) for f in fields):
+            raise Problem(f"{what}: {bit} clear, but {fields} not zero")
+    if not flags & su.TM_STATS_THREAD and rec.tgid != rec.pid:
+        raise Problem(f"{what}: process scope, but tgid {rec.tgid} != pid {rec.pid}")
+    # A zombie counts no thread (as /proc/PID/stat shows it); others at least one.
+    if (rec.threads < 1 and chr(rec.state) not in "ZX") or rec.user_ns > SANE_NS \
+            or rec.system_ns > SANE_NS:
+        raise Problem(f"{what}: {rec.threads} threads in state {chr(rec.state)!r}, "
+                      f"usr {rec.user_ns} sys {rec.system_ns}")
+    return rec
+
+
+def check_failed_record(rec, pid, flags, size, error):
+    """A failed batch record keeps its size, flags and pid, has its error,
+    and nothing else."""
+    what = f"TM_STATS_BATCH record (pid {pid})"
+    if rec.error != -error:
+        raise Problem(f"{what}: error {rec.error}, expected {-error}")
+    if (rec.size, rec.flags, rec.pid) != (size, flags, pid):
+        raise Problem(f"{what}: size {rec.size} flags {rec.flags:#x} pid {rec.pid}")
+    if rec.mask or bytes(rec)[24:] != bytes(su.SIZE_VER0 - 24):
+        raise Problem(f"{what}: failed with {error}, yet filled")
+
+
+def stats_batch(fd, rng, pool, dead, targets):
+    """TM_STATS_BATCH over pool pids, an exited one, invalid ones and 0 (the
+    target); every record checked against what its pid must give."""
+    pids = [rng.choice(pool + [dead, -1, -rng.randrange(1, 1 << 31), 0])
+            for _ in range(rng.randint(1, 8))]
+    flags = rng.choice([0, su.TM_STATS_THREAD])
+    records, _ = su.batch(fd, pids, flags=flags)
+    for pid, rec in zip(pids, records):
+        if pid < 0:
+            check_failed_record(rec, pid, flags, su.SIZE_VER0, errno.EINVAL)
+        elif pid == dead:
+            check_failed_record(rec, pid, flags, su.SIZE_VER0, errno.ESRCH)
+        elif pid == 0 and rec.error:
+            # No target (ENODATA) or one that has exited (ESRCH).
+            error = -rec.error if -rec.error in (errno.ENODATA, errno.ESRCH) else errno.ENODATA
+            check_failed_record(rec, pid, flags, su.SIZE_VER0, error)
+        else:
+            check_stats(rec, pid, flags, su.SIZE_VER0, targets, memory=pid != 0)
+
+
 def hello_read() -> bytes:
     return harness.HELLO_SYSFS.read_bytes()
 
@@ -176,9 +255,29 @@ def stress_thread(cfg, slots, slot, rng, report):
             raise Problem(f"TM_PID({nr}) answered {got}")
 
     def tm_pid_get(dev):
+        # The pool lives as long as the run: its target is never reaped
+        # (a reaped target would be ESRCH).
         got = dev.pid(-1)
         if got not in pool:
             raise Problem(f"TM_PID(-1) answered {got}, not a target of this run")
+
+    def tm_stats_pid(dev):
+        # Now and then the dead pid: ESRCH, the only refusal allowed.
+        nr = dead if rng.random() < 0.1 else rng.choice(pool)
+        flags = rng.choice([0, su.TM_STATS_THREAD])
+        try:
+            rec = su.stats(dev.fd, nr, flags)
+        except OSError as e:
+            if e.errno == errno.ESRCH and nr != dead:
+                raise Problem(f"TM_STATS(live pid {nr}): ESRCH") from e
+            raise
+        if nr == dead:
+            raise Problem(f"TM_STATS(exited pid {nr}) answered")
+        check_stats(rec, nr, flags, su.SIZE_VER0, pool, memory=True)
+
+    def tm_stats_target(dev):
+        flags = rng.choice([0, su.TM_STATS_THREAD])
+        check_stats(su.stats(dev.fd, 0, flags), 0, flags, su.SIZE_VER0, pool)
 
     def hello_get():
         text = hello_read()
@@ -203,6 +302,9 @@ def stress_thread(cfg, slots, slot, rng, report):
             "hello sysfs read": (hello_get, ()),
             "ioctl HELLO": (hello_ioctl, ()),
             "open+close /dev/taskmonitor": (open_close, ()),
+            "ioctl TM_STATS pid": (lambda: tm_stats_pid(dev), (errno.ESRCH,)),
+            "ioctl TM_STATS 0": (lambda: tm_stats_target(dev), (errno.ENODATA, errno.ESRCH)),
+            "ioctl TM_STATS_BATCH": (lambda: stats_batch(dev.fd, rng, pool, dead, pool), ()),
         }
         while time.monotonic() < end:
             op = rng.choice(STRESS_OPS)
@@ -322,7 +424,10 @@ def sample_thread(cfg, slots, slot, rng, report):
         calls = [("ioctl TM_GET", lambda: check_sample(dev.get())),
                  ("ioctl TM_GET_TEXT", lambda: text(dev.get_text)),
                  ("sysfs read", lambda: text(tmdev.sysfs_read)),
-                 ("ioctl TM_PID get", lambda: dev.pid(-1))]
+                 ("ioctl TM_PID get", lambda: dev.pid(-1)),
+                 # A target being reaped: ESRCH; a zombie: no memory bits.
+                 ("ioctl TM_STATS 0",
+                  lambda: check_stats(su.stats(dev.fd, 0), 0, 0, su.SIZE_VER0, None))]
         while time.monotonic() < end:
             op, fn = rng.choice(calls)
             run_call(report, slots, slot, op, fn, allowed)
