@@ -152,7 +152,10 @@ class Monitor(_Device):
     def target(self) -> int:
         """The pid of the monitored process, in this process's pid namespace.
 
-        Reading raises NoTargetError when none is set.  Assigning a pid
+        Reading raises NoTargetError when none is set, and NoSuchProcessError
+        (ProcessLookupError) once the target has exited and been reaped; its
+        ``.pid`` is the target this Monitor last set or read, else None.
+        Assigning a pid
         monitors that process from now on; it raises NoSuchProcessError
         (ProcessLookupError, with ``.pid``) if there is no such process, and
         the target is then unchanged, or InvalidArgumentError (ValueError,

@@ -68,7 +68,9 @@ struct task_sample_text {
  * Read or set the target, as a pid of the caller's pid namespace.
  * In: a negative value reads the target, a positive one switches to it
  * (ESRCH if there is no such process; the target is then unchanged),
- * 0 is EINVAL.  Out: the target's pid (ENODATA when there is none).
+ * 0 is EINVAL.  Out: the target's pid (ENODATA when there is none;
+ * ESRCH once it has been reaped, as its number may then name another
+ * process, or if it is not visible in the caller's pid namespace).
  */
 #define TM_PID			_IOWR(TASKMON_IOC_TYPE, 0x13, __kernel_pid_t)
 /* Fill a struct task_sample_text with the line sysfs shows. */

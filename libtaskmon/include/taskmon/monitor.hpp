@@ -109,7 +109,9 @@ public:
 
     /**
      * @brief The pid of the target, in the caller's pid namespace (TM_PID).
-     * @throws NoTarget if none is set.
+     * @throws NoTarget if none is set; NoSuchProcess once the target has exited and been
+     *         reaped (a zombie still answers), naming the pid this Monitor last set or read,
+     *         else 0.
      */
     [[nodiscard]] pid_t target() const;
 
