@@ -1,33 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Host tests of `taskmon stats` and of `taskmon get`'s atomic read: parsing,
-// the table and JSON formats, and run_main() end to end against a fake
-// module.  This binary defines ioctl(2): while a FakeModule is alive,
-// TM_STATS, TM_STATS_BATCH, TM_PID and TM_GET are answered from it (as
-// taskmonitor.ko would, per its uapi header) and counted; otherwise every
+// the table and JSON formats, and run_main() end to end against the fake
+// module of tests/libtaskmon/fake_stats_kernel.hpp, which this binary links:
+// while a test has one alive, libtaskmon.so's TM_STATS, TM_STATS_BATCH,
+// TM_PID and TM_GET are answered from it and counted; otherwise every
 // request goes to the kernel, so the other tests of this binary are
-// unaffected.  libtaskmon.so's calls come here too (an executable's symbol
-// interposes on the shared library's reference).
+// unaffected.
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "fake_stats_kernel.hpp"
 #include "format.hpp"
 #include "options.hpp"
+#include "run_capture.hpp"
 
 #include <taskmon/taskmon.hpp>
-
-// The uapi header in place (this target has no include path to it).
-#include "../../include/uapi/linux/taskmon.h"
-
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <cstdarg>
-#include <cstring>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -35,125 +27,26 @@
 namespace {
 
 using namespace taskmon::cli;
+using namespace taskmon::cli::test;
+using taskmon::fake::FakeStatsKernel;
+using taskmon::fake::kthread_record;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-struct FakeModule {
-    std::map<pid_t, taskmon_stats> processes; // absent: ESRCH
-    pid_t target = 0;
-    bool has_stats = true; // false: an old module, ENOTTY on TM_STATS*
-    int stats_calls = 0;
-    int pid_calls = 0;
-    int get_calls = 0;
-
-    FakeModule() { current = this; }
-    FakeModule(const FakeModule&) = delete;
-    FakeModule& operator=(const FakeModule&) = delete;
-    FakeModule(FakeModule&&) = delete;
-    FakeModule& operator=(FakeModule&&) = delete;
-    ~FakeModule() { current = nullptr; }
-
-    // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
-    static inline FakeModule* current = nullptr;
-
-    int answer(taskmon_stats& rec) const
-    {
-        const pid_t pid = rec.pid == 0 ? target : rec.pid;
-        if (pid == 0) {
-            return ENODATA;
-        }
-        const auto it = processes.find(pid);
-        if (it == processes.end()) {
-            return ESRCH;
-        }
-        rec = it->second;
-        rec.pid = pid;
-        return 0;
-    }
-
-    int ioctl(unsigned long request, void* arg)
-    {
-        switch (request) {
-        case TM_STATS:
-            ++stats_calls;
-            return has_stats ? answer(*static_cast<taskmon_stats*>(arg)) : ENOTTY;
-        case TM_STATS_BATCH: {
-            ++stats_calls;
-            if (!has_stats) {
-                return ENOTTY;
-            }
-            const auto* hdr = static_cast<const taskmon_stats_batch*>(arg);
-            // NOLINTNEXTLINE(performance-no-int-to-ptr)
-            auto* recs =
-                reinterpret_cast<taskmon_stats*>(static_cast<std::uintptr_t>(hdr->records));
-            for (__u32 i = 0; i < hdr->count; ++i) {
-                recs[i].error = -answer(recs[i]);
-            }
-            return 0;
-        }
-        case TM_PID:
-            ++pid_calls;
-            if (target == 0) {
-                return ENODATA;
-            }
-            *static_cast<__kernel_pid_t*>(arg) = target;
-            return 0;
-        case TM_GET: {
-            ++get_calls;
-            const auto it = processes.find(target);
-            if (it == processes.end()) {
-                return target == 0 ? ENODATA : ESRCH;
-            }
-            auto* sample = static_cast<task_sample*>(arg);
-            sample->utime = it->second.user_ns;
-            sample->stime = it->second.system_ns;
-            return 0;
-        }
-        default:
-            return -1;
-        }
-    }
-};
-
-taskmon_stats record(pid_t pid, const char* comm, bool memory = true)
+// A process with the shared fake's full record, but the times and memory
+// this file's expectations are written for: user 1.25 s, system 0.5 s, rss
+// 3 MiB + 1 MiB + 512 B (4.0 MiB), vsize 100 MiB.
+taskmon_stats record(pid_t pid, const char* comm)
 {
-    taskmon_stats r{};
-    r.mask = TM_STATS_IDS | TM_STATS_PPID | TM_STATS_STATE | TM_STATS_THREADS | TM_STATS_COMM |
-             TM_STATS_CREDS | TM_STATS_CPU | TM_STATS_FAULTS | TM_STATS_CTXSW |
-             TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
-    if (memory) {
-        r.mask |= TM_STATS_RSS | TM_STATS_VSIZE;
-        r.rss_anon_bytes = 3 * 1024 * 1024;
-        r.rss_file_bytes = 1024 * 1024;
-        r.rss_shmem_bytes = 512;
-        r.vsize_bytes = 100ULL * 1024 * 1024;
-    }
-    r.pid = pid;
-    r.tgid = pid;
-    r.ppid = 1;
-    r.state = 'R';
-    r.threads = 4;
-    std::strncpy(r.comm, comm, sizeof(r.comm) - 1);
+    taskmon_stats r = taskmon::fake::full_record(pid, comm);
     r.user_ns = 1'250'000'000;
     r.system_ns = 500'000'000;
-    r.start_time_ns = 42;
-    r.sample_time_ns = 4242;
+    r.rss_anon_bytes = 3 * 1024 * 1024;
+    r.rss_file_bytes = 1024 * 1024;
+    r.rss_shmem_bytes = 512;
+    r.vsize_bytes = 100ULL * 1024 * 1024;
     return r;
-}
-
-struct Result {
-    int status;
-    std::string out;
-    std::string err;
-};
-
-Result run(const std::vector<std::string>& args)
-{
-    std::ostringstream out;
-    std::ostringstream err;
-    const int status = run_main(args, out, err);
-    return {status, out.str(), err.str()};
 }
 
 std::vector<std::string> lines(const std::string& text)
@@ -165,27 +58,6 @@ std::vector<std::string> lines(const std::string& text)
     }
     return result;
 }
-
-} // namespace
-
-extern "C" int ioctl(int fd, unsigned long request, ...) noexcept
-{
-    va_list ap;
-    va_start(ap, request);
-    void* arg = va_arg(ap, void*);
-    va_end(ap);
-    if (FakeModule::current != nullptr) {
-        const int err = FakeModule::current->ioctl(request, arg);
-        if (err >= 0) {
-            errno = err;
-            return err == 0 ? 0 : -1;
-        }
-    }
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg)
-    return static_cast<int>(::syscall(SYS_ioctl, fd, request, arg));
-}
-
-namespace {
 
 TEST(StatsOptions, ParsesPidsAndThreads)
 {
@@ -263,9 +135,9 @@ TEST(StatsFormat, TableShowsDashesForWhatIsNotFilled)
 
 TEST(StatsRun, PrintsEveryPidAndFailsForTheOneThatExited)
 {
-    FakeModule k;
+    FakeStatsKernel k;
     k.processes[100] = record(100, "bash");
-    k.processes[2] = record(2, "kthreadd", false);
+    k.processes[2] = kthread_record(2, "kthreadd");
     const Result r = run({"--device", "/dev/zero", "stats", "100", "555", "2"});
     EXPECT_EQ(r.status, exit_no_such_process);
     const auto out = lines(r.out);
@@ -281,9 +153,9 @@ TEST(StatsRun, PrintsEveryPidAndFailsForTheOneThatExited)
 
 TEST(StatsRun, JsonIsOneObjectPerPidInOrderWithErrorsInline)
 {
-    FakeModule k;
+    FakeStatsKernel k;
     k.processes[100] = record(100, "bash");
-    k.processes[2] = record(2, "kthreadd", false);
+    k.processes[2] = kthread_record(2, "kthreadd");
     const Result r = run({"--json", "--device=/dev/zero", "stats", "2", "555", "100"});
     EXPECT_EQ(r.status, exit_no_such_process);
     const auto out = lines(r.out);
@@ -300,7 +172,7 @@ TEST(StatsRun, JsonIsOneObjectPerPidInOrderWithErrorsInline)
 
 TEST(StatsRun, AllPresentIsExit0AndThreadsIsPassedOn)
 {
-    FakeModule k;
+    FakeStatsKernel k;
     k.processes[100] = record(100, "bash");
     const Result r = run({"--device", "/dev/zero", "stats", "--threads", "100"});
     EXPECT_EQ(r.status, exit_ok) << r.err;
@@ -309,8 +181,8 @@ TEST(StatsRun, AllPresentIsExit0AndThreadsIsPassedOn)
 
 TEST(StatsRun, OldModuleIsExit7WithAClearMessage)
 {
-    FakeModule k;
-    k.has_stats = false;
+    FakeStatsKernel k;
+    k.stats_errno = ENOTTY;
     const Result r = run({"--device", "/dev/zero", "stats", "1"});
     EXPECT_EQ(r.status, exit_not_supported);
     EXPECT_THAT(r.err, HasSubstr("does not understand TM_STATS_BATCH"));
@@ -319,7 +191,7 @@ TEST(StatsRun, OldModuleIsExit7WithAClearMessage)
 
 TEST(GetRun, UsesTheAtomicReadWhenTheModuleHasIt)
 {
-    FakeModule k;
+    FakeStatsKernel k;
     k.processes[100] = record(100, "bash");
     k.target = 100;
     const Result r = run({"--device", "/dev/zero", "get"});
@@ -332,10 +204,10 @@ TEST(GetRun, UsesTheAtomicReadWhenTheModuleHasIt)
 
 TEST(GetRun, FallsBackToTwoRequestsOnAnOldModule)
 {
-    FakeModule k;
+    FakeStatsKernel k;
     k.processes[100] = record(100, "bash");
     k.target = 100;
-    k.has_stats = false;
+    k.stats_errno = ENOTTY;
     const Result r = run({"--json", "--device", "/dev/zero", "get"});
     EXPECT_EQ(r.status, exit_ok) << r.err;
     EXPECT_THAT(r.out, StartsWith("{\"pid\": 100, \"user_ns\": 1250000000, "));
@@ -346,11 +218,11 @@ TEST(GetRun, FallsBackToTwoRequestsOnAnOldModule)
 TEST(GetRun, NoTargetAndExitedTargetKeepTheirExitCodes)
 {
     {
-        const FakeModule k;
+        const FakeStatsKernel k;
         EXPECT_EQ(run({"--device", "/dev/zero", "get"}).status, exit_no_target);
     }
     {
-        FakeModule k;
+        FakeStatsKernel k;
         k.target = 4242;
         const Result r = run({"--device", "/dev/zero", "get"});
         EXPECT_EQ(r.status, exit_no_such_process);

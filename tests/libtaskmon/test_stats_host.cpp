@@ -1,29 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// Host tests of Monitor::stats() without the kernel module: this binary
-// defines ioctl(2) itself, so libtaskmon's calls (linked in as objects) come
-// here.  While a test has a FakeKernel alive, TM_STATS, TM_STATS_BATCH and
-// TM_PID on any descriptor are answered from it, as taskmonitor.ko would
-// (per its uapi header), and every request is recorded; otherwise, and for
-// every other request, the real system call is made, so the other tests of
+// Host tests of Monitor::stats() without the kernel module: libtaskmon's
+// calls (linked in as objects) are answered by the fake taskmonitor of
+// fake_stats_kernel.hpp while a test has one alive, and its requests are
+// recorded; otherwise the real system call is made, so the other tests of
 // this binary see the kernel as usual.  What this proves is the library's
 // side: the requests it builds, the mask -> std::optional mapping, the
 // errors, chunking.  The module itself is tested in the VM (vm/test_stats.cpp).
+#include "fake_stats_kernel.hpp"
+
 #include <taskmon/taskmon.hpp>
-
-// The uapi header in place (this target has no include path to it).
-#include "../../include/uapi/linux/taskmon.h"
-
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
-#include <map>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -33,132 +26,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct FakeKernel {
-    // pid -> what TM_STATS answers (its error field unused); absent: ESRCH.
-    std::map<pid_t, taskmon_stats> processes;
-    pid_t target = 0;                                // 0: none (ENODATA)
-    int stats_errno = 0;                             // e.g. ENOTTY: a module without TM_STATS
-    std::vector<taskmon_stats> single_requests;      // TM_STATS as received
-    std::vector<std::vector<taskmon_stats>> batches; // TM_STATS_BATCH records as received
-    std::vector<taskmon_stats_batch> batch_headers;
-
-    FakeKernel() { current = this; }
-    FakeKernel(const FakeKernel&) = delete;
-    FakeKernel& operator=(const FakeKernel&) = delete;
-    FakeKernel(FakeKernel&&) = delete;
-    FakeKernel& operator=(FakeKernel&&) = delete;
-    ~FakeKernel() { current = nullptr; }
-
-    // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
-    static inline FakeKernel* current = nullptr;
-
-    int answer(taskmon_stats& rec) const
-    {
-        pid_t pid = rec.pid;
-        if (pid == 0) {
-            if (target == 0) {
-                return ENODATA;
-            }
-            pid = target;
-        }
-        const auto it = processes.find(pid);
-        if (it == processes.end()) {
-            return ESRCH;
-        }
-        const __u32 size = rec.size;
-        const __u32 flags = rec.flags;
-        rec = it->second;
-        rec.size = size;
-        rec.flags = flags;
-        rec.pid = pid;
-        rec.error = 0;
-        return 0;
-    }
-
-    int ioctl(unsigned long request, void* arg)
-    {
-        if (stats_errno != 0 && (request == TM_STATS || request == TM_STATS_BATCH)) {
-            return stats_errno;
-        }
-        if (request == TM_STATS) {
-            auto* rec = static_cast<taskmon_stats*>(arg);
-            single_requests.push_back(*rec);
-            if (rec->size < TM_STATS_SIZE_VER0 || (rec->flags & ~TM_STATS_FLAGS_ALL) != 0) {
-                return EINVAL;
-            }
-            return answer(*rec);
-        }
-        if (request == TM_STATS_BATCH) {
-            const auto* hdr = static_cast<const taskmon_stats_batch*>(arg);
-            batch_headers.push_back(*hdr);
-            if (hdr->count == 0 || hdr->reserved != 0 || hdr->size < TM_STATS_SIZE_VER0) {
-                return EINVAL;
-            }
-            if (hdr->count > TM_STATS_BATCH_MAX) {
-                return E2BIG;
-            }
-            // NOLINTNEXTLINE(performance-no-int-to-ptr)
-            auto* recs =
-                reinterpret_cast<taskmon_stats*>(static_cast<std::uintptr_t>(hdr->records));
-            batches.emplace_back(recs, recs + hdr->count);
-            for (__u32 i = 0; i < hdr->count; ++i) {
-                recs[i].error = -answer(recs[i]);
-            }
-            return 0;
-        }
-        if (request == TM_PID) {
-            auto* pid = static_cast<__kernel_pid_t*>(arg);
-            if (*pid < 0) {
-                if (target == 0) {
-                    return ENODATA;
-                }
-                *pid = target;
-                return 0;
-            }
-        }
-        return -1; // not ours
-    }
-};
-
-taskmon_stats full_record(pid_t pid, const char* comm)
-{
-    taskmon_stats r{};
-    r.pid = pid;
-    r.mask = TM_STATS_IDS | TM_STATS_PPID | TM_STATS_STATE | TM_STATS_THREADS | TM_STATS_COMM |
-             TM_STATS_CREDS | TM_STATS_CPU | TM_STATS_FAULTS | TM_STATS_CTXSW | TM_STATS_RSS |
-             TM_STATS_VSIZE | TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
-    r.tgid = pid;
-    r.ppid = 1;
-    r.state = 'S';
-    r.threads = 3;
-    r.uid = 1000;
-    r.euid = 1001;
-    r.gid = 100;
-    r.egid = 101;
-    std::strncpy(r.comm, comm, sizeof(r.comm)); // NOLINT(bugprone-not-null-terminated-result)
-    r.user_ns = 1'500'000'000;
-    r.system_ns = 250'000'000;
-    r.minor_faults = 10;
-    r.major_faults = 2;
-    r.voluntary_ctxsw = 7;
-    r.involuntary_ctxsw = 5;
-    r.rss_anon_bytes = 4096 * 10;
-    r.rss_file_bytes = 4096 * 20;
-    r.rss_shmem_bytes = 4096;
-    r.vsize_bytes = 1 << 24;
-    r.start_time_ns = 123'456'789;
-    r.sample_time_ns = 987'654'321;
-    return r;
-}
-
-// A kernel thread: no memory, so no TM_STATS_RSS nor TM_STATS_VSIZE.
-taskmon_stats kthread_record(pid_t pid)
-{
-    taskmon_stats r = full_record(pid, "kworker/0:1");
-    r.mask &= ~(TM_STATS_RSS | TM_STATS_VSIZE);
-    r.rss_anon_bytes = r.rss_file_bytes = r.rss_shmem_bytes = r.vsize_bytes = 0;
-    return r;
-}
+using taskmon::fake::FakeStatsKernel;
+using taskmon::fake::full_record;
+using taskmon::fake::kthread_record;
 
 template <typename E, typename Fn>
 E expect_throw(Fn&& fn)
@@ -178,31 +48,9 @@ taskmon::Monitor fake_monitor()
     return taskmon::Monitor("/dev/zero");
 }
 
-} // namespace
-
-// The interposer: this definition wins over libc's for the whole binary.
-extern "C" int ioctl(int fd, unsigned long request, ...) noexcept
-{
-    va_list ap;
-    va_start(ap, request);
-    void* arg = va_arg(ap, void*);
-    va_end(ap);
-    if (FakeKernel::current != nullptr) {
-        const int err = FakeKernel::current->ioctl(request, arg);
-        if (err >= 0) {
-            errno = err;
-            return err == 0 ? 0 : -1;
-        }
-    }
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg)
-    return static_cast<int>(::syscall(SYS_ioctl, fd, request, arg));
-}
-
-namespace {
-
 TEST(StatsHost, OnePidFillsEveryFieldOfTheMask)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     k.processes[42] = full_record(42, "bash");
     const auto m = fake_monitor();
     const taskmon::Stats s = m.stats(42);
@@ -241,7 +89,7 @@ TEST(StatsHost, OnePidFillsEveryFieldOfTheMask)
 
 TEST(StatsHost, FieldsOutsideTheMaskAreEmptyNotZero)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     k.processes[2] = kthread_record(2);
     const taskmon::Stats s = fake_monitor().stats(2);
     EXPECT_FALSE(s.rss_anon_bytes.has_value());
@@ -264,7 +112,7 @@ TEST(StatsHost, FieldsOutsideTheMaskAreEmptyNotZero)
 
 TEST(StatsHost, CommIsNotTrustedToBeTerminated)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     taskmon_stats r = full_record(5, "x");
     std::memset(r.comm, 'a', sizeof(r.comm)); // no NUL at all
     k.processes[5] = r;
@@ -273,7 +121,7 @@ TEST(StatsHost, CommIsNotTrustedToBeTerminated)
 
 TEST(StatsHost, ThreadScopeSetsTheFlag)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     k.processes[43] = full_record(43, "worker");
     static_cast<void>(fake_monitor().stats(43, taskmon::Scope::thread));
     ASSERT_EQ(k.single_requests.size(), 1U);
@@ -282,7 +130,7 @@ TEST(StatsHost, ThreadScopeSetsTheFlag)
 
 TEST(StatsHost, TargetIsAskedWithPidZeroAndComesBackWithItsPid)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     k.processes[77] = full_record(77, "target");
     k.target = 77;
     const taskmon::Stats s = fake_monitor().stats();
@@ -294,7 +142,7 @@ TEST(StatsHost, TargetIsAskedWithPidZeroAndComesBackWithItsPid)
 
 TEST(StatsHost, NoTargetIsNoTarget)
 {
-    const FakeKernel k;
+    const FakeStatsKernel k;
     const auto e =
         expect_throw<taskmon::NoTarget>([] { static_cast<void>(fake_monitor().stats()); });
     EXPECT_EQ(e.code(), std::errc::no_message_available);
@@ -302,7 +150,7 @@ TEST(StatsHost, NoTargetIsNoTarget)
 
 TEST(StatsHost, ExitedTargetIsNoSuchProcessNamingIt)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     k.target = 4242; // set, but gone: TM_STATS says ESRCH, TM_PID still names it
     const auto e =
         expect_throw<taskmon::NoSuchProcess>([] { static_cast<void>(fake_monitor().stats()); });
@@ -312,7 +160,7 @@ TEST(StatsHost, ExitedTargetIsNoSuchProcessNamingIt)
 
 TEST(StatsHost, MissingPidIsNoSuchProcessNamingItWithoutTalkingOfTheTarget)
 {
-    const FakeKernel k;
+    const FakeStatsKernel k;
     const auto e = expect_throw<taskmon::NoSuchProcess>(
         [] { static_cast<void>(fake_monitor().stats(31337)); });
     EXPECT_EQ(e.pid(), 31337);
@@ -326,7 +174,7 @@ TEST(StatsHost, MissingPidIsNoSuchProcessNamingItWithoutTalkingOfTheTarget)
 
 TEST(StatsHost, NonPositivePidIsEinvalWithoutAskingTheKernel)
 {
-    const FakeKernel k;
+    const FakeStatsKernel k;
     for (const pid_t pid : {0, -1, -2147483647 - 1}) {
         const auto e =
             expect_throw<taskmon::Error>([pid] { static_cast<void>(fake_monitor().stats(pid)); });
@@ -339,7 +187,7 @@ TEST(StatsHost, NonPositivePidIsEinvalWithoutAskingTheKernel)
 
 TEST(StatsHost, OldModuleIsNotSupportedWithAClearMessage)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     k.stats_errno = ENOTTY;
     k.processes[1] = full_record(1, "init");
     const auto m = fake_monitor();
@@ -380,7 +228,7 @@ TEST(StatsHost, ClosedMonitorIsEbadf)
 
 TEST(StatsHost, BatchHasOneResultPerPidInOrderEachWithItsStatus)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     k.processes[10] = full_record(10, "ten");
     k.processes[30] = kthread_record(30);
     const auto results = fake_monitor().stats(std::vector<pid_t>{10, 20, 0, 30, -5, 10});
@@ -423,7 +271,7 @@ TEST(StatsHost, BatchHasOneResultPerPidInOrderEachWithItsStatus)
 
 TEST(StatsHost, BatchInThreadScopeSetsTheFlagEverywhere)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     k.processes[10] = full_record(10, "ten");
     static_cast<void>(fake_monitor().stats(std::vector<pid_t>{10}, taskmon::Scope::thread));
     ASSERT_EQ(k.batches.size(), 1U);
@@ -433,7 +281,7 @@ TEST(StatsHost, BatchInThreadScopeSetsTheFlagEverywhere)
 
 TEST(StatsHost, EmptyBatchMakesNoCall)
 {
-    const FakeKernel k;
+    const FakeStatsKernel k;
     EXPECT_TRUE(fake_monitor().stats(std::vector<pid_t>{}).empty());
     EXPECT_TRUE(fake_monitor().stats(nullptr, 0).empty());
     EXPECT_TRUE(k.batches.empty());
@@ -441,7 +289,7 @@ TEST(StatsHost, EmptyBatchMakesNoCall)
 
 TEST(StatsHost, BatchAboveTheKernelBoundIsSentInChunks)
 {
-    FakeKernel k;
+    FakeStatsKernel k;
     std::vector<pid_t> pids;
     for (pid_t pid = 1; pid <= TM_STATS_BATCH_MAX + 904; ++pid) {
         pids.push_back(pid);

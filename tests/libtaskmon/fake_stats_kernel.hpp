@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// A fake taskmonitor for host tests, answered in-process: a test binary
+// that compiles fake_stats_kernel.cpp defines ioctl(2) itself (an
+// executable's symbol wins over libc's, for libtaskmon.so's calls too).
+// While a FakeStatsKernel is alive, TM_STATS, TM_STATS_BATCH, TM_PID (read)
+// and TM_GET on any descriptor are answered from it, as taskmonitor.ko would
+// per its uapi header, and counted; every other request, and every request
+// while no fake is alive, is the real system call, so the other tests of the
+// binary see the kernel as usual.  Open /dev/zero (a character device that
+// is not a taskmonitor) to have a descriptor for the fake to answer on.
+//
+// The emulated module of the VM suite (vm/fake/fake_taskmon.cpp) is a
+// different thing: a whole module behind /dev/zero for the vm.emulated run.
+#pragma once
+
+// The uapi header in place (the test targets have no include path to it).
+#include "../../include/uapi/linux/taskmon.h"
+
+#include <sys/types.h>
+
+#include <map>
+#include <vector>
+
+namespace taskmon::fake {
+
+struct FakeStatsKernel {
+    // pid -> what TM_STATS answers (its error field unused); absent: ESRCH.
+    std::map<pid_t, taskmon_stats> processes;
+    pid_t target = 0;    // 0: none (ENODATA)
+    int stats_errno = 0; // e.g. ENOTTY: an old module, without TM_STATS*
+
+    // What came in: every TM_STATS and TM_STATS_BATCH (refused or not),
+    // TM_PID read and TM_GET.
+    int stats_calls = 0;
+    int pid_calls = 0;
+    int get_calls = 0;
+    std::vector<taskmon_stats> single_requests;      // TM_STATS as received
+    std::vector<std::vector<taskmon_stats>> batches; // TM_STATS_BATCH records as received
+    std::vector<taskmon_stats_batch> batch_headers;
+
+    FakeStatsKernel() { current = this; }
+    FakeStatsKernel(const FakeStatsKernel&) = delete;
+    FakeStatsKernel& operator=(const FakeStatsKernel&) = delete;
+    FakeStatsKernel(FakeStatsKernel&&) = delete;
+    FakeStatsKernel& operator=(FakeStatsKernel&&) = delete;
+    ~FakeStatsKernel() { current = nullptr; }
+
+    // The one the interposer asks; nullptr: none alive.
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
+    static inline FakeStatsKernel* current = nullptr;
+
+    // 0 or the errno to fail with; -1: not ours, make the real call.
+    int ioctl(unsigned long request, void* arg);
+
+private:
+    int answer(taskmon_stats& rec) const;
+};
+
+// A user process with every field of the mask filled: state 'S', 3 threads,
+// uid/euid 1000/1001, gid/egid 100/101, user 1.5 s, system 0.25 s, faults
+// 10 + 2, context switches 7 + 5, rss 40960 anon + 81920 file + 4096 shmem,
+// vsize 16 MiB, start 123456789 ns, sampled at 987654321 ns.
+[[nodiscard]] taskmon_stats full_record(pid_t pid, const char* comm);
+
+// The same for a kernel thread: no memory, so no TM_STATS_RSS nor
+// TM_STATS_VSIZE (and those fields 0).
+[[nodiscard]] taskmon_stats kthread_record(pid_t pid, const char* comm = "kworker/0:1");
+
+} // namespace taskmon::fake
