@@ -4,6 +4,7 @@
 // codes, and error messages that name the cause and the fix.
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "run_capture.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -11,29 +12,15 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
 
 using namespace taskmon::cli;
+using namespace taskmon::cli::test;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-struct Result {
-    int status;
-    std::string out;
-    std::string err;
-};
-
-Result run(const std::vector<std::string>& args)
-{
-    std::ostringstream out;
-    std::ostringstream err;
-    const int status = run_main(args, out, err);
-    return {status, out.str(), err.str()};
-}
 
 TEST(RunMain, HelpAndVersionGoToStdout)
 {
