@@ -43,18 +43,49 @@ static bool process_exited(struct task_struct *leader)
 	return leader->exit_state && thread_group_empty(leader);
 }
 
-/*
- * Sum the CPU time of every thread of @leader's process, including the
- * threads that already exited (accumulated in signal_struct), the way
- * thread_group_cputime() does.  An exiting thread moves its times into
- * signal_struct under stats_lock, so a lockless pass that a writer got
- * into is not used; like thread_group_cputime(), the second pass takes
- * stats_lock instead of retrying again, so that a process creating and
- * exiting threads without pause cannot keep a reader looping.  These are
- * the times as the tick sampled them (see docs/statistics.md).
+/**
+ * read_thread_group() - read figures of a whole thread group, consistently
+ * @sig: the group's signal_struct
+ * @read: reads them: sums what the exited threads left in @sig and every
+ *	live thread's own (called once, or twice)
+ * @arg: passed to @read
+ *
+ * An exiting thread adds its figures to signal_struct and leaves the
+ * thread list in one write section of sig->stats_lock, so the sum is
+ * taken in a read section of it.  The first pass is lockless; if a writer
+ * got in, the second and last one holds the lock, which excludes writers
+ * (what read_seqbegin_or_lock_irqsave() does for thread_group_cputime()),
+ * so a process that creates and exits threads without pause cannot keep
+ * a reader looping.  The two passes are written out: sparse cannot follow
+ * the lock through the macro form.
  */
-static void sum_cputime(struct signal_struct *sig, struct task_sample *sample)
+void read_thread_group(struct signal_struct *sig,
+		       void (*read)(struct signal_struct *sig, void *arg),
+		       void *arg)
 {
+	unsigned long flags;
+	unsigned int seq;
+
+	rcu_read_lock();
+	seq = read_seqbegin(&sig->stats_lock);
+	read(sig, arg);
+	if (read_seqretry(&sig->stats_lock, seq)) {
+		/* A writer got in: the second pass excludes writers. */
+		read_seqlock_excl_irqsave(&sig->stats_lock, flags);
+		read(sig, arg);
+		read_sequnlock_excl_irqrestore(&sig->stats_lock, flags);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * The CPU time of every thread of the process, including the threads that
+ * already exited, as the tick sampled it (see docs/statistics.md): the
+ * lab's figures, read by read_thread_group().
+ */
+static void sum_cputime(struct signal_struct *sig, void *arg)
+{
+	struct task_sample *sample = arg;
 	struct task_struct *t;
 
 	sample->utime = sig->utime;
@@ -68,20 +99,7 @@ static void sum_cputime(struct signal_struct *sig, struct task_sample *sample)
 static void process_cputime(struct task_struct *leader,
 			    struct task_sample *sample)
 {
-	struct signal_struct *sig = leader->signal;
-	unsigned long flags;
-	unsigned int seq;
-
-	rcu_read_lock();
-	seq = read_seqbegin(&sig->stats_lock);
-	sum_cputime(sig, sample);
-	if (read_seqretry(&sig->stats_lock, seq)) {
-		/* A writer got in: the second pass excludes writers. */
-		read_seqlock_excl_irqsave(&sig->stats_lock, flags);
-		sum_cputime(sig, sample);
-		read_sequnlock_excl_irqrestore(&sig->stats_lock, flags);
-	}
-	rcu_read_unlock();
+	read_thread_group(leader->signal, sum_cputime, sample);
 }
 
 /* Look up the live process behind @pid; the caller puts the reference. */

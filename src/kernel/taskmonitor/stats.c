@@ -42,14 +42,8 @@ struct group_sums {
 
 /*
  * Sum the figures of every thread of the process @leader belongs to: the
- * live threads' own, plus what exited threads left in signal_struct.  A
- * thread that exits adds its figures to signal_struct and leaves the
- * thread list in one write section of sig->stats_lock, so the sum is
- * taken in a read section of it.  The first pass is lockless; if a writer
- * got in, the second and last one holds the lock, which excludes writers
- * (what read_seqbegin_or_lock_irqsave() does for thread_group_cputime()),
- * so a process that creates and exits threads without pause cannot keep
- * the reader looping.
+ * live threads' own, plus what exited threads left in signal_struct, in
+ * a read section of sig->stats_lock (read_thread_group()).
  *
  * Each live thread's CPU time is task_cputime_adjusted()'s, the figure of
  * /proc/PID/task/TID/stat: its precise runtime split in the ratio of its
@@ -70,8 +64,9 @@ static void exited_cputime(struct signal_struct *sig, u64 *ut, u64 *st)
 	*ut = rtime - *st;
 }
 
-static void sum_group(struct signal_struct *sig, struct group_sums *sum)
+static void sum_group(struct signal_struct *sig, void *arg)
 {
+	struct group_sums *sum = arg;
 	struct task_struct *t;
 	u64 ut, st;
 
@@ -94,20 +89,7 @@ static void sum_group(struct signal_struct *sig, struct group_sums *sum)
 
 static void group_sums(struct task_struct *leader, struct group_sums *sum)
 {
-	struct signal_struct *sig = leader->signal;
-	unsigned long flags;
-	unsigned int seq;
-
-	rcu_read_lock();
-	seq = read_seqbegin(&sig->stats_lock);
-	sum_group(sig, sum);
-	if (read_seqretry(&sig->stats_lock, seq)) {
-		/* A writer got in: the second pass excludes writers. */
-		read_seqlock_excl_irqsave(&sig->stats_lock, flags);
-		sum_group(sig, sum);
-		read_sequnlock_excl_irqrestore(&sig->stats_lock, flags);
-	}
-	rcu_read_unlock();
+	read_thread_group(leader->signal, sum_group, sum);
 }
 
 /* The figures of thread @t alone. */

@@ -25,6 +25,11 @@ int get_sample(struct task_sample *sample, pid_t *nr);
 int format_sample(char *buf, size_t size);
 void monitor_release(void);
 
+struct signal_struct;
+void read_thread_group(struct signal_struct *sig,
+		       void (*read)(struct signal_struct *sig, void *arg),
+		       void *arg);
+
 long tm_stats(struct taskmon_stats __user *uarg);
 long tm_stats_batch(struct taskmon_stats_batch __user *uarg);
 
