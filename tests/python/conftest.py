@@ -100,3 +100,21 @@ def run_cli():
         return subprocess.run([sys.executable, "-m", "taskmon", *args], capture_output=True,
                               text=True, timeout=timeout, env=lib.child_env())
     return _run
+
+
+@pytest.fixture
+def null_request_fails(null_monitor):
+    """null_request_fails(call, request_name): call(null_monitor) fails as on a
+    device without that request (NotSupportedError, ENOTTY, a message that starts
+    with "REQUEST on /dev/null failed: "); returns the error for further checks."""
+    import errno  # here: this file is only appended to
+
+    def _check(call, request_name: str) -> taskmon.NotSupportedError:
+        with pytest.raises(taskmon.NotSupportedError) as exc:
+            call(null_monitor)
+        e = exc.value
+        assert e.errno == errno.ENOTTY
+        assert e.filename == "/dev/null"
+        assert str(e).startswith(f"{request_name} on /dev/null failed: ")
+        return e
+    return _check
