@@ -104,10 +104,12 @@ TEST_F(Cli, WatchJsonShowsTheChildBusy)
     Monitor(monitor_device()).set_target(child.pid());
     static const std::regex cpu(R"re("cpu_percent": ([0-9.]+),)re");
     // A spinning child on an otherwise idle VM uses nearly a whole CPU; on
-    // a loaded machine (vm.emulated runs on the host) a 0.3 s interval may
-    // find it waiting: up to three tries, each line checked every time.
+    // a loaded machine a 0.3 s interval may find it waiting: up to three
+    // tries.  vm.emulated runs on the host beside whatever else runs there,
+    // and asks only for a child measured busy (TASKMON_VM_BUSY_PERCENT).
+    const double busy = std::stod(env_or("TASKMON_VM_BUSY_PERCENT", "20"));
     double lowest = 0;
-    for (int attempt = 0; attempt < 3 && lowest <= 20.0; ++attempt) {
+    for (int attempt = 0; attempt < 3 && lowest <= busy; ++attempt) {
         const RunResult r = taskmon({"--json", "watch", "--interval", "0.3", "--count", "2"});
         ASSERT_EQ(r.status, 0) << r.err;
         const auto l = lines(r.out);
@@ -120,7 +122,7 @@ TEST_F(Cli, WatchJsonShowsTheChildBusy)
             lowest = std::min(lowest, std::stod(m[1]));
         }
     }
-    EXPECT_GT(lowest, 20.0) << "a spinning child's cpu_percent in the best of three watches";
+    EXPECT_GT(lowest, busy) << "a spinning child's cpu_percent in the best of three watches";
 }
 
 TEST_F(Cli, StartStop)

@@ -20,13 +20,13 @@
 
 namespace taskmon::vmtest {
 
-namespace {
-
 std::string env_or(const char* name, const char* fallback)
 {
     const char* value = std::getenv(name); // NOLINT(concurrency-mt-unsafe): tests set no env
     return value != nullptr && *value != '\0' ? value : fallback;
 }
+
+namespace {
 
 bool exists(const std::string& path)
 {

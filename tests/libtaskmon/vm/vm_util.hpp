@@ -20,6 +20,8 @@ namespace taskmon::vmtest {
 std::string monitor_device();
 /** /dev/hello, or $TASKMON_HELLO_DEVICE. */
 std::string hello_device();
+/** $NAME, or FALLBACK when it is unset or empty. */
+std::string env_or(const char* name, const char* fallback);
 /** True when $TASKMON_IN_VM is "1": missing devices or programs are failures, not skips. */
 bool in_vm();
 
