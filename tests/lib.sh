@@ -15,6 +15,9 @@
 #   tm_apt_update                apt-get update, at most once per run
 #   tm_apt_install PKG...        installs those missing (no recommends)
 #   tm_debian_archive            this machine's Debian archive (from apt)
+#   tm_debian_security_archive   and its security archive, if it has one
+#   tm_apt_source_of SUITE       the apt source serving SUITE
+#   tm_codename                  the release this machine runs
 #   tm_unpack_kernel DIR KVER DEB...
 #                                unpacks kernel packages into DIR/root for
 #                                the VM (never installs them)
@@ -76,17 +79,26 @@ tm_apt_install() {
 # from here, so the repository names no archive host of its own.
 # TASKMON_DEBIAN_ARCHIVE overrides it.
 tm_debian_archive() {
-	local codename uri
 	if [ -n "${TASKMON_DEBIAN_ARCHIVE:-}" ]; then
 		echo "$TASKMON_DEBIAN_ARCHIVE"
 		return
 	fi
-	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	tm_apt_source_of "$(tm_codename)" ||
+		tm_die "cannot tell this machine's Debian archive: no apt source serves '$(tm_codename)' (/etc/apt/sources.list.d/); set TASKMON_DEBIAN_ARCHIVE=URL"
+}
+
+# The release this machine runs, e.g. bookworm.
+tm_codename() { (. /etc/os-release && echo "${VERSION_CODENAME:-}"); }
+
+# tm_apt_source_of SUITE: the URI of the apt source serving SUITE (as
+# apt itself reads its sources, one-line or deb822), without a trailing
+# slash; fails when none does.
+tm_apt_source_of() {
+	local uri
 	# shellcheck disable=SC2016 # $(...) are apt's format fields
 	uri=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' \
-		'Identifier: Packages' 2>/dev/null | awk -v c="$codename" '$2 == c { print $1; exit }')
-	[ -n "$uri" ] ||
-		tm_die "cannot tell this machine's Debian archive: no apt source serves '$codename' (/etc/apt/sources.list.d/); set TASKMON_DEBIAN_ARCHIVE=URL"
+		'Identifier: Packages' 2>/dev/null | awk -v s="$1" '$2 == s { print $1; exit }')
+	[ -n "$uri" ] || return 1
 	echo "${uri%/}"
 }
 
@@ -150,15 +162,9 @@ tm_insmod() {
 # Prints nothing and fails when this machine has no security source (the
 # caller then goes without).  TASKMON_DEBIAN_SECURITY_ARCHIVE overrides it.
 tm_debian_security_archive() {
-	local codename uri
 	if [ -n "${TASKMON_DEBIAN_SECURITY_ARCHIVE:-}" ]; then
 		echo "$TASKMON_DEBIAN_SECURITY_ARCHIVE"
 		return
 	fi
-	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-	# shellcheck disable=SC2016 # $(...) are apt's format fields
-	uri=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' \
-		'Identifier: Packages' 2>/dev/null | awk -v c="$codename-security" '$2 == c { print $1; exit }')
-	[ -n "$uri" ] || return 1
-	echo "${uri%/}"
+	tm_apt_source_of "$(tm_codename)-security"
 }

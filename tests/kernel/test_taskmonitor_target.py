@@ -82,14 +82,19 @@ def test_exited_target_gives_esrch_never_stale_numbers(dev, busy):
     assert exc.value.errno == errno.ESRCH
 
 
-def test_zombie_target_still_answers_its_pid(dev, busy):
-    proc = busy()
-    dev.pid(proc.pid)
+def _kill_to_zombie(proc):
+    """Kill proc without reaping it; return once it is a zombie."""
     procs.kill(proc, reap=False)
     deadline = time.monotonic() + 10
     while procs.state(proc.pid) != "Z":
         assert time.monotonic() < deadline, "the killed process never became a zombie"
         time.sleep(0.05)
+
+
+def test_zombie_target_still_answers_its_pid(dev, busy):
+    proc = busy()
+    dev.pid(proc.pid)
+    _kill_to_zombie(proc)
     # Not reaped, the number is still its own: TM_PID gives it.
     assert dev.pid(-1) == proc.pid
     proc.wait()
@@ -101,11 +106,7 @@ def test_zombie_target_still_answers_its_pid(dev, busy):
 def test_zombie_target_counts_as_exited(dev, busy):
     proc = busy()
     dev.pid(proc.pid)
-    procs.kill(proc, reap=False)
-    deadline = time.monotonic() + 10
-    while procs.state(proc.pid) != "Z":
-        assert time.monotonic() < deadline, "the killed process never became a zombie"
-        time.sleep(0.05)
+    _kill_to_zombie(proc)
     with pytest.raises(OSError) as exc:
         dev.get()
     assert exc.value.errno == errno.ESRCH
