@@ -2,10 +2,12 @@
 /*
  * /dev/taskmonitor: the ioctl requests of include/uapi/linux/taskmon.h,
  * one function each.  Pids cross this interface in the caller's pid
- * namespace.
+ * namespace.  Who may do what is docs/security.md's model: whoever may
+ * open the device reads; steering needs more (tm_may_steer()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/uaccess.h>
@@ -56,7 +58,26 @@ static long tm_get_text(struct task_sample_text __user *arg)
 	return 0;
 }
 
-static long tm_pid(__kernel_pid_t __user *arg)
+/*
+ * Steering - setting the target, starting or stopping the kthread - changes
+ * what every other user of the module sees.  It needs a file opened for
+ * writing (EBADF, as write(2) answers on a read-only file) and
+ * CAP_SYS_ADMIN in the initial user namespace (EPERM).  The file's mode is
+ * checked first: it is free, and a failed capability check may be audited
+ * by a security module.  A refusal is not logged, or any reader could
+ * flood the log.  Callers check before doing anything else, so a refused
+ * call changes nothing.
+ */
+static int tm_may_steer(const struct file *file)
+{
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	return 0;
+}
+
+static long tm_pid(struct file *file, __kernel_pid_t __user *arg)
 {
 	pid_t nr;
 	int err;
@@ -64,12 +85,17 @@ static long tm_pid(__kernel_pid_t __user *arg)
 	if (get_user(nr, arg))
 		return -EFAULT;
 
+	/* A negative pid asks for the target: that is reading. */
 	if (nr < 0) {
 		err = monitor_target(&nr);
 		if (err)
 			return err;
 		return put_user(nr, arg) ? -EFAULT : 0;
 	}
+
+	err = tm_may_steer(file);
+	if (err)
+		return err;
 
 	/*
 	 * The answer is the pid that was asked for: write it back before
@@ -84,6 +110,7 @@ static long tm_pid(__kernel_pid_t __user *arg)
 static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
+	int err;
 
 	switch (cmd) {
 	case TM_GET:
@@ -91,12 +118,15 @@ static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case TM_GET_TEXT:
 		return tm_get_text(argp);
 	case TM_START:
-		return monitor_thread_start();
+		err = tm_may_steer(file);
+		return err ? err : monitor_thread_start();
 	case TM_STOP:
-		monitor_thread_stop();
-		return 0;
+		err = tm_may_steer(file);
+		if (!err)
+			monitor_thread_stop();
+		return err;
 	case TM_PID:
-		return tm_pid(argp);
+		return tm_pid(file, argp);
 	case TM_STATS:
 		return tm_stats(argp);
 	case TM_STATS_BATCH:

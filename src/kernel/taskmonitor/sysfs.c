@@ -2,9 +2,13 @@
 /*
  * /sys/kernel/taskmonitor: reading gives a sample of the target, writing
  * "start" or "stop" starts or stops the monitor thread.
+ *
+ * The file is root's only (0600); the taskmon-dkms package's udev rule
+ * lets the group taskmon read it, as it does the device (docs/security.md).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/kobject.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -23,6 +27,14 @@ static ssize_t taskmonitor_store(struct kobject *kobj,
 {
 	int err;
 
+	/*
+	 * Steering, as on the device: the write bit is root's, but root in a
+	 * user namespace may own the file, and has CAP_SYS_ADMIN only there.
+	 * Not logged (docs/security.md).
+	 */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
 	if (sysfs_streq(buf, "start")) {
 		err = monitor_thread_start();
 	} else if (sysfs_streq(buf, "stop")) {
@@ -34,7 +46,8 @@ static ssize_t taskmonitor_store(struct kobject *kobj,
 	return err ? err : count;
 }
 
-static struct kobj_attribute taskmonitor_attr = __ATTR_RW(taskmonitor);
+static struct kobj_attribute taskmonitor_attr =
+	__ATTR_RW_MODE(taskmonitor, 0600);
 
 /**
  * taskmonitor_sysfs_init() - create /sys/kernel/taskmonitor
