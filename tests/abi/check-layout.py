@@ -12,7 +12,8 @@ each field, then compiles (-fsyntax-only, so no 32-bit C library is
 needed) a -m32 file of _Static_asserts that those figures hold there too,
 as do the request codes (which hold the argument's size).  It also fails
 on any hole between fields or after the last one, and checks that
-TM_STATS_SIZE_VER0 is sizeof(struct taskmon_stats).
+TM_STATS_SIZE_VER0, TM_LIST_SIZE_VER0 and TM_PROC_SIZE_VER0 are the
+sizes of their structs.
 
 Output is TAP-like; exit status 0 when everything holds.
 """
@@ -29,6 +30,9 @@ HEADER = ROOT / "include/uapi/linux/taskmon.h"
 # written for both x86 ABIs and chosen by __i386__/__x86_64__; Debian puts
 # them in the multiarch folder only, which -m32 does not search by itself.
 ASM_DIRS = ["/usr/include/x86_64-linux-gnu"]
+# The first published size of each extensible struct, and the struct.
+VER0 = {"TM_STATS_SIZE_VER0": "taskmon_stats", "TM_LIST_SIZE_VER0": "taskmon_list",
+        "TM_PROC_SIZE_VER0": "taskmon_proc"}
 
 
 def structs(text: str):
@@ -113,10 +117,11 @@ def main() -> int:
                 end = offset + size
             if end != sizes[name]:
                 failures.append(f"struct {name}: {sizes[name] - end} bytes of padding at the end")
-        ver0 = re.search(r"#define\s+TM_STATS_SIZE_VER0\s+(\d+)", text)
-        if not ver0 or int(ver0[1]) != sizes["taskmon_stats"]:
-            failures.append(f"TM_STATS_SIZE_VER0 is not sizeof(struct taskmon_stats) "
-                            f"({sizes['taskmon_stats']})")
+        # Each extensible struct's first published size is its size.
+        for macro, name in VER0.items():
+            ver0 = re.search(rf"#define\s+{macro}\s+(\d+)", text)
+            if name in sizes and (not ver0 or int(ver0[1]) != sizes[name]):
+                failures.append(f"{macro} is not sizeof(struct {name}) ({sizes[name]})")
 
         # The same figures on i386: checked by the compiler itself.
         asserts = ["#include <stddef.h>", include]
@@ -152,7 +157,7 @@ def main() -> int:
     n += 1
     other = [f for f in failures if not any(about(s, f) for s in sizes)]
     print(f"{'not ok' if other else 'ok'} {n} {len(values)} request codes and "
-          f"TM_STATS_SIZE_VER0 the same on i386 and x86_64")
+          f"the *_SIZE_VER0 sizes the same on i386 and x86_64")
     for line in other:
         print(f"# {line}")
     print(f"1..{n}")

@@ -223,4 +223,89 @@ struct taskmon_stats_batch {
 /* Fill every record of a struct taskmon_stats_batch. */
 #define TM_STATS_BATCH		_IOW(TASKMON_IOC_TYPE, 0x16, struct taskmon_stats_batch)
 
+/* ---- the kernel's list of processes (TM_LIST) ---- */
+
+/**
+ * struct taskmon_proc - one process of the list TM_LIST fills
+ * @pid: its process id (thread group id) in the caller's pid namespace
+ * @reserved: zero
+ * @start_time_ns: when it started, nanoseconds since boot
+ *	(CLOCK_BOOTTIME, of the caller's time namespace): /proc/PID/stat's
+ *	starttime in nanoseconds, so that a reused pid is recognisable
+ *
+ * Fields are added at the end only, with a new TM_PROC_SIZE_VERn; the
+ * caller's struct size (struct taskmon_list's @entry_size) is the stride
+ * of the array, and the bytes of an entry that the kernel does not know
+ * are set to zero.
+ */
+struct taskmon_proc {
+	__s32 pid;
+	__u32 reserved;
+	__u64 start_time_ns;
+};
+
+/* The first published size of struct taskmon_proc. */
+#define TM_PROC_SIZE_VER0	16
+
+/* The largest @count TM_LIST takes (PID_MAX_LIMIT); more is E2BIG. */
+#define TM_LIST_MAX		(4 * 1024 * 1024)
+
+/**
+ * struct taskmon_list - list every process of the caller's pid namespace
+ * @size: in: sizeof(struct taskmon_list) as the caller knows it (rules of
+ *	struct taskmon_stats's @size: TM_LIST_SIZE_VER0 up to a page, a
+ *	larger struct's unknown tail must be zero, else E2BIG)
+ * @flags: in: zero (no flag is defined yet; any is EINVAL)
+ * @entry_size: in: sizeof(struct taskmon_proc) as the caller knows it,
+ *	the stride of @entries: a multiple of 8 from TM_PROC_SIZE_VER0 to
+ *	256, else EINVAL
+ * @count: in: how many entries fit at @entries, 0 to TM_LIST_MAX
+ * @entries: in: user pointer to @count entries of @entry_size bytes
+ * @total: out: how many processes the walk found, whether they fitted or
+ *	not: the @count needed (at the time of the walk)
+ * @reserved: zero
+ * @time_ns: out: when the walk began (CLOCK_BOOTTIME, as @start_time_ns):
+ *	a process that started later may be missing from the list
+ *
+ * Every thread group (process) that the caller's pid namespace can see,
+ * zombies included, threads never: one entry per process, in ascending
+ * order of pid, no pid twice, as /proc's own listing walks them.  The
+ * walk takes a consistent look at each process, not a snapshot of the
+ * whole system: a process that exits during the walk may still be
+ * listed, one that is forked during the walk may be missing.
+ *
+ * Return (the ioctl's own value): with @count 0, the number of processes
+ * (nothing is written at @entries, which may be 0), as getgroups(0) and
+ * listxattr(size 0) answer; else the number of entries written, from the
+ * first one on, when all fitted; -ERANGE when more than @count were found:
+ * the first @count entries are written (an incomplete list) and @total
+ * says how many are needed - allocate more (processes come and go: add a
+ * margin) and call again.  @total and @time_ns are written on success
+ * and with ERANGE.  Other errors: EFAULT, EINVAL, E2BIG (@count above
+ * TM_LIST_MAX, or a non-zero unknown tail), EINTR (a fatal signal came
+ * first).
+ *
+ * Reading only: a file opened read-only may ask.  The layout is the same
+ * on i386 and x86_64 (tests/abi checks it).
+ */
+struct taskmon_list {
+	__u32 size;
+	__u32 flags;
+	__u32 entry_size;
+	__u32 count;
+	__aligned_u64 entries;
+	__u32 total;
+	__u32 reserved;
+	__u64 time_ns;
+};
+
+/* The first published size of struct taskmon_list. */
+#define TM_LIST_SIZE_VER0	40
+
+/*
+ * List the processes into a caller-sized array (struct taskmon_list).
+ * _IO() like TM_STATS: the struct's size travels in its @size field.
+ */
+#define TM_LIST			_IO(TASKMON_IOC_TYPE, 0x17)
+
 #endif /* _UAPI_LINUX_TASKMON_H */
