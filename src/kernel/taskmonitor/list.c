@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TM_LIST: every process (thread group) the caller's pid namespace can see,
+ * as (pid, start time) pairs, into a caller-sized array
+ * (include/uapi/linux/taskmon.h).
+ *
+ * The walk is /proc's own (fs/proc/base.c, next_tgid()): find_ge_pid() in
+ * ascending order of pid, keeping the pids that name a thread group.  It
+ * goes in chunks: up to LIST_CHUNK processes are read under
+ * rcu_read_lock() into a small kernel buffer, the lock is dropped, the
+ * chunk is copied to user space, and the walk resumes at the next pid.  So
+ * no lock is held across copy_to_user(), the memory used is one chunk
+ * whatever the number of processes, no pid is listed twice (the walk only
+ * goes up), and nothing is referenced once the lock is dropped (a chunk
+ * holds numbers, not pointers).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/time_namespace.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include "taskmonitor.h"
+
+/* Processes read per RCU read section: 4 KiB of buffer, a short section. */
+#define LIST_CHUNK	(PAGE_SIZE / sizeof(struct taskmon_proc))
+
+/* The largest entry a caller may give: room for future fields. */
+#define LIST_ENTRY_SIZE_MAX	256
+
+/*
+ * Read up to @max processes of @ns from pid number *@next on into @buf;
+ * *@next is left at the first pid not looked at.  Return: how many were
+ * read; fewer than @max when the walk reached the end.
+ */
+static unsigned int read_chunk(struct pid_namespace *ns, int *next,
+			       struct taskmon_proc *buf, unsigned int max)
+{
+	unsigned int n = 0;
+	struct task_struct *task;
+	struct pid *pid;
+	int nr = *next;
+
+	rcu_read_lock();
+	while (n < max) {
+		pid = find_ge_pid(nr, ns);
+		if (!pid) {
+			/* The end: no pid is left at or above nr. */
+			nr = INT_MAX;
+			break;
+		}
+		nr = pid_nr_ns(pid, ns);
+		/* A thread's pid has no thread group: skipped, as /proc does. */
+		task = pid_task(pid, PIDTYPE_TGID);
+		if (task) {
+			/* task_struct is freed after a grace period: readable here. */
+			buf[n].pid = nr;
+			buf[n].reserved = 0;
+			buf[n].start_time_ns =
+				timens_add_boottime_ns(READ_ONCE(task->start_boottime));
+			n++;
+		}
+		if (nr == INT_MAX)
+			break;
+		nr++;
+	}
+	rcu_read_unlock();
+	*next = nr;
+	return n;
+}
+
+/*
+ * Copy @n entries of @buf to the caller's array at entry @index, each
+ * taking @entry_size bytes there: the kernel's fields, then zeros.
+ */
+static int copy_entries(char __user *entries, u32 entry_size, u32 index,
+			const struct taskmon_proc *buf, unsigned int n)
+{
+	char __user *dst = entries + (size_t)index * entry_size;
+	size_t known = min_t(size_t, entry_size, sizeof(*buf));
+	unsigned int i;
+
+	for (i = 0; i < n; i++, dst += entry_size) {
+		if (copy_to_user(dst, &buf[i], known))
+			return -EFAULT;
+		if (entry_size > known && clear_user(dst + known, entry_size - known))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* The caller's request, checked: see struct taskmon_list. */
+static int read_request(struct taskmon_list *req,
+			const struct taskmon_list __user *uarg)
+{
+	u32 usize;
+	int err;
+
+	if (get_user(usize, &uarg->size))
+		return -EFAULT;
+	if (usize < TM_LIST_SIZE_VER0 || usize > PAGE_SIZE)
+		return -EINVAL;
+	err = copy_struct_from_user(req, sizeof(*req), uarg, usize);
+	if (err)
+		return err;
+	if (req->flags || req->reserved ||
+	    req->entry_size < TM_PROC_SIZE_VER0 ||
+	    req->entry_size > LIST_ENTRY_SIZE_MAX || req->entry_size % 8)
+		return -EINVAL;
+	if (req->count > TM_LIST_MAX)
+		return -E2BIG;
+	return 0;
+}
+
+/**
+ * tm_list() - TM_LIST: list the processes of the caller's pid namespace
+ * @uarg: the caller's struct taskmon_list
+ *
+ * Return: with @count 0, the number of processes; else the number of
+ * entries written when all fitted, or -ERANGE when more were found (the
+ * first @count are written); @total and @time_ns are written in both
+ * cases.  -EFAULT; -EINVAL for a bad size, entry size, flags or a non-zero
+ * @reserved; -E2BIG for a count above TM_LIST_MAX or a non-zero unknown
+ * tail; -ENOMEM; -EINTR if a fatal signal came first.
+ */
+long tm_list(struct taskmon_list __user *uarg)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct taskmon_list req;
+	struct taskmon_proc *buf;
+	char __user *entries;
+	u32 total = 0;
+	int next = 1;
+	unsigned int n;
+	u64 now;
+	int err;
+
+	err = read_request(&req, uarg);
+	if (err)
+		return err;
+	entries = u64_to_user_ptr(req.entries);
+
+	buf = kmalloc_array(LIST_CHUNK, sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+
+	now = timens_add_boottime_ns(ktime_get_boottime_ns());
+	do {
+		n = read_chunk(ns, &next, buf, LIST_CHUNK);
+		/* Entries past the caller's array are counted, not copied. */
+		if (total < req.count) {
+			err = copy_entries(entries, req.entry_size, total, buf,
+					   min_t(u32, n, req.count - total));
+			if (err)
+				goto out_free;
+		}
+		total += n;
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			goto out_free;
+		}
+		cond_resched();
+	} while (n == LIST_CHUNK && next != INT_MAX);
+
+	if (put_user(total, &uarg->total) || put_user(now, &uarg->time_ns)) {
+		err = -EFAULT;
+		goto out_free;
+	}
+	if (!req.count)
+		err = total;
+	else if (total > req.count)
+		err = -ERANGE;
+	else
+		err = total;
+out_free:
+	kfree(buf);
+	return err;
+}
