@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
-// detail::Device: the file descriptor shared by Monitor and Hello.
+// detail::Device, the file descriptor, and DeviceHandle, the base that
+// Monitor and Hello share.
 #include "internal.hpp"
 
 #include <fcntl.h>
@@ -13,12 +14,15 @@
 
 namespace taskmon::detail {
 
-Device::Device(std::filesystem::path path, std::string_view module)
-    : path_(std::move(path)), module_(module)
+Device::Device(std::filesystem::path path, std::string_view module, std::string_view owner,
+               bool writable)
+    : path_(std::move(path)), module_(module), owner_(owner), writable_(writable)
 {
-    // Read-only is enough for ioctl(2) and needs the least permission.
+    // Read-only is enough for every reading request and needs the least
+    // permission; the module refuses steering on it (EBADF).
+    const int mode = writable_ ? O_RDWR : O_RDONLY;
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg,hicpp-vararg): open(2)
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    const int fd = ::open(path_.c_str(), mode | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         fail(errno, "open");
     }
@@ -73,16 +77,72 @@ void Device::ioctl(unsigned long request, void* arg, std::string_view name, pid_
     }
 }
 
+ErrorContext Device::context(std::string_view operation, pid_t pid, bool target) const
+{
+    return ErrorContext{operation, path_, module_, pid, target, writable_};
+}
+
 void Device::fail(int errnum, std::string_view operation, pid_t pid) const
 {
-    throw_from_errno(errnum, ErrorContext{operation, path_, module_, pid});
+    throw_from_errno(errnum, context(operation, pid));
+}
+
+void Device::refuse_pid(std::string_view operation, pid_t pid) const
+{
+    ErrorContext ctx = context(operation, pid);
+    ctx.local = true;
+    throw_from_errno(EINVAL, ctx);
 }
 
 void Device::check_open() const
 {
     if (fd_ < 0) {
-        throw_closed(path_.string());
+        throw_closed(owner_, path_);
     }
 }
 
 } // namespace taskmon::detail
+
+namespace taskmon {
+
+DeviceHandle::DeviceHandle(std::unique_ptr<detail::Device> device) noexcept
+    : device_(std::move(device))
+{}
+
+DeviceHandle::DeviceHandle(DeviceHandle&& other) noexcept = default;
+DeviceHandle& DeviceHandle::operator=(DeviceHandle&& other) noexcept = default;
+DeviceHandle::~DeviceHandle() = default;
+
+DeviceHandle::operator bool() const noexcept
+{
+    return device_ && device_->fd() >= 0;
+}
+
+void DeviceHandle::close() noexcept
+{
+    if (device_) {
+        device_->close();
+    }
+}
+
+int DeviceHandle::fd() const noexcept
+{
+    return device_ ? device_->fd() : -1;
+}
+
+std::filesystem::path DeviceHandle::path() const
+{
+    return device_ ? device_->path() : std::filesystem::path{};
+}
+
+const detail::Device& DeviceHandle::device() const
+{
+    if (!device_) {
+        // Moved from: no path, no class name; say what it is.
+        detail::throw_closed("this taskmon object");
+    }
+    device_->check_open();
+    return *device_;
+}
+
+} // namespace taskmon

@@ -3,22 +3,37 @@
 // taskmon::Error and its subclasses, and the errno -> exception mapping.
 #include "internal.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace taskmon {
 
 struct Error::Detail {
     std::string message;
     std::filesystem::path device;
+    std::string operation;
+    pid_t pid = 0;
 };
 
 Error::Error(int errnum, const std::string& message, const std::filesystem::path& device)
+    : Error(errnum, message, device, std::string(), 0)
+{}
+
+Error::Error(int errnum, const std::string& message, const std::filesystem::path& device,
+             const std::string& operation, pid_t pid)
     : std::system_error(std::error_code(errnum, std::generic_category()), message)
-    , detail_(std::make_shared<const Detail>(Detail{message, device}))
+    , detail_(std::make_shared<const Detail>(Detail{message, device, operation, pid}))
 {}
 
 Error::Error(const Error& other) noexcept = default;
@@ -42,15 +57,20 @@ std::filesystem::path Error::device() const
     return detail_ ? detail_->device : std::filesystem::path{};
 }
 
+std::string Error::operation() const
+{
+    return detail_ ? detail_->operation : std::string();
+}
+
+pid_t Error::pid() const noexcept
+{
+    return detail_ ? detail_->pid : 0;
+}
+
 NoSuchProcess::NoSuchProcess(pid_t pid, const std::string& message,
                              const std::filesystem::path& device)
-    : Error(ESRCH, message, device), pid_(pid)
+    : Error(ESRCH, message, device, std::string(), pid)
 {}
-
-pid_t NoSuchProcess::pid() const noexcept
-{
-    return pid_;
-}
 
 namespace detail {
 
@@ -69,18 +89,19 @@ bool is_open(const ErrorContext& ctx)
     return ctx.operation == "open";
 }
 
-// "cannot open /dev/taskmonitor" or "TM_GET on /dev/taskmonitor failed".
+// "cannot open /dev/taskmonitor", "TM_GET on /dev/taskmonitor failed", or,
+// for a check libtaskmon made itself, "set_target on /dev/taskmonitor
+// refused by libtaskmon without asking the kernel".
 std::string what_failed(const ErrorContext& ctx)
 {
     if (is_open(ctx)) {
-        return "cannot open " + ctx.device.string();
+        return "cannot open " + ctx.device.string() + (ctx.writable ? " for steering" : "");
     }
-    return std::string(ctx.operation) + " on " + ctx.device.string() + " failed";
-}
-
-std::string module_ko(const ErrorContext& ctx)
-{
-    return std::string(ctx.module) + ".ko";
+    std::string what = std::string(ctx.operation) + " on " + ctx.device.string();
+    if (ctx.pid > 0 && !ctx.target) {
+        what += " for pid " + std::to_string(ctx.pid);
+    }
+    return what + (ctx.local ? " refused by libtaskmon without asking the kernel" : " failed");
 }
 
 // TM_STATS or TM_STATS_BATCH: a query about any pid, not about the target.
@@ -89,150 +110,220 @@ bool is_stats(const ErrorContext& ctx)
     return ctx.operation.rfind("TM_STATS", 0) == 0;
 }
 
+// The name of user @p uid, or its number.
+std::string user_name(uid_t uid)
+{
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(4096);
+    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+        return found->pw_name;
+    }
+    return std::to_string(uid);
+}
+
+// The name of group @p gid, or its number.
+std::string group_name(gid_t gid)
+{
+    group gr{};
+    group* found = nullptr;
+    std::vector<char> buf(4096);
+    if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+        return found->gr_name;
+    }
+    return std::to_string(gid);
+}
+
+// Why the device's permissions refused open(), from its owner, group and
+// mode as they are now: "the device is root:taskmon 0640: reading needs
+// membership of its group".  Empty if it cannot be stat()ed.
+std::string open_permission_reason(const ErrorContext& ctx)
+{
+    struct stat st {};
+    if (::stat(ctx.device.c_str(), &st) != 0) {
+        return {};
+    }
+    const mode_t perm = st.st_mode & 07777U;
+    std::array<char, 8> mode{};
+    static_cast<void>(std::snprintf(mode.data(), mode.size(), "%04o", static_cast<unsigned>(perm)));
+    const std::string owner = user_name(st.st_uid);
+    const std::string grp = group_name(st.st_gid);
+    std::string why = "the device is " + owner + ":" + grp + " " + mode.data() + ": ";
+    const char* doing = ctx.writable ? "opening it for steering (read-write)" : "reading";
+    // The bits the open asked for, for owner, group and others.
+    const mode_t want_u = ctx.writable ? (S_IRUSR | S_IWUSR) : S_IRUSR;
+    const mode_t want_g = ctx.writable ? (S_IRGRP | S_IWGRP) : S_IRGRP;
+    const mode_t want_o = ctx.writable ? (S_IROTH | S_IWOTH) : S_IROTH;
+    const bool by_owner = (perm & want_u) == want_u;
+    const bool by_group = (perm & want_g) == want_g;
+    const bool by_others = (perm & want_o) == want_o;
+    if (by_others) {
+        why += std::string("its mode lets everyone do ") + doing +
+               ", so something else refused (a security module, or a mount option such as nodev)";
+    } else if (by_group && by_owner) {
+        why += std::string(doing) + " needs membership of its group " + grp + " (or being " +
+               owner + ")";
+    } else if (by_group) {
+        why += std::string(doing) + " needs membership of its group " + grp;
+    } else if (by_owner) {
+        why += std::string(doing) + " needs to be its owner " + owner;
+    } else {
+        why += std::string(doing) + " is allowed to nobody but a process with CAP_DAC_OVERRIDE";
+    }
+    return why;
+}
+
+// Why @p errnum happened, in a few words; empty if errno's text says it all.
+std::string error_reason(int errnum, const ErrorContext& ctx)
+{
+    const std::string dev = ctx.device.string();
+    const std::string module(ctx.module);
+    const std::string op(ctx.operation);
+    switch (errnum) {
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+        return "the " + module + " kernel module, which creates " + dev +
+               ", is probably not loaded";
+    case EACCES:
+        if (is_open(ctx)) {
+            return open_permission_reason(ctx);
+        }
+        return "the " + module + " module refused " + op + " to this process";
+    case EPERM:
+        if (is_steering(ctx)) {
+            return "steering (" + op +
+                   ") needs CAP_SYS_ADMIN in the initial user namespace, which this process lacks";
+        }
+        if (is_open(ctx)) {
+            return open_permission_reason(ctx);
+        }
+        return "the " + module + " module refused " + op + " to this process";
+    case EBADF:
+        if (is_steering(ctx) && !ctx.writable) {
+            return "the device was opened read-only, and steering (" + op +
+                   ") needs it opened for steering (read-write)";
+        }
+        return {};
+    case ESRCH:
+        if (ctx.pid > 0 && is_stats(ctx) && !ctx.target) {
+            return "there is no process or thread " + std::to_string(ctx.pid) +
+                   " visible in this pid namespace: it never existed, has exited, or belongs to "
+                   "another pid namespace";
+        }
+        if (ctx.target && ctx.operation == "TM_PID") {
+            // Reading the target: the kernel gives no number once the
+            // target is reaped, as the number may name another process.
+            return "the monitored process" +
+                   (ctx.pid > 0 ? " (pid " + std::to_string(ctx.pid) + ", as last seen here)"
+                                : std::string()) +
+                   " has exited and been reaped, or is not visible in this pid namespace; its pid "
+                   "may already name another process, so the module no longer gives it";
+        }
+        if (ctx.pid > 0 && ctx.operation == "TM_PID") {
+            return "there is no process " + std::to_string(ctx.pid) +
+                   " visible in this pid namespace; the target is unchanged";
+        }
+        if (ctx.pid > 0) {
+            return "the monitored process (pid " + std::to_string(ctx.pid) + ") has exited";
+        }
+        return "the monitored process has exited";
+    case ENODATA:
+        return "no target process is set";
+    case ENOTTY:
+        if (is_open(ctx)) {
+            return dev + " must be the character device the " + module + " module creates";
+        }
+        return dev + " does not understand " + op + ": it is not a " + module +
+               " device, or the loaded module is older than libtaskmon " + TASKMON_VERSION_STRING +
+               (is_stats(ctx) ? " and lacks the per-process statistics requests" : "");
+    case EINVAL:
+        if (ctx.local) {
+            return std::string(ctx.operation == "set_target" ? "a target pid" : "a pid") +
+                   " must be a positive process id, not " + std::to_string(ctx.pid);
+        }
+        return "the " + module +
+               " module rejected the request; it may be from another taskmon "
+               "release than libtaskmon " TASKMON_VERSION_STRING;
+    case EFAULT:
+        return "the kernel could not access the request's buffer: a bug in "
+               "libtaskmon " TASKMON_VERSION_STRING;
+    case EISDIR:
+    case ENOTDIR:
+        return dev + " must be the character device the " + module + " module creates";
+    default:
+        return {};
+    }
+}
+
 } // namespace
+
+bool is_steering(const ErrorContext& ctx)
+{
+    // TM_PID with a pid of 0 or more sets the target; a negative one reads it.
+    return ctx.operation == "TM_START" || ctx.operation == "TM_STOP" ||
+           (ctx.operation == "TM_PID" && !ctx.target);
+}
 
 std::string error_message(int errnum, const ErrorContext& ctx)
 {
+    // "WHAT: STRERROR (WHY)": what failed (the operation, device and pid),
+    // the C library's text for errno, and why, in terms of the kernel and
+    // its module only: each front end (the taskmon command, Python) adds
+    // advice in its own terms.
     std::ostringstream msg;
     // ENOTTY from open() is the library's own verdict on a file that is no
     // character device; "Inappropriate ioctl for device" would confuse there.
     const bool not_chardev = errnum == ENOTTY && is_open(ctx);
     msg << what_failed(ctx) << ": "
-        << (not_chardev ? std::string("not a character device") : strerror_string(errnum)) << ". ";
-    const std::string dev = ctx.device.string();
-
-    switch (errnum) {
-    case ENOENT:
-    case ENODEV:
-    case ENXIO:
-        msg << "The " << ctx.module << " kernel module is probably not loaded (it creates " << dev
-            << "): load it with 'sudo modprobe " << ctx.module
-            << "' (installed package) or 'sudo insmod " << module_ko(ctx)
-            << "' (build tree), then check that " << dev
-            << " exists; if it is loaded, check the device path.";
-        break;
-    case EACCES:
-    case EPERM:
-        if (is_open(ctx)) {
-            msg << "By default only root may open " << dev
-                << ": run as root (e.g. with sudo), or let a group use it with a udev rule such as "
-                   "KERNEL==\""
-                << ctx.device.filename().string()
-                << "\", GROUP=\"taskmon\", MODE=\"0660\" in /etc/udev/rules.d/99-taskmon.rules "
-                   "(then 'sudo udevadm trigger' and add yourself to that group).";
-        } else {
-            msg << "The " << ctx.module << " module refused " << ctx.operation
-                << " to this process: run as root (e.g. with sudo).";
-        }
-        break;
-    case ESRCH:
-        if (ctx.pid > 0 && is_stats(ctx) && !ctx.target) {
-            msg << "There is no process or thread with id " << ctx.pid
-                << " visible here: it never existed, has exited, or belongs to another pid "
-                   "namespace. Check the pid (see 'ps')."; // the target is not involved
-        } else if (ctx.target && ctx.operation == "TM_PID") {
-            // Reading the target: the kernel gives no number once the
-            // target is reaped, as the number may name another process.
-            msg << "The monitored process"
-                << (ctx.pid > 0
-                        ? " (pid " + std::to_string(ctx.pid) + ", as this program last saw it)"
-                        : std::string())
-                << " has exited and been reaped (or is not visible in this pid namespace): its pid "
-                   "may already belong to another process, so the module no longer gives it. Set a "
-                   "new target with 'taskmon pid PID'.";
-        } else if (ctx.pid > 0 && ctx.operation == "TM_PID") {
-            msg << "There is no process with pid " << ctx.pid
-                << " (it never existed or has exited); the target is unchanged. Pick a running "
-                   "process (see 'ps') and set it with 'taskmon pid PID'.";
-        } else if (ctx.pid > 0) {
-            msg << "The monitored process (pid " << ctx.pid
-                << ") has exited; set a new target with 'taskmon pid PID'.";
-        } else {
-            msg << "The monitored process has exited; set a new target with 'taskmon pid PID'.";
-        }
-        break;
-    case ENODATA:
-        msg << "No target process is set: set one with 'taskmon pid PID' (Monitor::set_target() "
-               "in C++), then try again.";
-        break;
-    case ENOTTY:
-        if (not_chardev) {
-            msg << "Check the device path: it must name the character device the " << ctx.module
-                << " module creates.";
-            break;
-        }
-        msg << dev << " does not understand " << ctx.operation << ": it is not a " << ctx.module
-            << " device, or the loaded module is older than libtaskmon " << TASKMON_VERSION_STRING
-            << ". Check the device path, and load the " << ctx.module
-            << " module from the same taskmon release.";
-        if (is_stats(ctx)) {
-            msg << " Per-process statistics (TM_STATS) need a " << ctx.module
-                << " module that has them; the older requests (TM_GET, TM_PID) may still work.";
-        }
-        break;
-    case EINVAL:
-        if (ctx.operation == "TM_PID") {
-            msg << "A target pid must be a positive process id (got " << ctx.pid << ").";
-        } else if (ctx.operation == "TM_STATS" && !ctx.target && ctx.pid <= 0) {
-            msg << "A pid must be a positive process id (got " << ctx.pid << ").";
-        } else {
-            msg << "The " << ctx.module << " module rejected the request; load the module from the "
-                << "same taskmon release as libtaskmon " << TASKMON_VERSION_STRING << ".";
-        }
-        break;
-    case EBADF:
-        msg << "The device is closed (after close() or a move); open it again.";
-        break;
-    case EFAULT:
-        msg << "The kernel could not access the request's buffer: this is a bug in libtaskmon "
-            << TASKMON_VERSION_STRING << ", please report it.";
-        break;
-    case EISDIR:
-    case ENOTDIR:
-        msg << "Check the device path: it must name the character device " << ctx.module
-            << " creates.";
-        break;
-    case EMFILE:
-    case ENFILE:
-        msg << "Too many files are open; close some, or raise the limit ('ulimit -n').";
-        break;
-    case EINTR:
-        msg << "Interrupted by a signal; try again.";
-        break;
-    default:
-        msg << "Check that the " << ctx.module << " module is loaded and works ('sudo dmesg' may "
-            << "tell more).";
-        break;
+        << (not_chardev ? std::string("not a character device") : strerror_string(errnum));
+    const std::string why = error_reason(errnum, ctx);
+    if (!why.empty()) {
+        msg << " (" << why << ")";
     }
     return msg.str();
 }
 
 void throw_from_errno(int errnum, const ErrorContext& ctx)
 {
-    std::string message = error_message(errnum, ctx);
+    const std::string message = error_message(errnum, ctx);
+    const std::string op(ctx.operation);
+    const std::filesystem::path& dev = ctx.device;
     switch (errnum) {
     case ENOENT:
     case ENODEV:
     case ENXIO:
-        throw DeviceNotFound(errnum, message, ctx.device);
+        throw DeviceNotFound(errnum, message, dev, op, ctx.pid);
     case EACCES:
     case EPERM:
-        throw PermissionDenied(errnum, message, ctx.device);
+        throw PermissionDenied(errnum, message, dev, op, ctx.pid);
+    case EBADF:
+        // From the kernel, EBADF on a steering request means the file is
+        // read-only (docs/security.md); a closed object is throw_closed().
+        if (is_steering(ctx) && !ctx.local) {
+            throw PermissionDenied(errnum, message, dev, op, ctx.pid);
+        }
+        throw Error(errnum, message, dev, op, ctx.pid);
     case ENOTTY:
-        throw NotSupported(errnum, message, ctx.device);
+        throw NotSupported(errnum, message, dev, op, ctx.pid);
     case ENODATA:
-        throw NoTarget(errnum, message, ctx.device);
+        throw NoTarget(errnum, message, dev, op, ctx.pid);
     case ESRCH:
-        throw NoSuchProcess(ctx.pid, message, ctx.device);
+        throw NoSuchProcess(errnum, message, dev, op, ctx.pid);
+    case EINVAL:
+        throw InvalidArgument(errnum, message, dev, op, ctx.pid);
     default:
-        throw Error(errnum, message, ctx.device);
+        throw Error(errnum, message, dev, op, ctx.pid);
     }
 }
 
-void throw_closed(std::string_view what)
+void throw_closed(std::string_view what, const std::filesystem::path& device)
 {
-    throw Error(EBADF, std::string(what) + " is closed (after close() or a move): open the device "
-                                           "again with a new object.");
+    throw Error(EBADF,
+                std::string(what) +
+                    " is closed (after close() or a move): checked by libtaskmon without asking "
+                    "the kernel",
+                device);
 }
 
 } // namespace detail

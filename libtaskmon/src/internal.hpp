@@ -28,7 +28,18 @@ struct ErrorContext {
     pid_t pid = 0;
     /** True when @ref pid is the module's target (TM_STATS with pid 0), not a pid asked for. */
     bool target = false;
+    /** True when the device was opened for writing (O_RDWR). */
+    bool writable = false;
+    /**
+     * True for a check libtaskmon made without asking the kernel: then
+     * @ref operation names the library call (e.g. "set_target"), not an ioctl.
+     */
+    bool local = false;
 };
+
+/** True for the requests docs/security.md calls steering: TM_PID setting a pid, TM_START, TM_STOP.
+ */
+bool is_steering(const ErrorContext& ctx);
 
 /** The message of the exception throw_from_errno() throws: what, why, and the fix. */
 std::string error_message(int errnum, const ErrorContext& ctx);
@@ -41,22 +52,33 @@ std::string error_message(int errnum, const ErrorContext& ctx);
 
 /**
  * An open device file: owns the descriptor, issues ioctls, and turns their
- * failures into exceptions.  Neither copyable nor movable (the public classes
- * hold it behind a pointer).
+ * failures into exceptions.  Neither copyable nor movable (DeviceHandle, the
+ * public classes' base, holds it behind a pointer); Monitor's own state
+ * lives in a subclass.
  */
 class Device {
 public:
-    /** Opens @p path read-only and close-on-exec; throws on failure. */
-    Device(std::filesystem::path path, std::string_view module);
+    /**
+     * Opens @p path close-on-exec, read-only or (@p writable) read-write;
+     * throws on failure.  @p module names the kernel module in messages,
+     * @p owner the public class ("taskmon::Monitor") for a closed one.
+     */
+    Device(std::filesystem::path path, std::string_view module, std::string_view owner,
+           bool writable = false);
     Device(const Device&) = delete;
     Device& operator=(const Device&) = delete;
     Device(Device&&) = delete;
     Device& operator=(Device&&) = delete;
-    ~Device();
+    virtual ~Device();
 
     void close() noexcept;
     [[nodiscard]] int fd() const noexcept { return fd_; }
     [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+    [[nodiscard]] bool writable() const noexcept { return writable_; }
+
+    /** The context of an error of @p operation on this device. */
+    [[nodiscard]] ErrorContext context(std::string_view operation, pid_t pid = 0,
+                                       bool target = false) const;
 
     /** ioctl(2), retried on EINTR; returns 0 or the errno value. */
     [[nodiscard]] int try_ioctl(unsigned long request, void* arg) const noexcept;
@@ -67,20 +89,30 @@ public:
     /** Throws the exception for @p errnum raised by @p operation. */
     [[noreturn]] void fail(int errnum, std::string_view operation, pid_t pid = 0) const;
 
-    /** Throws Error(EBADF) unless the descriptor is open. */
+    /**
+     * Throws InvalidArgument (EINVAL) for the library call @p operation,
+     * saying the check was made without asking the kernel.
+     */
+    [[noreturn]] void refuse_pid(std::string_view operation, pid_t pid) const;
+
+    /** Throws Error(EBADF) naming the public class unless the descriptor is open. */
     void check_open() const;
 
 private:
     std::filesystem::path path_;
     std::string_view module_;
+    std::string_view owner_;
+    bool writable_ = false;
+    // Written only by the constructor and close(), which must not race with
+    // other calls (the public classes' thread-safety contract).
     int fd_ = -1;
 };
 
 /** The Stats of a struct taskmon_stats the kernel filled: only the fields of its mask. */
 Stats stats_from_raw(const taskmon_stats& raw);
 
-/** Throws Error(EBADF) naming @p what; for calls on moved-from objects. */
-[[noreturn]] void throw_closed(std::string_view what);
+/** Throws Error(EBADF) for a call on a closed or moved-from @p what ("taskmon::Monitor"). */
+[[noreturn]] void throw_closed(std::string_view what, const std::filesystem::path& device = {});
 
 } // namespace taskmon::detail
 

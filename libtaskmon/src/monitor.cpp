@@ -31,8 +31,13 @@ std::chrono::nanoseconds to_ns(__u64 value) noexcept
 
 } // namespace
 
-struct Monitor::Impl {
-    explicit Impl(const std::filesystem::path& path) : device(path, module_name) {}
+// The open /dev/taskmonitor, with what a Monitor remembers besides.
+// Hidden: the library's own (TASKMON_LOCAL keeps its vtable out of the ABI).
+class TASKMON_LOCAL Monitor::Impl : public detail::Device {
+public:
+    Impl(const std::filesystem::path& path, Access access)
+        : Device(path, module_name, "taskmon::Monitor", access == Access::steer)
+    {}
 
     // The target's pid for an error message: the kernel's answer, else (a
     // reaped target is ESRCH to TM_PID) the target this Monitor last set
@@ -40,7 +45,7 @@ struct Monitor::Impl {
     [[nodiscard]] pid_t target_for_message() const noexcept
     {
         __kernel_pid_t pid = -1;
-        if (device.try_ioctl(TM_PID, &pid) == 0 && pid > 0) {
+        if (try_ioctl(TM_PID, &pid) == 0 && pid > 0) {
             return pid;
         }
         return known_target.load(std::memory_order_relaxed);
@@ -50,16 +55,11 @@ struct Monitor::Impl {
     // this Monitor last saw.
     [[nodiscard]] pid_t target() const
     {
-        device.check_open();
         __kernel_pid_t pid = -1; // negative: read the target
-        const int err = device.try_ioctl(TM_PID, &pid);
-        if (err == ESRCH) {
-            detail::throw_from_errno(
-                err, detail::ErrorContext{"TM_PID", device.path(), module_name,
-                                          known_target.load(std::memory_order_relaxed), true});
-        }
+        const int err = try_ioctl(TM_PID, &pid);
         if (err != 0) {
-            device.fail(err, "TM_PID");
+            const pid_t known = err == ESRCH ? known_target.load(std::memory_order_relaxed) : 0;
+            detail::throw_from_errno(err, context("TM_PID", known, true));
         }
         known_target.store(pid, std::memory_order_relaxed);
         return pid;
@@ -68,13 +68,12 @@ struct Monitor::Impl {
     // Issues a TM_GET-like request; on ESRCH names the exited target if possible.
     void get(unsigned long request, void* arg, std::string_view name) const
     {
-        device.check_open();
-        const int err = device.try_ioctl(request, arg);
+        const int err = try_ioctl(request, arg);
         if (err == ESRCH) {
-            device.fail(err, name, target_for_message());
+            fail(err, name, target_for_message());
         }
         if (err != 0) {
-            device.fail(err, name);
+            fail(err, name);
         }
     }
 
@@ -82,8 +81,7 @@ struct Monitor::Impl {
     // target when @p target (raw.pid is then 0).
     void stats(taskmon_stats& raw, pid_t pid, bool target) const
     {
-        device.check_open();
-        const int err = device.try_ioctl(TM_STATS, &raw);
+        const int err = try_ioctl(TM_STATS, &raw);
         if (err != 0) {
             throw_stats_error(err, pid, "TM_STATS", target);
         }
@@ -94,8 +92,7 @@ struct Monitor::Impl {
     {
         // ESRCH for the target: name the one that exited, as get() does.
         const pid_t shown = target && err == ESRCH ? target_for_message() : pid;
-        detail::throw_from_errno(
-            err, detail::ErrorContext{operation, device.path(), module_name, shown, target});
+        detail::throw_from_errno(err, context(operation, shown, target));
     }
 
     // The exception stats(pid) would throw, for a record of a batch.
@@ -108,7 +105,16 @@ struct Monitor::Impl {
         }
     }
 
-    detail::Device device;
+    // The exception for a pid <= 0 in a batch, which is never sent.
+    [[nodiscard]] std::exception_ptr refused_exception(pid_t pid) const
+    {
+        try {
+            refuse_pid("stats", pid);
+        } catch (...) {
+            return std::current_exception();
+        }
+    }
+
     // The target last set or read through this Monitor, to name it once the
     // kernel no longer gives its number (another program may have switched
     // the target since: the message says which target it is).
@@ -136,93 +142,70 @@ taskmon_stats stats_request(pid_t pid, Scope scope) noexcept
 Monitor::Monitor() : Monitor(std::filesystem::path(default_path))
 {}
 
-Monitor::Monitor(const std::filesystem::path& path) : impl_(std::make_unique<Impl>(path))
+Monitor::Monitor(Access access) : Monitor(std::filesystem::path(default_path), access)
+{}
+
+Monitor::Monitor(const std::filesystem::path& path, Access access)
+    : DeviceHandle(std::make_unique<Impl>(path, access))
 {}
 
 Monitor::Monitor(Monitor&& other) noexcept = default;
 Monitor& Monitor::operator=(Monitor&& other) noexcept = default;
 Monitor::~Monitor() = default;
 
-Monitor::operator bool() const noexcept
+// The one closed-check of every Monitor operation (DeviceHandle::device()).
+const Monitor::Impl& Monitor::impl() const
 {
-    return impl_ && impl_->device.fd() >= 0;
+    return static_cast<const Impl&>(device());
 }
 
-void Monitor::close() noexcept
+Access Monitor::access() const noexcept
 {
-    if (impl_) {
-        impl_->device.close();
-    }
-}
-
-int Monitor::fd() const noexcept
-{
-    return impl_ ? impl_->device.fd() : -1;
-}
-
-std::filesystem::path Monitor::path() const
-{
-    return impl_ ? impl_->device.path() : std::filesystem::path{};
+    const detail::Device* dev = device_if_any();
+    return dev != nullptr && dev->writable() ? Access::steer : Access::read;
 }
 
 Sample Monitor::sample() const
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
     task_sample raw{};
-    impl_->get(TM_GET, &raw, "TM_GET");
+    impl().get(TM_GET, &raw, "TM_GET");
     return Sample{to_ns(raw.utime), to_ns(raw.stime)};
 }
 
 std::string Monitor::sample_text() const
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
     task_sample_text raw{};
-    impl_->get(TM_GET_TEXT, &raw, "TM_GET_TEXT");
+    impl().get(TM_GET_TEXT, &raw, "TM_GET_TEXT");
     // The kernel NUL-terminates; never trust that past the buffer.
     return {static_cast<const char*>(raw.text), ::strnlen(raw.text, sizeof(raw.text))};
 }
 
 void Monitor::start()
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
-    impl_->device.ioctl(TM_START, nullptr, "TM_START");
+    impl().ioctl(TM_START, nullptr, "TM_START");
 }
 
 void Monitor::stop()
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
-    impl_->device.ioctl(TM_STOP, nullptr, "TM_STOP");
+    impl().ioctl(TM_STOP, nullptr, "TM_STOP");
 }
 
 pid_t Monitor::target() const
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
-    return impl_->target();
+    return impl().target();
 }
 
 void Monitor::set_target(pid_t pid)
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
+    const Impl& dev = impl();
     if (pid <= 0) {
         // A negative value would *read* the target and 0 is EINVAL: refuse
-        // both here, with the kernel's answer for 0.
-        impl_->device.fail(EINVAL, "TM_PID", pid);
+        // both here, before the kernel sees them.
+        dev.refuse_pid("set_target", pid);
     }
     __kernel_pid_t arg = pid;
-    impl_->device.ioctl(TM_PID, &arg, "TM_PID", pid);
-    impl_->known_target.store(pid, std::memory_order_relaxed);
+    dev.ioctl(TM_PID, &arg, "TM_PID", pid);
+    dev.known_target.store(pid, std::memory_order_relaxed);
 }
 
 } // namespace taskmon
@@ -231,36 +214,27 @@ namespace taskmon {
 
 Stats Monitor::stats(Scope scope) const
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
     // pid 0: the kernel reads the target and its figures in one step.
     taskmon_stats raw = stats_request(0, scope);
-    impl_->stats(raw, 0, true);
+    impl().stats(raw, 0, true);
     return detail::stats_from_raw(raw);
 }
 
 Stats Monitor::stats(pid_t pid, Scope scope) const
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
+    const Impl& dev = impl();
     if (pid <= 0) {
         // 0 would silently mean the target, a negative pid nothing.
-        impl_->device.check_open();
-        impl_->throw_stats_error(EINVAL, pid, "TM_STATS");
+        dev.refuse_pid("stats", pid);
     }
     taskmon_stats raw = stats_request(pid, scope);
-    impl_->stats(raw, pid, false);
+    dev.stats(raw, pid, false);
     return detail::stats_from_raw(raw);
 }
 
 std::vector<StatsResult> Monitor::stats(const pid_t* pids, std::size_t count, Scope scope) const
 {
-    if (!impl_) {
-        detail::throw_closed("taskmon::Monitor");
-    }
-    impl_->device.check_open();
+    const Impl& dev = impl();
     std::vector<StatsResult> results(count);
     // The positive pids go to the kernel, TM_STATS_BATCH_MAX at a time;
     // the others get EINVAL here (0 would mean the target).
@@ -272,7 +246,7 @@ std::vector<StatsResult> Monitor::stats(const pid_t* pids, std::size_t count, Sc
             asked.push_back(i);
         } else {
             results[i].error = EINVAL;
-            results[i].exception = impl_->stats_exception(EINVAL, results[i].pid);
+            results[i].exception = dev.refused_exception(results[i].pid);
         }
     }
 
@@ -288,9 +262,9 @@ std::vector<StatsResult> Monitor::stats(const pid_t* pids, std::size_t count, Sc
         batch.flags = stats_flags(scope);
         batch.count = static_cast<__u32>(n);
         batch.records = reinterpret_cast<std::uintptr_t>(records.data());
-        const int err = impl_->device.try_ioctl(TM_STATS_BATCH, &batch);
+        const int err = dev.try_ioctl(TM_STATS_BATCH, &batch);
         if (err != 0) {
-            impl_->device.fail(err, "TM_STATS_BATCH");
+            dev.fail(err, "TM_STATS_BATCH");
         }
         for (std::size_t j = 0; j < n; ++j) {
             StatsResult& result = results[asked[begin + j]];
@@ -299,7 +273,7 @@ std::vector<StatsResult> Monitor::stats(const pid_t* pids, std::size_t count, Sc
                 result.stats = detail::stats_from_raw(raw);
             } else {
                 result.error = raw.error < 0 ? -raw.error : raw.error;
-                result.exception = impl_->stats_exception(result.error, result.pid);
+                result.exception = dev.stats_exception(result.error, result.pid);
             }
         }
     }

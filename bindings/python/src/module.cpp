@@ -13,8 +13,8 @@
 //   descriptor open (and its number from being reused) until every call in
 //   flight has returned, which libtaskmon itself leaves to its caller;
 // - libtaskmon's exceptions become the OSError subclasses of
-//   taskmon._errors, with errno, the device file, the complete message and,
-//   for a missing process, its pid.
+//   taskmon._errors, with errno, the device file, the complete message, the
+//   operation that failed and the pid concerned.
 #include <taskmon/taskmon.hpp>
 
 #include <pybind11/pybind11.h>
@@ -24,12 +24,10 @@
 #include <sys/types.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -72,8 +70,9 @@ void test_delay()
 template <class Device>
 class Guarded {
 public:
-    Guarded(const std::filesystem::path& path, const char* closed_message)
-        : device_(path), closed_message_(closed_message)
+    template <class... Args>
+    Guarded(const char* closed_message, Args&&... args)
+        : device_(std::forward<Args>(args)...), closed_message_(closed_message)
     {}
 
     // Runs f(device) without the GIL, under the shared lock; ValueError if closed.
@@ -118,11 +117,11 @@ constexpr const char* closed_monitor = "I/O operation on closed monitor";
 constexpr const char* closed_hello = "I/O operation on closed hello device";
 
 // Opens a device without holding the GIL: open(2) may block (a FIFO does).
-template <class T>
-std::unique_ptr<T> open_device(const std::filesystem::path& path, const char* closed_message)
+template <class T, class... Args>
+std::unique_ptr<T> open_device(const char* closed_message, Args&&... args)
 {
     const py::gil_scoped_release nogil;
-    return std::make_unique<T>(path, closed_message);
+    return std::make_unique<T>(closed_message, std::forward<Args>(args)...);
 }
 
 // ---- exceptions -----------------------------------------------------------
@@ -188,50 +187,51 @@ py::object filename(const std::filesystem::path& device)
     return py::reinterpret_steal<py::object>(str);
 }
 
-// The Python exception for a libtaskmon exception: cls(errno, message, filename, **kwargs).
-py::object make_error(py::handle cls, const taskmon::Error& error,
-                      const py::dict& kwargs = py::dict())
+// The Python class of a libtaskmon exception (the one mapping, C++ class
+// to Python class).
+py::handle error_class(const taskmon::Error& e)
 {
-    return cls(error.errnum(), text(error.what()), filename(error.device()), **kwargs);
-}
-
-// Sets the Python error for a libtaskmon exception.
-void set_error(py::handle cls, const taskmon::Error& error, const py::dict& kwargs = py::dict())
-{
-    try {
-        const py::object exc = make_error(cls, error, kwargs);
-        PyErr_SetObject(cls.ptr(), exc.ptr());
-    } catch (py::error_already_set& failed) {
-        failed.restore(); // building the exception failed: raise that instead
+    const ErrorClasses& classes = error_classes();
+    if (dynamic_cast<const taskmon::NoSuchProcess*>(&e) != nullptr) {
+        return classes.no_such_process;
     }
+    if (dynamic_cast<const taskmon::DeviceNotFound*>(&e) != nullptr) {
+        return classes.device_not_found;
+    }
+    if (dynamic_cast<const taskmon::PermissionDenied*>(&e) != nullptr) {
+        return classes.permission_denied;
+    }
+    if (dynamic_cast<const taskmon::NotSupported*>(&e) != nullptr) {
+        return classes.not_supported;
+    }
+    if (dynamic_cast<const taskmon::NoTarget*>(&e) != nullptr) {
+        return classes.no_target;
+    }
+    if (dynamic_cast<const taskmon::InvalidArgument*>(&e) != nullptr) {
+        return classes.invalid_argument;
+    }
+    return classes.error;
 }
 
-// The keyword arguments of NoSuchProcessError: its pid, or None if unknown.
-py::dict pid_kwargs(const taskmon::NoSuchProcess& e)
+// The Python exception for a libtaskmon exception:
+// cls(errno, message, filename, operation=..., pid=...).
+py::object make_error(const taskmon::Error& error)
 {
     py::dict kwargs;
-    kwargs["pid"] = e.pid() > 0 ? py::object(py::int_(e.pid())) : py::object(py::none());
-    return kwargs;
+    const std::string operation = error.operation();
+    kwargs["operation"] = operation.empty() ? py::object(py::none()) : py::object(text(operation));
+    kwargs["pid"] = error.pid() > 0 ? py::object(py::int_(error.pid())) : py::object(py::none());
+    return error_class(error)(error.errnum(), text(error.what()), filename(error.device()),
+                              **kwargs);
 }
 
 // The Python exception object (not raised) for one failed record of a batch.
 py::object error_object(const std::exception_ptr& pending)
 {
-    const ErrorClasses& classes = error_classes();
     try {
         std::rethrow_exception(pending);
-    } catch (const taskmon::NoSuchProcess& e) {
-        return make_error(classes.no_such_process, e, pid_kwargs(e));
-    } catch (const taskmon::DeviceNotFound& e) {
-        return make_error(classes.device_not_found, e);
-    } catch (const taskmon::PermissionDenied& e) {
-        return make_error(classes.permission_denied, e);
-    } catch (const taskmon::NotSupported& e) {
-        return make_error(classes.not_supported, e);
-    } catch (const taskmon::NoTarget& e) {
-        return make_error(classes.no_target, e);
     } catch (const taskmon::Error& e) {
-        return make_error(e.errnum() == EINVAL ? classes.invalid_argument : classes.error, e);
+        return make_error(e);
     }
 }
 
@@ -242,63 +242,18 @@ void translate_exception(std::exception_ptr pending)
     if (!pending) {
         return;
     }
-    const ErrorClasses& classes = error_classes();
     try {
         std::rethrow_exception(pending);
     } catch (const ClosedError& e) {
         PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const taskmon::NoSuchProcess& e) {
-        set_error(classes.no_such_process, e, pid_kwargs(e));
-    } catch (const taskmon::DeviceNotFound& e) {
-        set_error(classes.device_not_found, e);
-    } catch (const taskmon::PermissionDenied& e) {
-        set_error(classes.permission_denied, e);
-    } catch (const taskmon::NotSupported& e) {
-        set_error(classes.not_supported, e);
-    } catch (const taskmon::NoTarget& e) {
-        set_error(classes.no_target, e);
     } catch (const taskmon::Error& e) {
-        set_error(e.errnum() == EINVAL ? classes.invalid_argument : classes.error, e);
+        try {
+            const py::object exc = make_error(e);
+            PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+        } catch (py::error_already_set& failed) {
+            failed.restore(); // building the exception failed: raise that instead
+        }
     }
-}
-
-// A pid from Python: any int, however large.  Those outside pid_t are as
-// invalid as 0 is and get the same error (EINVAL: InvalidArgumentError, a
-// ValueError), not the TypeError of pybind11's overload resolution.
-std::optional<pid_t> to_pid(const py::int_& value)
-{
-    int overflow = 0;
-    const long long pid = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
-    if (pid == -1 && PyErr_Occurred() != nullptr) {
-        throw py::error_already_set();
-    }
-    if (overflow != 0 || pid < std::numeric_limits<pid_t>::min() ||
-        pid > std::numeric_limits<pid_t>::max()) {
-        return std::nullopt;
-    }
-    return static_cast<pid_t>(pid);
-}
-
-// The error of a pid out of pid_t's range, worded as libtaskmon's for 0.
-taskmon::Error pid_range_error(const std::filesystem::path& device, const char* request,
-                               const char* what, const py::int_& pid)
-{
-    return {EINVAL,
-            std::string(request) + " on " + device.string() + " failed: Invalid argument. " + what +
-                " must be a positive process id (got " + std::string(py::repr(pid)) + ").",
-            device};
-}
-
-// Runs f(monitor, pid) for a pid from Python (see to_pid()).
-template <class F>
-auto with_pid(PyMonitor& self, const py::int_& value, const char* request, const char* what, F&& f)
-{
-    const std::optional<pid_t> pid = to_pid(value);
-    if (!pid) {
-        const auto path = self.call([](auto& d) { return d.path(); });
-        throw pid_range_error(path, request, what, value);
-    }
-    return self.call([&f, pid](taskmon::Monitor& d) { return std::forward<F>(f)(d, *pid); });
 }
 
 template <class T>
@@ -361,30 +316,15 @@ StatsFields stats_fields(const taskmon::Stats& s)
 }
 
 // stats_many: per pid, its fields, or the error object of that pid.
-std::vector<py::object> stats_many(PyMonitor& self, const std::vector<py::int_>& pids, bool threads)
+std::vector<py::object> stats_many(PyMonitor& self, const std::vector<pid_t>& pids, bool threads)
 {
-    std::vector<pid_t> asked;
-    asked.reserve(pids.size());
-    std::vector<bool> in_range(pids.size(), true);
-    for (std::size_t i = 0; i < pids.size(); ++i) {
-        const std::optional<pid_t> pid = to_pid(pids[i]);
-        in_range[i] = pid.has_value();
-        asked.push_back(pid.value_or(0)); // 0: EINVAL in its own result, never sent
-    }
     const auto results = self.call(
-        [&asked, threads](taskmon::Monitor& d) { return d.stats(asked, scope_of(threads)); });
-    const auto path = self.call([](auto& d) { return d.path(); });
+        [&pids, threads](taskmon::Monitor& d) { return d.stats(pids, scope_of(threads)); });
     std::vector<py::object> out;
     out.reserve(pids.size());
-    for (std::size_t i = 0; i < pids.size(); ++i) {
-        if (!in_range[i]) {
-            out.push_back(make_error(error_classes().invalid_argument,
-                                     pid_range_error(path, "TM_STATS", "A pid", pids[i])));
-        } else if (results[i].ok()) {
-            out.push_back(py::cast(stats_fields(results[i].stats)));
-        } else {
-            out.push_back(error_object(results[i].exception));
-        }
+    for (const taskmon::StatsResult& result : results) {
+        out.push_back(result.ok() ? py::cast(stats_fields(result.stats))
+                                  : error_object(result.exception));
     }
     return out;
 }
@@ -415,12 +355,19 @@ PYBIND11_MODULE(_ext, m)
         "Tests only: pause this long inside every call, without the GIL (0 turns it off).");
 
     py::class_<PyMonitor>(m, "Monitor", "An open /dev/taskmonitor (libtaskmon's taskmon::Monitor).")
-        .def(py::init([](const std::filesystem::path& path) {
-                 return open_device<PyMonitor>(path, closed_monitor);
+        .def(py::init([](const std::filesystem::path& path, bool steer) {
+                 return open_device<PyMonitor>(
+                     closed_monitor, path, steer ? taskmon::Access::steer : taskmon::Access::read);
              }),
-             py::arg("path"))
+             py::arg("path"), py::arg("steer"))
         .def("close", &PyMonitor::close, "Close the device; idempotent.")
         .def_property_readonly("closed", &PyMonitor::closed)
+        .def_property_readonly(
+            "steer",
+            [](PyMonitor& self) {
+                return self.call([](auto& d) { return d.access() == taskmon::Access::steer; });
+            },
+            "True if opened for steering (read-write).")
         .def(
             "fileno", [](PyMonitor& self) { return self.call([](auto& d) { return d.fd(); }); },
             "The file descriptor.")
@@ -444,18 +391,13 @@ PYBIND11_MODULE(_ext, m)
             "TM_PID, reading the target.")
         .def(
             "set_target",
-            [](PyMonitor& self, const py::int_& pid) {
-                with_pid(self, pid, "TM_PID", "A target pid",
-                         [](taskmon::Monitor& d, pid_t p) { d.set_target(p); });
-            },
+            [](PyMonitor& self, pid_t pid) { self.call([pid](auto& d) { d.set_target(pid); }); },
             py::arg("pid"), "TM_PID, setting the target.")
         .def(
             "stats",
-            [](PyMonitor& self, const py::int_& pid, bool threads) {
-                return stats_fields(with_pid(self, pid, "TM_STATS", "A pid",
-                                             [threads](taskmon::Monitor& d, pid_t p) {
-                                                 return d.stats(p, scope_of(threads));
-                                             }));
+            [](PyMonitor& self, pid_t pid, bool threads) {
+                return stats_fields(
+                    self.call([pid, threads](auto& d) { return d.stats(pid, scope_of(threads)); }));
             },
             py::arg("pid"), py::arg("threads"), "TM_STATS: the statistics of pid, as a dict.")
         .def(
@@ -470,7 +412,7 @@ PYBIND11_MODULE(_ext, m)
 
     py::class_<PyHello>(m, "Hello", "An open /dev/hello (libtaskmon's taskmon::Hello).")
         .def(py::init([](const std::filesystem::path& path) {
-                 return open_device<PyHello>(path, closed_hello);
+                 return open_device<PyHello>(closed_hello, path);
              }),
              py::arg("path"))
         .def("close", &PyHello::close, "Close the device; idempotent.")

@@ -8,27 +8,36 @@ through libtaskmon::
 
     import taskmon
 
-    with taskmon.Monitor() as monitor:          # /dev/taskmonitor
-        monitor.target = pid                    # ProcessLookupError if none
-        s = monitor.sample()                    # Sample(user=..., system=...)
-        print(s.user / 1e9, "s in user mode")
+    with taskmon.Monitor() as monitor:          # /dev/taskmonitor, read-only
+        print(monitor.target())                 # NoTargetError if none
+        user_ns, system_ns = monitor.sample()   # Sample(user_ns=..., system_ns=...)
+        print(monitor.sample().user, "s in user mode")
 
-- :class:`Monitor`: ``sample()``, ``sample_text()``, ``target`` (property),
-  ``start()``, ``stop()``, ``close()``, ``fileno()``, ``closed``;
+    with taskmon.Monitor(steer=True) as monitor:    # read-write: steering
+        monitor.set_target(pid)                 # needs CAP_SYS_ADMIN
+
+- :class:`Monitor`: ``sample()``, ``sample_text()``, ``target()``,
+  ``set_target(pid)``, ``start()``, ``stop()`` (the last three are
+  *steering*: ``steer=True`` and CAP_SYS_ADMIN, see docs/security.md),
+  ``close()``, ``fileno()``, ``closed``, ``steer``;
 - :class:`Hello`: ``message()``;
-- :class:`Sample`: ``user``, ``system``, ``total`` (integer nanoseconds);
+- :class:`Sample`: ``user_ns``, ``system_ns``, ``total_ns`` (integer
+  nanoseconds), ``user``, ``system``, ``total`` (float seconds); unpacks
+  as ``user_ns, system_ns``; ``+``, ``-`` and :func:`cpu_percent`;
 - statistics of any process, CPU and memory, without touching the target:
   ``Monitor.stats(pid)``, ``Monitor.stats()`` (the target, with its pid, in
   one read), ``Monitor.stats_many(pids)`` and ``taskmon.stats(pid)`` give
-  :class:`Stats` (integer ``*_ns`` and ``*_bytes``, None where not measured);
+  :class:`Stats` (integer ``*_ns`` and ``*_bytes``, float seconds under the
+  plain names, None where not measured);
 - :class:`Process`: a psutil-shaped facade (``cpu_times()``,
   ``memory_info()``, ``pid``; :data:`NoSuchProcess`);
 - errors: :class:`Error` (an OSError) and its subclasses, which are also
   FileNotFoundError, PermissionError, ProcessLookupError or ValueError where
-  those apply; a call on a closed object raises ValueError.
+  those apply, with ``errno``, ``operation``, ``device`` and ``pid``; a call
+  on a closed object raises ValueError; an object collected while open
+  warns with ResourceWarning, as files do.
 
-The GIL is released during every call into the kernel.  ``python3 -m
-taskmon`` is a command line like the ``taskmon`` tool.
+The GIL is released during every call into the kernel.
 """
 
 from ._errors import (
@@ -41,7 +50,7 @@ from ._errors import (
     PermissionDeniedError,
 )
 from . import _ext
-from ._device import Hello, Monitor, Sample, StrPath, stats
+from ._device import Hello, Monitor, Sample, StrPath, cpu_percent, stats
 from ._stats import Stats
 from ._process import AccessDenied, NoSuchProcess, Process, pcputimes, pctxsw, pmem
 
@@ -49,6 +58,7 @@ __all__ = [
     "Monitor",
     "Hello",
     "Sample",
+    "cpu_percent",
     "Stats",
     "stats",
     "Process",

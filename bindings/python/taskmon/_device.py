@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import operator
 import os
 import typing
+import warnings
 from types import TracebackType
 from typing import Any, ClassVar, List, Optional, Type, TypeVar, Union, cast
 
 from . import _ext
-from ._errors import Error
+from ._errors import Error, InvalidArgumentError, PermissionDeniedError
 from ._stats import Stats
 
-__all__ = ["Sample", "Monitor", "Hello", "StrPath", "stats"]
+__all__ = ["Sample", "Monitor", "Hello", "StrPath", "stats", "cpu_percent"]
 
 #: A device path: a str or an os.PathLike such as pathlib.Path.
 StrPath = Union[str, "os.PathLike[str]"]
@@ -22,34 +24,78 @@ StrPath = Union[str, "os.PathLike[str]"]
 _Self = TypeVar("_Self", bound="_Device")
 
 
+_NS_PER_S = 1_000_000_000
+
+
 @dataclasses.dataclass(frozen=True)
 class Sample:
     """CPU time consumed by the monitored process, summed over all its
-    threads (as in /proc/PID/stat), in integer nanoseconds.
+    threads (as in /proc/PID/stat).
+
+    The fields are integer nanoseconds (``user_ns``, ``system_ns``, as
+    ``time.monotonic_ns()`` and ``os.stat_result.st_mtime_ns`` name them);
+    the plain names are the same times as float seconds (``user``,
+    ``system``, ``total``).  A sample unpacks into its fields, like
+    psutil's named tuples::
+
+        user_ns, system_ns = monitor.sample()
 
     Immutable and hashable.  ``later - earlier`` is the CPU time used in
-    between (field by field); ``total`` is ``user + system``.
+    between, ``a + b`` the sum, field by field; :func:`cpu_percent` turns
+    two samples into a percentage.
     """
 
     #: Time spent in user mode, in nanoseconds.
-    user: int
+    user_ns: int
     #: Time spent in kernel mode, in nanoseconds.
-    system: int
+    system_ns: int
 
     @property
-    def total(self) -> int:
-        """user + system, in nanoseconds."""
-        return self.user + self.system
+    def total_ns(self) -> int:
+        """user_ns + system_ns."""
+        return self.user_ns + self.system_ns
+
+    @property
+    def user(self) -> float:
+        """Time spent in user mode, in seconds."""
+        return self.user_ns / _NS_PER_S
+
+    @property
+    def system(self) -> float:
+        """Time spent in kernel mode, in seconds."""
+        return self.system_ns / _NS_PER_S
+
+    @property
+    def total(self) -> float:
+        """user + system, in seconds."""
+        return self.total_ns / _NS_PER_S
+
+    def __iter__(self) -> typing.Iterator[int]:
+        return iter((self.user_ns, self.system_ns))
+
+    def __len__(self) -> int:
+        return 2
 
     def __add__(self, other: Sample) -> Sample:
         if not isinstance(other, Sample):
             return NotImplemented
-        return Sample(self.user + other.user, self.system + other.system)
+        return Sample(self.user_ns + other.user_ns, self.system_ns + other.system_ns)
 
     def __sub__(self, other: Sample) -> Sample:
         if not isinstance(other, Sample):
             return NotImplemented
-        return Sample(self.user - other.user, self.system - other.system)
+        return Sample(self.user_ns - other.user_ns, self.system_ns - other.system_ns)
+
+
+def cpu_percent(earlier: Sample, later: Sample, wall: float) -> float:
+    """The CPU use between two samples of one process, in percent of one
+    CPU, as top(1) and psutil show it (busy on two CPUs: 200): ``(later -
+    earlier).total / wall * 100``.  *wall* is the time between the samples
+    in seconds (from ``time.monotonic()``); 0 when it is not positive.  The
+    same formula as libtaskmon's ``taskmon::cpu_percent()``."""
+    if wall <= 0:
+        return 0.0
+    return (later - earlier).total_ns / (wall * _NS_PER_S) * 100.0
 
 
 class _Device:
@@ -93,22 +139,41 @@ class _Device:
         state = "closed" if self.closed else f"fd={self.fileno()}"
         return f"<taskmon.{type(self).__name__} path={self._path!r} {state}>"
 
+    def __del__(self) -> None:
+        # As io's files do: an object collected while open warns (shown
+        # with -X dev or -W default), then closes.
+        dev = getattr(self, "_dev", None)
+        if dev is not None and not dev.closed:
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
+            dev.close()
+
 
 class Monitor(_Device):
     """An open /dev/taskmonitor (taskmonitor.ko): read the CPU time of the
     monitored process (the *target*), choose the target, start and stop the
     module's monitoring thread::
 
-        with taskmon.Monitor() as monitor:
-            monitor.target = pid
-            sample = monitor.sample()
-            print(sample.user, sample.system)   # nanoseconds
+        with taskmon.Monitor() as monitor:          # read-only
+            print(monitor.target())
+            user, system = monitor.sample()         # nanoseconds
+            print(monitor.sample().user)            # seconds
+
+        with taskmon.Monitor(steer=True) as monitor:    # read-write, root
+            monitor.set_target(pid)
 
     The target, and whether the thread runs, are state of the kernel module,
     shared by every process that opens the device; a Monitor is a handle on
-    it.  Every method may be called from several threads at once; each is one
-    ioctl(2), made without holding the GIL.  A closed Monitor raises
-    ValueError.  Failures raise taskmon.Error subclasses (OSError).
+    it.  Reading needs only read access to the device; *steering* (choosing
+    the target, starting and stopping) needs ``steer=True`` and
+    CAP_SYS_ADMIN, as docs/security.md says.  Every method may be called from
+    several threads at once; each is one ioctl(2), made without holding the
+    GIL.  A closed Monitor raises ValueError.  Failures raise taskmon.Error
+    subclasses (OSError).  Close it (or use ``with``): one left open warns
+    with ResourceWarning when collected, as files do.
+
+    The target is read with a method, ``target()``, not a property: reading
+    it asks the kernel and may raise (no target, target exited), which
+    ``hasattr()`` and debuggers must not trigger.
     """
 
     #: The device file taskmonitor.ko creates.
@@ -116,15 +181,23 @@ class Monitor(_Device):
     _kind: ClassVar[str] = "monitor"
     _dev: _ext.Monitor
 
-    def __init__(self, path: StrPath = DEFAULT_PATH) -> None:
-        """Open the device (read-only, close-on-exec).
+    def __init__(self, path: StrPath = DEFAULT_PATH, *, steer: bool = False) -> None:
+        """Open the device, close-on-exec: read-only, or read-write with
+        ``steer=True`` (needed by set_target(), start() and stop()).
 
         Raises DeviceNotFoundError (FileNotFoundError) when it does not
-        exist, i.e. the module is not loaded; PermissionDeniedError; or
-        NotSupportedError when the file is not a character device.
+        exist, i.e. the module is not loaded; PermissionDeniedError
+        (PermissionError, EACCES) when the device's permissions refuse the
+        access asked for (the message says which); or NotSupportedError
+        when the file is not a character device.
         """
         self._path = os.fspath(path)
-        self._dev = _ext.Monitor(self._path)
+        self._dev = _ext.Monitor(self._path, bool(steer))
+
+    @property
+    def steer(self) -> bool:
+        """True if opened for steering (``steer=True``: read-write)."""
+        return self._dev.steer
 
     def sample(self) -> Sample:
         """The target's CPU time (TM_GET).
@@ -141,31 +214,40 @@ class Monitor(_Device):
         return self._dev.sample_text()
 
     def start(self) -> None:
-        """Start the module's monitoring thread (TM_START); a no-op if it runs."""
-        self._dev.start()
+        """Start the module's monitoring thread (TM_START); a no-op if it
+        runs.  Steering: raises PermissionDeniedError without ``steer=True``
+        (EBADF) or without CAP_SYS_ADMIN (EPERM)."""
+        with _steering():
+            self._dev.start()
 
     def stop(self) -> None:
-        """Stop the module's monitoring thread (TM_STOP); a no-op if stopped."""
-        self._dev.stop()
+        """Stop the module's monitoring thread (TM_STOP); a no-op if
+        stopped.  Steering: raises as start() does."""
+        with _steering():
+            self._dev.stop()
 
-    @property
     def target(self) -> int:
-        """The pid of the monitored process, in this process's pid namespace.
+        """The pid of the monitored process, in this process's pid namespace (TM_PID).
 
-        Reading raises NoTargetError when none is set, and NoSuchProcessError
+        Raises NoTargetError when none is set, and NoSuchProcessError
         (ProcessLookupError) once the target has exited and been reaped; its
         ``.pid`` is the target this Monitor last set or read, else None.
-        Assigning a pid
-        monitors that process from now on; it raises NoSuchProcessError
-        (ProcessLookupError, with ``.pid``) if there is no such process, and
-        the target is then unchanged, or InvalidArgumentError (ValueError,
-        errno EINVAL) for a pid that is not positive.
         """
         return self._dev.target()
 
-    @target.setter
-    def target(self, pid: int) -> None:
-        self._dev.set_target(_pid(pid))
+    def set_target(self, pid: int) -> None:
+        """Monitor process *pid* from now on (TM_PID).  Steering: needs
+        ``steer=True`` and CAP_SYS_ADMIN (PermissionDeniedError, EBADF or
+        EPERM, otherwise).
+
+        Raises NoSuchProcessError (ProcessLookupError, with ``.pid``) if
+        there is no such process, or InvalidArgumentError (ValueError,
+        EINVAL) for a pid that is not a positive pid_t.  The target is
+        unchanged whenever it raises.
+        """
+        checked = self._checked_pid(pid, "set_target", "a target pid")
+        with _steering():
+            self._dev.set_target(checked)
 
     def stats(self, pid: Optional[int] = None, *, threads: bool = False) -> Stats:
         """Statistics of process *pid* (TM_STATS), or of the target when
@@ -184,7 +266,8 @@ class Monitor(_Device):
         """
         if pid is None:
             return Stats._from_ext(self._dev.target_stats(bool(threads)))
-        return Stats._from_ext(self._dev.stats(_pid(pid), bool(threads)))
+        checked = self._checked_pid(pid, "stats", "a pid")
+        return Stats._from_ext(self._dev.stats(checked, bool(threads)))
 
     def stats_many(self, pids: typing.Iterable[int], *,
                    threads: bool = False) -> List[Union[Stats, Error]]:
@@ -199,9 +282,53 @@ class Monitor(_Device):
         (e.g. NotSupportedError on a module without TM_STATS_BATCH).
         """
         asked = [_pid(pid) for pid in pids]
-        return [entry if isinstance(entry, Error)
+        # A pid outside pid_t cannot be sent: its entry is its error, the
+        # others go to the kernel (0 stands in, and its entry is replaced).
+        refused = {i: self._range_error(pid, "stats", "a pid")
+                   for i, pid in enumerate(asked) if not _in_pid_range(pid)}
+        sent = [0 if i in refused else pid for i, pid in enumerate(asked)]
+        entries = self._dev.stats_many(sent, bool(threads))
+        return [refused[i] if i in refused
+                else entry if isinstance(entry, Error)
                 else Stats._from_ext(cast("typing.Mapping[str, Any]", entry))
-                for entry in self._dev.stats_many(asked, bool(threads))]
+                for i, entry in enumerate(entries)]
+
+    def _checked_pid(self, pid: int, operation: str, what: str) -> int:
+        """*pid* as an int within pid_t; InvalidArgumentError otherwise."""
+        value = _pid(pid)
+        if not _in_pid_range(value):
+            raise self._range_error(value, operation, what)
+        return value
+
+    def _range_error(self, pid: int, operation: str, what: str) -> InvalidArgumentError:
+        """The error of a pid that does not fit a pid_t, found in Python."""
+        return InvalidArgumentError(
+            errno.EINVAL,
+            f"{operation} on {self._path}: {what} must fit a C pid_t (32 bits), "
+            f"and {pid} does not (checked in Python, without asking the kernel)",
+            self._path, operation=operation)
+
+
+_PID_MIN = -(2 ** 31)
+_PID_MAX = 2 ** 31 - 1
+
+
+def _in_pid_range(pid: int) -> bool:
+    return _PID_MIN <= pid <= _PID_MAX
+
+
+class _steering:
+    """Adds the Python call to a PermissionDeniedError for steering through
+    a read-only Monitor (libtaskmon's message names no front end)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]],
+                 exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        if isinstance(exc, PermissionDeniedError) and exc.errno == errno.EBADF:
+            exc.message += "; open it with taskmon.Monitor(steer=True)"
 
 
 def _pid(pid: int) -> int:

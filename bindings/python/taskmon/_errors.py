@@ -8,6 +8,7 @@ programs already catch::
     errno                   taskmon class            also a
     ENOENT, ENODEV, ENXIO   DeviceNotFoundError      FileNotFoundError
     EACCES, EPERM           PermissionDeniedError    PermissionError
+    EBADF (steering)        PermissionDeniedError    PermissionError
     ESRCH                   NoSuchProcessError       ProcessLookupError
     ENODATA                 NoTargetError            -
     ENOTTY                  NotSupportedError        -
@@ -15,9 +16,16 @@ programs already catch::
     anything else           Error                    -
 
 so ``except ProcessLookupError`` and ``except taskmon.Error`` both work.
-``str(error)`` is libtaskmon's complete message (what failed, why, and how
-to fix it); ``strerror`` is the C library's short text for ``errno`` and
-``filename`` the device file.
+``str(error)`` is libtaskmon's complete message (what failed and why);
+``strerror`` is the C library's short text for ``errno``, ``filename``
+(also ``device``) the device file, ``operation`` what failed ("open", an
+ioctl such as "TM_PID", or the library call for a check made without
+asking the kernel) and ``pid`` the process concerned (None if none).
+
+PermissionDeniedError covers the access model of docs/security.md: the
+device's permissions refused opening it (EACCES), a steering call was made
+through a Monitor not opened with ``steer=True`` (EBADF), or the caller
+lacks CAP_SYS_ADMIN to steer (EPERM).
 
 This module imports nothing from the extension: the extension imports it.
 """
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import typing
 from typing import Any, Optional
 
 __all__ = [
@@ -42,27 +51,44 @@ __all__ = [
 class Error(OSError):
     """Base class of the errors taskmon raises for a failed operation.
 
-    ``Error(errno, message=None, filename=None)``: ``message`` is the full
-    text ``str()`` returns (default: ``os.strerror(errno)``); ``filename``
-    is the device file involved, if any.
+    ``Error(errno, message=None, filename=None, *, operation=None,
+    pid=None)``: ``message`` is the full text ``str()`` returns (default:
+    ``os.strerror(errno)``); ``filename`` is the device file involved, if
+    any; ``operation`` what failed; ``pid`` the process concerned.
     """
 
     message: str
+    #: What failed: "open", an ioctl request ("TM_GET", "TM_PID", ...), or
+    #: the library call ("set_target", "stats") for a check made without
+    #: asking the kernel; None if unknown.
+    operation: Optional[str]
+    #: The process concerned (the pid asked for, or the monitored process
+    #: that exited), None if none or unknown.
+    pid: Optional[int]
 
     def __init__(self, errno: int, message: Optional[str] = None,
-                 filename: Optional[str] = None) -> None:
+                 filename: Optional[str] = None, *, operation: Optional[str] = None,
+                 pid: Optional[int] = None) -> None:
         strerror = os.strerror(errno)
         if filename is None:
             super().__init__(errno, strerror)
         else:
             super().__init__(errno, strerror, filename)
         self.message = strerror if message is None else message
+        self.operation = operation
+        self.pid = pid
+
+    @property
+    def device(self) -> Optional[str]:
+        """The device file involved (the same as ``filename``), or None."""
+        return typing.cast(Optional[str], self.filename)
 
     def __str__(self) -> str:
         return self.message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.errno, self.message, self.filename))
+        return (_rebuild, (type(self), self.errno, self.message, self.filename,
+                           self.operation, self.pid))
 
 
 class DeviceNotFoundError(Error, FileNotFoundError):
@@ -71,7 +97,16 @@ class DeviceNotFoundError(Error, FileNotFoundError):
 
 
 class PermissionDeniedError(Error, PermissionError):
-    """The caller may not open the device or make the request (EACCES, EPERM)."""
+    """The caller may not open the device or make the request: EACCES (the
+    device's permissions refused opening it), EBADF (steering through a
+    Monitor opened without ``steer=True``), EPERM (steering needs
+    CAP_SYS_ADMIN).  The message names the rule that refused."""
+
+
+def _rebuild(cls: type[Error], errno: int, message: Optional[str], filename: Optional[str],
+             operation: Optional[str], pid: Optional[int]) -> Error:
+    """Unpickles an Error (keyword arguments do not survive __reduce__'s tuple)."""
+    return cls(errno, message, filename, operation=operation, pid=pid)
 
 
 class NoSuchProcessError(Error, ProcessLookupError):
@@ -82,19 +117,14 @@ class NoSuchProcessError(Error, ProcessLookupError):
     which one it was.
     """
 
-    pid: Optional[int]
-
     def __init__(self, errno: int = _errno.ESRCH, message: Optional[str] = None,
-                 filename: Optional[str] = None, pid: Optional[int] = None) -> None:
-        super().__init__(errno, message, filename)
-        self.pid = pid
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.errno, self.message, self.filename, self.pid))
+                 filename: Optional[str] = None, *, operation: Optional[str] = None,
+                 pid: Optional[int] = None) -> None:
+        super().__init__(errno, message, filename, operation=operation, pid=pid)
 
 
 class NoTargetError(Error):
-    """No target process is set (ENODATA): set one with ``Monitor.target = pid``."""
+    """No target process is set (ENODATA): set one with ``Monitor.set_target(pid)``."""
 
 
 class NotSupportedError(Error):

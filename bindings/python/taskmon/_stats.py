@@ -25,8 +25,10 @@ class Stats:
     pretending to be measured: a kernel thread has no memory, so its
     ``rss_*_bytes`` and ``vsize_bytes`` are None.  ``start_time_ns`` and
     ``sample_time_ns`` count from boot (CLOCK_BOOTTIME): a reused pid has
-    a different ``start_time_ns``.  The ``*_seconds`` properties are the
-    same times as floats.
+    a different ``start_time_ns``.  The properties with the plain names
+    (``user``, ``system``, ``cpu``, ``start_time``, ``sample_time``) are the
+    same times as float seconds, as ``os.stat_result`` pairs ``st_mtime``
+    with ``st_mtime_ns``.
 
     In process scope (the default) CPU time, faults and context switches
     are summed over every thread, as in /proc/PID/stat; in thread scope
@@ -91,26 +93,26 @@ class Stats:
         return sum(part for part in parts if part is not None)
 
     @property
-    def user_seconds(self) -> Optional[float]:
+    def user(self) -> Optional[float]:
         """user_ns in seconds (float)."""
         return _seconds(self.user_ns)
 
     @property
-    def system_seconds(self) -> Optional[float]:
+    def system(self) -> Optional[float]:
         """system_ns in seconds (float)."""
         return _seconds(self.system_ns)
 
     @property
-    def cpu_seconds(self) -> Optional[float]:
+    def cpu(self) -> Optional[float]:
         """cpu_ns in seconds (float)."""
         return _seconds(self.cpu_ns)
 
     @property
-    def start_time_seconds(self) -> Optional[float]:
+    def start_time(self) -> Optional[float]:
         """start_time_ns in seconds since boot (float)."""
         return _seconds(self.start_time_ns)
 
     @property
-    def sample_time_seconds(self) -> Optional[float]:
+    def sample_time(self) -> Optional[float]:
         """sample_time_ns in seconds since boot (float)."""
         return _seconds(self.sample_time_ns)

@@ -11,26 +11,44 @@
  * try {
  *     monitor.set_target(pid);
  * } catch (const taskmon::NoSuchProcess& e) {
- *     std::cerr << e.what() << '\n';  // names the pid and what to do
+ *     std::cerr << e.what() << '\n';  // "TM_PID on /dev/taskmonitor for pid 42 failed: ..."
+ *     use(e.pid(), e.operation(), e.device());
  * } catch (const std::system_error& e) {
  *     if (e.code() == std::errc::permission_denied) ...
  * }
  * @endcode
  *
- * what() is a complete sentence for a person: what failed, why and how to
- * fix it.  The subclasses let a program react to the common cases:
+ * what() says what failed and why, in the kernel's and the module's terms:
+ * "WHAT: STRERROR (WHY)", e.g. "cannot open /dev/taskmonitor: Permission
+ * denied (the device is root:taskmon 0640: reading needs membership of its
+ * group taskmon)".  It gives no advice in terms of one front end (a command
+ * or a language binding): each adds its own, and can build it from the
+ * structured accessors operation(), device() and pid().
+ *
+ * The subclasses let a program react to the common cases:
  *
  * | errno                  | class            |
  * |------------------------|------------------|
  * | ENOENT, ENODEV, ENXIO  | DeviceNotFound   |
  * | EACCES, EPERM          | PermissionDenied |
+ * | EBADF (steering request on a read-only Monitor) | PermissionDenied |
  * | ENOTTY                 | NotSupported     |
  * | ENODATA                | NoTarget         |
  * | ESRCH                  | NoSuchProcess    |
+ * | EINVAL                 | InvalidArgument  |
  * | anything else          | Error            |
  *
- * Calling an operation on a closed or moved-from object throws Error with
- * EBADF.  Exception objects are cheap and nothrow to copy.
+ * The access model (docs/security.md): opening refused by the device's
+ * permissions is EACCES; steering (set_target(), start(), stop()) through a
+ * Monitor opened with Access::read is EBADF, and without CAP_SYS_ADMIN in
+ * the initial user namespace EPERM; all three are PermissionDenied, whose
+ * what() names the rule that refused.
+ *
+ * A check libtaskmon makes without asking the kernel (a pid <= 0) says so
+ * in what(), and operation() is then the library call ("set_target",
+ * "stats"), not an ioctl.  Calling an operation on a closed or moved-from
+ * object throws Error with EBADF.  Exception objects are cheap and nothrow
+ * to copy.
  */
 #ifndef TASKMON_ERROR_HPP
 #define TASKMON_ERROR_HPP
@@ -61,13 +79,24 @@ public:
      * @param device  the device file involved, if any
      */
     Error(int errnum, const std::string& message, const std::filesystem::path& device = {});
+
+    /**
+     * @param errnum    the errno value
+     * @param message   what() returns
+     * @param device    the device file involved, or an empty path
+     * @param operation what failed: "open", the ioctl request ("TM_GET"), or
+     *                  the library call for a check made without the kernel
+     * @param pid       the process concerned, 0 if none or unknown
+     */
+    Error(int errnum, const std::string& message, const std::filesystem::path& device,
+          const std::string& operation, pid_t pid = 0);
     Error(const Error& other) noexcept;
     Error(Error&& other) noexcept;
     Error& operator=(const Error& other) noexcept;
     Error& operator=(Error&& other) noexcept;
     ~Error() override;
 
-    /** @brief The complete message: what failed, the cause and the fix. */
+    /** @brief The complete message: what failed and why. */
     [[nodiscard]] const char* what() const noexcept override;
 
     /** @brief The errno value, same as code().value(). */
@@ -75,6 +104,20 @@ public:
 
     /** @brief The device file involved, or an empty path. */
     [[nodiscard]] std::filesystem::path device() const;
+
+    /**
+     * @brief What failed: "open", an ioctl request such as "TM_GET" or
+     *        "TM_PID", or the library call ("set_target", "stats") for a check
+     *        made without asking the kernel; empty if unknown.
+     */
+    [[nodiscard]] std::string operation() const;
+
+    /**
+     * @brief The process concerned, 0 if none or unknown: the pid asked
+     *        for, or the monitored process that exited (0 once the kernel no
+     *        longer says which one it was and this Monitor never saw it).
+     */
+    [[nodiscard]] pid_t pid() const noexcept;
 
 private:
     struct Detail;
@@ -90,7 +133,11 @@ public:
     using Error::Error;
 };
 
-/** @brief The caller may not open the device or issue the request (EACCES, EPERM). */
+/**
+ * @brief The caller may not open the device or make the request: EACCES
+ *        (the device's permissions), EPERM (no CAP_SYS_ADMIN for steering),
+ *        or EBADF (steering through a Monitor opened with Access::read).
+ */
 class TASKMON_API PermissionDenied : public Error {
 public:
     using Error::Error;
@@ -112,26 +159,29 @@ public:
 };
 
 /**
- * @brief The process does not exist or has exited (ESRCH).
+ * @brief The process does not exist or has exited (ESRCH); pid() says which
+ *        (the one asked for, or the monitored process that exited; 0 if
+ *        unknown).
  */
 class TASKMON_API NoSuchProcess : public Error {
 public:
+    using Error::Error;
+
     /**
      * @param pid     the process id concerned, or 0 if unknown
      * @param message the complete message returned by what()
      * @param device  the device file involved, if any
      */
     NoSuchProcess(pid_t pid, const std::string& message, const std::filesystem::path& device = {});
+};
 
-    /**
-     * @brief The pid that does not exist: the one passed to set_target(), or
-     *        the monitored process that exited (0 if the kernel no longer
-     *        says which one it was).
-     */
-    [[nodiscard]] pid_t pid() const noexcept;
-
-private:
-    pid_t pid_;
+/**
+ * @brief An argument was refused (EINVAL), e.g. a pid <= 0, whether by the
+ *        kernel or by libtaskmon before asking it (what() says which).
+ */
+class TASKMON_API InvalidArgument : public Error {
+public:
+    using Error::Error;
 };
 
 } // namespace taskmon

@@ -12,10 +12,14 @@
 
 // libtaskmon is built with -fvisibility=hidden (and a linker version script):
 // only declarations marked TASKMON_API are part of the shared library's ABI.
+// TASKMON_LOCAL keeps a member of an exported class out of the ABI (for
+// private helpers only the library itself calls).
 #if defined(__GNUC__) || defined(__clang__)
 #define TASKMON_API __attribute__((visibility("default")))
+#define TASKMON_LOCAL __attribute__((visibility("hidden")))
 #else
 #define TASKMON_API
+#define TASKMON_LOCAL
 #endif
 
 #endif // TASKMON_EXPORT_HPP

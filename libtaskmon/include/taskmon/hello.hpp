@@ -10,6 +10,7 @@
 #error "Only <taskmon/taskmon.hpp> can be included directly."
 #endif
 
+#include <taskmon/device_handle.hpp>
 #include <taskmon/export.hpp>
 
 #include <filesystem>
@@ -25,7 +26,7 @@ namespace taskmon {
  * owner of one descriptor; message() may be called from many threads at
  * once, but close(), moves and destruction must not race with other calls.
  */
-class TASKMON_API Hello final {
+class TASKMON_API Hello final : public DeviceHandle {
 public:
     /** @brief The device file helloioctl.ko creates. */
     static constexpr const char* default_path = "/dev/hello";
@@ -42,24 +43,10 @@ public:
     Hello& operator=(Hello&& other) noexcept;
     ~Hello();
 
-    /** @brief True while the device is open. */
-    explicit operator bool() const noexcept;
-
-    /** @brief Closes the device; idempotent; never throws. */
-    void close() noexcept;
-
-    /** @brief The open file descriptor, or -1 when closed. */
-    [[nodiscard]] int fd() const noexcept;
-
-    /** @brief The path that was opened (empty for a moved-from Hello). */
-    [[nodiscard]] std::filesystem::path path() const;
+    // operator bool(), close(), fd() and path(): see DeviceHandle.
 
     /** @brief Issues HELLO and returns the module's string ("Hello ioctl!"). */
     [[nodiscard]] std::string message() const;
-
-private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
 };
 
 } // namespace taskmon

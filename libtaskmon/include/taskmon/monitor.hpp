@@ -10,6 +10,7 @@
 #error "Only <taskmon/taskmon.hpp> can be included directly."
 #endif
 
+#include <taskmon/device_handle.hpp>
 #include <taskmon/export.hpp>
 #include <taskmon/sample.hpp>
 #include <taskmon/stats.hpp>
@@ -25,11 +26,26 @@
 namespace taskmon {
 
 /**
+ * @brief How a Monitor opens the device: what docs/security.md calls
+ *        reading and steering.
+ *
+ * The module lets whoever may open /dev/taskmonitor read (the device is
+ * root:taskmon 0640 with the packages), but steering (set_target(),
+ * start(), stop()) needs the file opened for writing and CAP_SYS_ADMIN.
+ */
+enum class Access {
+    /** @brief Read-only (O_RDONLY): every reading request; steering fails (EBADF). */
+    read,
+    /** @brief Read-write (O_RDWR): reading and steering; opening needs write permission. */
+    steer,
+};
+
+/**
  * @brief An open /dev/taskmonitor: read the CPU time of the monitored
  *        process, choose that process, start and stop the module's thread.
  *
  * @code
- * taskmon::Monitor monitor;                 // opens /dev/taskmonitor
+ * taskmon::Monitor monitor{taskmon::Access::steer}; // /dev/taskmonitor, read-write
  * monitor.set_target(pid);
  * taskmon::Sample s = monitor.sample();
  * std::cout << s.user.count() << " ns in user mode\n";
@@ -56,20 +72,24 @@ namespace taskmon {
  * into and destroying a Monitor must not race with any other call on it
  * (the descriptor number could be reused under a concurrent ioctl).
  */
-class TASKMON_API Monitor final {
+class TASKMON_API Monitor final : public DeviceHandle {
 public:
     /** @brief The device file taskmonitor.ko creates. */
     static constexpr const char* default_path = "/dev/taskmonitor";
 
-    /** @brief Opens default_path. */
+    /** @brief Opens default_path for reading (Access::read). */
     Monitor();
 
+    /** @brief Opens default_path with the given access. */
+    explicit Monitor(Access access);
+
     /**
-     * @brief Opens the given device file (read-only, close-on-exec).
-     * @throws DeviceNotFound, PermissionDenied, NotSupported (not a character
-     *         device) or Error.
+     * @brief Opens the given device file (close-on-exec), read-only for
+     *        Access::read, read-write for Access::steer.
+     * @throws DeviceNotFound, PermissionDenied (the device's permissions
+     *         refuse @p access), NotSupported (not a character device) or Error.
      */
-    explicit Monitor(const std::filesystem::path& path);
+    explicit Monitor(const std::filesystem::path& path, Access access = Access::read);
 
     Monitor(const Monitor&) = delete;
     Monitor& operator=(const Monitor&) = delete;
@@ -77,17 +97,10 @@ public:
     Monitor& operator=(Monitor&& other) noexcept;
     ~Monitor();
 
-    /** @brief True while the device is open (not closed, not moved from). */
-    explicit operator bool() const noexcept;
+    // operator bool(), close(), fd() and path(): see DeviceHandle.
 
-    /** @brief Closes the device; idempotent; never throws. */
-    void close() noexcept;
-
-    /** @brief The open file descriptor, or -1 when closed.  Still owned by the Monitor. */
-    [[nodiscard]] int fd() const noexcept;
-
-    /** @brief The path that was opened (empty for a moved-from Monitor). */
-    [[nodiscard]] std::filesystem::path path() const;
+    /** @brief How the device was opened (Access::read for a moved-from Monitor). */
+    [[nodiscard]] Access access() const noexcept;
 
     /**
      * @brief CPU time of the target (TM_GET).
@@ -101,10 +114,15 @@ public:
      */
     [[nodiscard]] std::string sample_text() const;
 
-    /** @brief Starts the module's monitoring thread (TM_START); a no-op if running. */
+    /**
+     * @brief Starts the module's monitoring thread (TM_START); a no-op if running.
+     * @throws PermissionDenied: EBADF unless opened with Access::steer, EPERM
+     *         without CAP_SYS_ADMIN.
+     */
     void start();
 
-    /** @brief Stops the module's monitoring thread (TM_STOP); a no-op if stopped. */
+    /** @brief Stops the module's monitoring thread (TM_STOP); a no-op if stopped; throws as
+     * start(). */
     void stop();
 
     /**
@@ -117,9 +135,10 @@ public:
 
     /**
      * @brief Monitors process @p pid from now on (TM_PID).
-     * @throws Error (EINVAL) if pid <= 0, without asking the kernel;
-     *         NoSuchProcess if there is no such process, in which case the
-     *         target is unchanged.
+     * @throws InvalidArgument (EINVAL) if pid <= 0, without asking the kernel;
+     *         NoSuchProcess if there is no such process; PermissionDenied
+     *         (EBADF unless opened with Access::steer, EPERM without
+     *         CAP_SYS_ADMIN).  The target is unchanged whenever it throws.
      */
     void set_target(pid_t pid);
 
@@ -168,8 +187,8 @@ public:
     }
 
 private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+    class Impl;
+    [[nodiscard]] TASKMON_LOCAL const Impl& impl() const;
 };
 
 } // namespace taskmon

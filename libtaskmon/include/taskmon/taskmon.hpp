@@ -7,7 +7,8 @@
  * included directly.  Link with the CMake target taskmon::taskmon
  * (find_package(taskmon)) or with `pkg-config --cflags --libs taskmon`.
  *
- * - taskmon::Monitor: /dev/taskmonitor (taskmonitor.ko)
+ * - taskmon::Monitor: /dev/taskmonitor (taskmonitor.ko), opened for taskmon::Access::read or steer
+ * - taskmon::DeviceHandle: what Monitor and Hello share (close(), fd(), path())
  * - taskmon::Hello:   /dev/hello (helloioctl.ko)
  * - taskmon::Sample:  a CPU-time sample
  * - taskmon::Stats, taskmon::StatsResult, taskmon::Scope: per-process statistics
@@ -27,6 +28,7 @@
 #include <taskmon/error.hpp>
 #include <taskmon/sample.hpp>
 #include <taskmon/stats.hpp>
+#include <taskmon/device_handle.hpp>
 #include <taskmon/monitor.hpp>
 #include <taskmon/hello.hpp>
 // clang-format on
