@@ -12,6 +12,7 @@
  * - taskmon::Hello:   /dev/hello (helloioctl.ko)
  * - taskmon::Sample:  a CPU-time sample
  * - taskmon::Stats, taskmon::StatsResult, taskmon::Scope: per-process statistics
+ * - taskmon::list_processes(), taskmon::find_hidden(): the kernel's process list, hidden processes
  * - taskmon::Error and subclasses: every failure (error.hpp)
  * - taskmon::version(), TASKMON_VERSION_STRING
  *
@@ -31,6 +32,7 @@
 #include <taskmon/device_handle.hpp>
 #include <taskmon/monitor.hpp>
 #include <taskmon/hello.hpp>
+#include <taskmon/processes.hpp>
 // clang-format on
 #undef TASKMON_TASKMON_HPP_INSIDE
 
