@@ -160,9 +160,6 @@ std::string open_permission_reason(const ErrorContext& ctx)
     if (by_others) {
         why += std::string("its mode lets everyone do ") + doing +
                ", so something else refused (a security module, or a mount option such as nodev)";
-    } else if (by_group && by_owner) {
-        why += std::string(doing) + " needs membership of its group " + grp + " (or being " +
-               owner + ")";
     } else if (by_group) {
         why += std::string(doing) + " needs membership of its group " + grp;
     } else if (by_owner) {

@@ -4,6 +4,7 @@
 // that consults it.
 #include "fake_stats_kernel.hpp"
 
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,8 +38,38 @@ int FakeStatsKernel::answer(taskmon_stats& rec) const
     return 0;
 }
 
-int FakeStatsKernel::ioctl(unsigned long request, void* arg)
+int FakeStatsKernel::steer(int fd, unsigned long request, const void* arg)
 {
+    ++steer_calls;
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg,hicpp-vararg): fcntl(2)
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY) {
+        return EBADF;
+    }
+    if (!cap_sys_admin) {
+        return EPERM;
+    }
+    if (request == TM_PID) {
+        const pid_t pid = *static_cast<const __kernel_pid_t*>(arg);
+        if (pid == 0) {
+            return EINVAL;
+        }
+        if (processes.count(pid) == 0) {
+            return ESRCH;
+        }
+        target = pid;
+        return 0;
+    }
+    running = request == TM_START;
+    return 0;
+}
+
+int FakeStatsKernel::ioctl(int fd, unsigned long request, void* arg)
+{
+    if (steering && (request == TM_START || request == TM_STOP ||
+                     (request == TM_PID && *static_cast<const __kernel_pid_t*>(arg) >= 0))) {
+        return steer(fd, request, arg);
+    }
     if (request == TM_STATS || request == TM_STATS_BATCH) {
         ++stats_calls;
         if (stats_errno != 0) {
@@ -145,7 +176,7 @@ extern "C" int ioctl(int fd, unsigned long request, ...) noexcept
     void* arg = va_arg(ap, void*);
     va_end(ap);
     if (auto* const fake = taskmon::fake::FakeStatsKernel::current; fake != nullptr) {
-        const int err = fake->ioctl(request, arg);
+        const int err = fake->ioctl(fd, request, arg);
         if (err >= 0) {
             errno = err;
             return err == 0 ? 0 : -1;

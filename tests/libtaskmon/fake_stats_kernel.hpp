@@ -30,6 +30,16 @@ struct FakeStatsKernel {
     pid_t target = 0;    // 0: none (ENODATA)
     int stats_errno = 0; // e.g. ENOTTY: an old module, without TM_STATS*
 
+    // Steering (TM_PID set, TM_START, TM_STOP), faked only when true, with
+    // the module's checks in its order (docs/security.md): a descriptor not
+    // opened for writing is EBADF, then a caller without cap_sys_admin is
+    // EPERM; only then does the target (a pid of processes, else ESRCH)
+    // or running change.
+    bool steering = false;
+    bool cap_sys_admin = true;
+    bool running = false;
+    int steer_calls = 0;
+
     // What came in: every TM_STATS and TM_STATS_BATCH (refused or not),
     // TM_PID read and TM_GET.
     int stats_calls = 0;
@@ -51,10 +61,11 @@ struct FakeStatsKernel {
     static inline FakeStatsKernel* current = nullptr;
 
     // 0 or the errno to fail with; -1: not ours, make the real call.
-    int ioctl(unsigned long request, void* arg);
+    int ioctl(int fd, unsigned long request, void* arg);
 
 private:
     int answer(taskmon_stats& rec) const;
+    int steer(int fd, unsigned long request, const void* arg);
 };
 
 // A user process with every field of the mask filled: state 'S', 3 threads,

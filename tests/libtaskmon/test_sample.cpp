@@ -38,6 +38,36 @@ TEST(Sample, TotalEqualityAndDifference)
     EXPECT_EQ(d.system, 0ns);
 }
 
+TEST(Sample, AddsFieldByField)
+{
+    constexpr taskmon::Sample a{3ns, 5ns};
+    constexpr taskmon::Sample b{10ns, 20ns};
+    static_assert(a + b == taskmon::Sample{13ns, 25ns});
+    static_assert((a + b) - b == a);
+    taskmon::Sample sum;
+    sum += a;
+    sum += b;
+    EXPECT_EQ(sum, (taskmon::Sample{13ns, 25ns}));
+    sum -= a;
+    EXPECT_EQ(sum, b);
+}
+
+TEST(Sample, CpuPercentIsTheShareOfOneCpu)
+{
+    const taskmon::Sample earlier{1s, 1s};
+    // 0.75 s in user mode and 0.25 s in kernel mode over 2 s: 50 %.
+    const taskmon::Sample later{1750ms, 1250ms};
+    EXPECT_DOUBLE_EQ(taskmon::cpu_percent(earlier, later, 2s), 50.0);
+    // Busy on two CPUs for 1 s: 200 %, as top shows it.
+    EXPECT_DOUBLE_EQ(taskmon::cpu_percent(earlier, earlier + taskmon::Sample{2s, 0ns}, 1s), 200.0);
+    static_assert(taskmon::cpu_percent(taskmon::Sample{}, taskmon::Sample{1ms, 0ns}, 1s) == 0.1);
+    // No wall time: nothing to divide by.
+    EXPECT_EQ(taskmon::cpu_percent(earlier, later, 0ns), 0.0);
+    EXPECT_EQ(taskmon::cpu_percent(earlier, later, -1s), 0.0);
+    // Samples swapped (or a new target): negative, for the caller to see.
+    EXPECT_LT(taskmon::cpu_percent(later, earlier, 1s), 0.0);
+}
+
 TEST(Sample, StreamsExactSeconds)
 {
     std::ostringstream out;

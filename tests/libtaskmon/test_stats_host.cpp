@@ -167,8 +167,9 @@ TEST(StatsHost, MissingPidIsNoSuchProcessNamingItWithoutTalkingOfTheTarget)
     EXPECT_EQ(e.code(), std::errc::no_such_process);
     EXPECT_EQ(e.device(), "/dev/zero");
     const std::string what = e.what();
-    EXPECT_THAT(what, HasSubstr("TM_STATS on /dev/zero failed"));
-    EXPECT_THAT(what, HasSubstr("id 31337"));
+    EXPECT_EQ(e.operation(), "TM_STATS");
+    EXPECT_THAT(what, HasSubstr("TM_STATS on /dev/zero for pid 31337 failed: No such process"));
+    EXPECT_THAT(what, HasSubstr("no process or thread 31337 visible"));
     EXPECT_THAT(what, Not(HasSubstr("target")));
 }
 
@@ -176,11 +177,16 @@ TEST(StatsHost, NonPositivePidIsEinvalWithoutAskingTheKernel)
 {
     const FakeStatsKernel k;
     for (const pid_t pid : {0, -1, -2147483647 - 1}) {
-        const auto e =
-            expect_throw<taskmon::Error>([pid] { static_cast<void>(fake_monitor().stats(pid)); });
+        const auto e = expect_throw<taskmon::InvalidArgument>(
+            [pid] { static_cast<void>(fake_monitor().stats(pid)); });
         EXPECT_EQ(e.code(), std::errc::invalid_argument);
+        EXPECT_EQ(e.operation(), "stats");
+        EXPECT_EQ(e.pid(), pid);
+        EXPECT_THAT(
+            std::string(e.what()),
+            HasSubstr("stats on /dev/zero refused by libtaskmon without asking the kernel"));
         EXPECT_THAT(std::string(e.what()),
-                    HasSubstr("must be a positive process id (got " + std::to_string(pid) + ")"));
+                    HasSubstr("must be a positive process id, not " + std::to_string(pid)));
     }
     EXPECT_TRUE(k.single_requests.empty());
 }
@@ -203,7 +209,7 @@ TEST(StatsHost, OldModuleIsNotSupportedWithAClearMessage)
         const std::string what = e.what();
         EXPECT_THAT(what, HasSubstr("does not understand TM_STATS"));
         EXPECT_THAT(what, HasSubstr("older than libtaskmon"));
-        EXPECT_THAT(what, HasSubstr("Per-process statistics (TM_STATS) need"));
+        EXPECT_THAT(what, HasSubstr("lacks the per-process statistics requests"));
     }
 }
 
@@ -258,11 +264,11 @@ TEST(StatsHost, BatchHasOneResultPerPidInOrderEachWithItsStatus)
         ADD_FAILURE() << "value() of a failed pid did not throw";
     } catch (const taskmon::NoSuchProcess& e) {
         EXPECT_EQ(e.pid(), 20);
-        EXPECT_THAT(std::string(e.what()), HasSubstr("id 20"));
+        EXPECT_THAT(std::string(e.what()), HasSubstr("pid 20"));
     }
 
     EXPECT_EQ(results[2].code(), std::errc::invalid_argument);
-    EXPECT_THROW(static_cast<void>(results[2].value()), taskmon::Error);
+    EXPECT_THROW(static_cast<void>(results[2].value()), taskmon::InvalidArgument);
     EXPECT_TRUE(results[3].ok());
     EXPECT_FALSE(results[3].stats.rss_anon_bytes.has_value());
     EXPECT_EQ(results[4].code(), std::errc::invalid_argument);

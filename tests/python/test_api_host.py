@@ -6,6 +6,7 @@ import os
 import pathlib
 import pickle
 import stat
+import warnings
 
 import pytest
 
@@ -40,9 +41,23 @@ def test_error_classes_are_oserrors_and_the_builtin_ones(num, cls, builtin):
     assert e.strerror == os.strerror(num)
     assert e.filename == "/dev/x"
     assert str(e) == "the whole message"
+    assert e.device == "/dev/x"
+    assert e.operation is None and e.pid is None
     copy = pickle.loads(pickle.dumps(e))
     assert type(copy) is cls
     assert (copy.errno, copy.filename, str(copy)) == (num, "/dev/x", "the whole message")
+
+
+def test_errors_carry_operation_and_pid_and_pickle_them():
+    e = taskmon.PermissionDeniedError(errno.EBADF, "read-only", "/dev/taskmonitor",
+                                      operation="TM_PID", pid=42)
+    assert (e.errno, e.operation, e.pid, e.device) == (errno.EBADF, "TM_PID", 42,
+                                                       "/dev/taskmonitor")
+    assert isinstance(e, PermissionError)
+    copy = pickle.loads(pickle.dumps(e))
+    assert type(copy) is taskmon.PermissionDeniedError
+    assert (copy.errno, copy.operation, copy.pid, str(copy)) == (errno.EBADF, "TM_PID", 42,
+                                                                 "read-only")
 
 
 def test_error_defaults():
@@ -66,7 +81,7 @@ def test_no_such_process_carries_the_pid():
 
 # ---- opening -----------------------------------------------------------------------
 
-def test_missing_device_is_file_not_found_with_the_hint():
+def test_missing_device_is_file_not_found_saying_why():
     with pytest.raises(FileNotFoundError) as exc:
         taskmon.Monitor(MISSING)
     e = exc.value
@@ -74,17 +89,16 @@ def test_missing_device_is_file_not_found_with_the_hint():
     assert e.errno == errno.ENOENT
     assert e.filename == MISSING
     assert e.strerror == os.strerror(errno.ENOENT)
+    assert e.operation == "open" and e.pid is None
     message = str(e)
-    assert message.startswith(f"cannot open {MISSING}: No such file or directory.")
-    assert "kernel module is probably not loaded" in message
-    assert "sudo modprobe taskmonitor" in message
-    assert "sudo insmod taskmonitor.ko" in message
+    assert message == (f"cannot open {MISSING}: No such file or directory (the taskmonitor "
+                       f"kernel module, which creates {MISSING}, is probably not loaded)")
 
 
 def test_missing_hello_device_names_its_module():
     with pytest.raises(taskmon.DeviceNotFoundError) as exc:
         taskmon.Hello("/nonexistent/hello")
-    assert "sudo modprobe helloioctl" in str(exc.value)
+    assert "the helloioctl kernel module" in str(exc.value)
 
 
 def test_default_paths():
@@ -107,25 +121,48 @@ def test_a_path_through_a_file_is_a_plain_error():
         taskmon.Monitor("/etc/hostname/taskmonitor")
     assert exc.value.errno == errno.ENOTDIR
     assert type(exc.value) is taskmon.Error
-    assert "Check the device path" in str(exc.value)
+    assert "must be the character device the taskmonitor module creates" in str(exc.value)
 
 
-def test_permission_denied(tmp_path):
+@pytest.mark.parametrize("mode, steer, reason", [
+    (0o640, False, "reading needs membership of its group {group}"),
+    (0o640, True, "opening it for steering (read-write) needs to be its owner {owner}"),
+    (0o600, False, "reading needs to be its owner {owner}"),
+])
+def test_permission_denied_names_the_device_permissions(mode, steer, reason):
+    import grp
+    import pwd
+    import shutil
+    import tempfile
+    # Not pytest's tmp_path: its parent is 0700, so nobody could not even
+    # reach (nor stat) the file.
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="taskmon-perm-", dir="/tmp"))
     device = tmp_path / "taskmonitor"
     device.write_text("")
-    device.chmod(0)
-    if os.geteuid() == 0:  # root reads anything: be nobody for the open
+    device.chmod(mode)
+    st = device.stat()
+    owner, group = pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name
+    if os.geteuid() == 0:  # root opens anything: be nobody for the open
         tmp_path.chmod(0o755)
+        os.setegid(65534)
         os.seteuid(65534)
     try:
         with pytest.raises(PermissionError) as exc:
-            taskmon.Monitor(device)
+            taskmon.Monitor(device, steer=steer)
     finally:
         if os.getuid() == 0:
             os.seteuid(0)
-    assert isinstance(exc.value, taskmon.PermissionDeniedError)
-    assert exc.value.errno == errno.EACCES
-    assert "run as root" in str(exc.value)
+            os.setegid(0)
+        shutil.rmtree(tmp_path, ignore_errors=True)
+    e = exc.value
+    if os.getuid() != 0 and st.st_uid == os.getuid() and not steer:
+        pytest.skip("the owner may read its own file")
+    assert isinstance(e, taskmon.PermissionDeniedError)
+    assert e.errno == errno.EACCES
+    assert e.operation == "open"
+    what = f"cannot open {device}{' for steering' if steer else ''}: Permission denied"
+    assert str(e) == (f"{what} (the device is {owner}:{group} {mode:04o}: "
+                      f"{reason.format(owner=owner, group=group)})")
 
 
 def test_path_like_and_bad_paths(null_monitor):
@@ -150,8 +187,8 @@ def test_descriptor_is_a_close_on_exec_character_device(null_monitor):
     ("TM_GET_TEXT", lambda m: m.sample_text()),
     ("TM_START", lambda m: m.start()),
     ("TM_STOP", lambda m: m.stop()),
-    ("TM_PID", lambda m: m.target),
-    ("TM_PID", lambda m: setattr(m, "target", 1)),
+    ("TM_PID", lambda m: m.target()),
+    ("TM_PID", lambda m: m.set_target(1)),
 ])
 def test_ioctl_on_dev_null_is_not_supported(null_request_fails, request_name, call):
     e = null_request_fails(call, request_name)
@@ -165,21 +202,33 @@ def test_hello_on_dev_null_is_not_supported():
     assert "not a helloioctl device" in str(exc.value)
 
 
-@pytest.mark.parametrize("pid", [0, -1, -2**31, 2**31, 2**40])
+@pytest.mark.parametrize("pid", [0, -1, -2**31])
 def test_target_that_is_not_a_pid_is_einval_before_the_kernel(null_monitor, pid):
     # /dev/null would answer ENOTTY: EINVAL proves the kernel was not asked.
     with pytest.raises(ValueError) as exc:
-        null_monitor.target = pid
+        null_monitor.set_target(pid)
     e = exc.value
     assert isinstance(e, taskmon.InvalidArgumentError)
     assert e.errno == errno.EINVAL
-    assert f"A target pid must be a positive process id (got {pid})" in str(e)
+    assert (e.operation, e.pid) == ("set_target", pid or None)
+    assert "without asking the kernel" in str(e)
+    assert f"a target pid must be a positive process id, not {pid}" in str(e)
+
+
+@pytest.mark.parametrize("pid", [2**31, 2**40, -2**31 - 1])
+def test_target_out_of_pid_t_is_einval_from_python(null_monitor, pid):
+    with pytest.raises(taskmon.InvalidArgumentError) as exc:
+        null_monitor.set_target(pid)
+    assert exc.value.errno == errno.EINVAL
+    assert exc.value.operation == "set_target"
+    assert f"{pid} does not" in str(exc.value)
+    assert "without asking the kernel" in str(exc.value)
 
 
 @pytest.mark.parametrize("value", [True, 1.0, "12", None])
 def test_target_must_be_an_int(null_monitor, value):
     with pytest.raises(TypeError):
-        null_monitor.target = value
+        null_monitor.set_target(value)
 
 
 def test_target_accepts_index_types(null_monitor):
@@ -187,7 +236,64 @@ def test_target_accepts_index_types(null_monitor):
         def __index__(self):
             return 1
     with pytest.raises(taskmon.NotSupportedError):  # reached the ioctl
-        null_monitor.target = Pid()
+        null_monitor.set_target(Pid())  # type: ignore[arg-type]
+
+
+def test_target_is_a_method_so_hasattr_never_asks_the_kernel(null_monitor):
+    # On /dev/null a property would raise NotSupportedError inside hasattr().
+    assert hasattr(null_monitor, "target")
+    assert callable(null_monitor.target)
+    with pytest.raises(AttributeError):
+        null_monitor.target = 1  # type: ignore[method-assign]
+
+
+# ---- the open mode (docs/security.md) ---------------------------------------------
+
+def test_monitor_opens_read_only_unless_asked_to_steer():
+    import fcntl
+    with taskmon.Monitor("/dev/null") as reader:
+        assert reader.steer is False
+        assert fcntl.fcntl(reader.fileno(), fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+    with taskmon.Monitor("/dev/null", steer=True) as steerer:
+        assert steerer.steer is True
+        assert fcntl.fcntl(steerer.fileno(), fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR
+    with pytest.raises(TypeError):
+        taskmon.Monitor("/dev/null", True)  # type: ignore[misc]  # keyword only
+
+
+# ---- ResourceWarning ---------------------------------------------------------------
+
+def test_unclosed_objects_warn_as_files_do():
+    import gc
+    for make in (lambda: taskmon.Monitor("/dev/null"), lambda: taskmon.Hello("/dev/null")):
+        obj = make()
+        fd = obj.fileno()
+        text = repr(obj)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            del obj
+            gc.collect()
+        assert [str(w.message) for w in caught if w.category is ResourceWarning] == [
+            f"unclosed {text}"]
+        with pytest.raises(OSError):
+            os.fstat(fd)  # closed after the warning
+
+
+def test_closed_objects_do_not_warn():
+    import gc
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with taskmon.Monitor("/dev/null"):
+            pass
+        m = taskmon.Monitor("/dev/null")
+        m.close()
+        del m
+        try:
+            taskmon.Monitor("/nonexistent/taskmonitor")  # never opened
+        except taskmon.DeviceNotFoundError:
+            pass
+        gc.collect()
+    assert not [w for w in caught if w.category is ResourceWarning]
 
 
 # ---- closing -----------------------------------------------------------------------
@@ -197,8 +303,9 @@ CALLS = {
     "sample_text": lambda m: m.sample_text(),
     "start": lambda m: m.start(),
     "stop": lambda m: m.stop(),
-    "target": lambda m: m.target,
-    "set target": lambda m: setattr(m, "target", 1),
+    "target": lambda m: m.target(),
+    "set_target": lambda m: m.set_target(1),
+    "steer": lambda m: m.steer,
     "fileno": lambda m: m.fileno(),
 }
 
@@ -258,15 +365,34 @@ def test_monitor_cannot_be_pickled(null_monitor):
 # ---- Sample --------------------------------------------------------------------------
 
 def test_sample_repr_fields_and_total():
-    s = taskmon.Sample(user=36181127855, system=28725434471)
-    assert repr(s) == "Sample(user=36181127855, system=28725434471)"
-    assert (s.user, s.system, s.total) == (36181127855, 28725434471, 64906562326)
+    s = taskmon.Sample(user_ns=36181127855, system_ns=28725434471)
+    assert repr(s) == "Sample(user_ns=36181127855, system_ns=28725434471)"
+    assert (s.user_ns, s.system_ns, s.total_ns) == (36181127855, 28725434471, 64906562326)
+    assert (s.user, s.system) == (36.181127855, 28.725434471)
+    assert s.total == 64906562326 / 1e9
+    assert isinstance(s.user, float)
+
+
+def test_sample_unpacks_like_a_named_tuple():
+    user_ns, system_ns = taskmon.Sample(3, 4)
+    assert (user_ns, system_ns) == (3, 4)
+    assert tuple(taskmon.Sample(5, 6)) == (5, 6)
+    assert len(taskmon.Sample(5, 6)) == 2
+
+
+def test_cpu_percent():
+    earlier = taskmon.Sample(1_000_000_000, 1_000_000_000)
+    later = taskmon.Sample(1_750_000_000, 1_250_000_000)
+    assert taskmon.cpu_percent(earlier, later, 2.0) == 50.0
+    assert taskmon.cpu_percent(earlier, earlier + taskmon.Sample(2_000_000_000, 0), 1.0) == 200.0
+    assert taskmon.cpu_percent(earlier, later, 0) == 0.0
+    assert taskmon.cpu_percent(later, earlier, 1.0) < 0
 
 
 def test_sample_is_immutable_hashable_and_compares_by_value():
     s = taskmon.Sample(1, 2)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        s.user = 5  # type: ignore[misc]
+        s.user_ns = 5  # type: ignore[misc]
     with pytest.raises(AttributeError):
         s.total = 5  # type: ignore[misc]
     assert s == taskmon.Sample(1, 2)

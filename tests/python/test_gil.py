@@ -37,8 +37,8 @@ MONITOR_CALLS = {
     "sample_text": lambda m: m.sample_text(),
     "start": lambda m: m.start(),
     "stop": lambda m: m.stop(),
-    "target (read)": lambda m: m.target,
-    "target (set)": lambda m: setattr(m, "target", os.getpid()),
+    "target (read)": lambda m: m.target(),
+    "target (set)": lambda m: m.set_target(os.getpid()),
     "fileno": lambda m: m.fileno(),
     "close": lambda m: m.close(),
 }
@@ -176,11 +176,11 @@ def test_open_blocked_in_the_kernel_releases_the_gil(tmp_path, kind):
 @pytest.mark.parametrize("name", MONITOR_CALLS)
 def test_monitor_calls_on_the_real_device_release_the_gil(name, busy):
     proc = busy()
-    with taskmon.Monitor() as monitor:
-        monitor.target = proc.pid
+    with taskmon.Monitor(steer=True) as monitor:
+        monitor.set_target(proc.pid)
         was_running = bool(lib.monitor_kthreads())
         if name == "target (set)":
-            call = (lambda m: setattr(m, "target", proc.pid))
+            call = (lambda m: m.set_target(proc.pid))
         else:
             call = MONITOR_CALLS[name]
         try:

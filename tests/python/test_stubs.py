@@ -58,20 +58,28 @@ def test_typed_client_program(tmp_path):
 
         def cpu_seconds(pid: int) -> Optional[float]:
             try:
-                with taskmon.Monitor() as m:
-                    m.target = pid
+                with taskmon.Monitor(steer=True) as m:
+                    m.set_target(pid)
+                    current: int = m.target()
+                    steering: bool = m.steer
                     s: taskmon.Sample = m.sample()
+                    user_ns, system_ns = s
                     line: str = m.sample_text()
                     fd: int = m.fileno()
                     m.start()
                     m.stop()
-                    return (s - taskmon.Sample(0, 0)).total / 1e9 + 0 * len(line) * fd
+                    pct: float = taskmon.cpu_percent(s, s + s, 1.0)
+                    ns: int = user_ns + system_ns + (s - taskmon.Sample(0, 0)).total_ns
+                    return (s.total + pct + ns * 0 + 0 * len(line) * fd * current
+                            * int(steering))
             except ProcessLookupError as e:
                 assert isinstance(e, taskmon.NoSuchProcessError)
                 print(e.pid, e.errno == errno.ESRCH)
                 return None
             except taskmon.Error as e:
-                print(e.errno, e.filename, str(e))
+                op: Optional[str] = e.operation
+                who: Optional[int] = e.pid
+                print(e.errno, e.filename, e.device, op, who, str(e))
                 return None
 
         with taskmon.Hello("/dev/hello") as h:
@@ -85,9 +93,9 @@ def test_typed_client_program(tmp_path):
     bad.write_text(textwrap.dedent("""
         import taskmon
         m = taskmon.Monitor()
-        m.target = "1234"
+        m.set_target("1234")
         total: str = m.sample().total
-        m.sample().user = 5
+        m.sample().user_ns = 5
     """))
     out = _mypy("mypy", "--strict", "--no-incremental", str(bad), cwd=tmp_path)
     assert out.returncode == 1

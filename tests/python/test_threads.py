@@ -110,7 +110,7 @@ def test_many_monitors_from_many_threads():
         for _ in range(200):
             with taskmon.Monitor("/dev/null") as m:
                 with pytest.raises(taskmon.NotSupportedError):
-                    m.target
+                    m.target()
     _run_threads(open_use_close)
 
 
@@ -120,8 +120,8 @@ def test_threads_share_one_monitor(busy):
     starts and stops the module's thread: every call succeeds and each
     thread sees the busy target's CPU time never go back."""
     proc = busy()
-    with taskmon.Monitor() as monitor:
-        monitor.target = proc.pid
+    with taskmon.Monitor(steer=True) as monitor:
+        monitor.set_target(proc.pid)
         was_running = bool(lib.monitor_kthreads())
         stop = threading.Event()
         counts = [0] * THREADS
@@ -129,9 +129,10 @@ def test_threads_share_one_monitor(busy):
         def sampler(index):
             previous = monitor.sample()
             while not stop.is_set():
-                assert monitor.target == proc.pid
+                assert monitor.target() == proc.pid
                 current = monitor.sample()
-                assert current.user >= previous.user and current.system >= previous.system
+                assert current.user_ns >= previous.user_ns
+                assert current.system_ns >= previous.system_ns
                 line = monitor.sample_text()
                 assert line.startswith(f"pid {proc.pid} usr ")
                 previous = current
@@ -163,10 +164,10 @@ def test_threads_switching_the_target(busy):
     """Threads set different targets concurrently: each set succeeds and the
     final target is one of them."""
     procs = [busy() for _ in range(4)]
-    with taskmon.Monitor() as monitor:
+    with taskmon.Monitor(steer=True) as monitor:
         def switcher(index):
             for _ in range(200):
-                monitor.target = procs[index % len(procs)].pid
+                monitor.set_target(procs[index % len(procs)].pid)
                 monitor.sample()
         _run_threads(switcher)
-        assert monitor.target in {p.pid for p in procs}
+        assert monitor.target() in {p.pid for p in procs}

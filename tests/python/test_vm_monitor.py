@@ -30,30 +30,33 @@ def thread_restored():
     """Puts the module's thread back in the state it was in (running or not)."""
     was_running = bool(lib.monitor_kthreads())
     yield was_running
-    with taskmon.Monitor() as m:
+    with taskmon.Monitor(steer=True) as m:
         (m.start if was_running else m.stop)()
 
 
 def test_sample_of_a_busy_process_grows(monitor, busy):
     proc = busy()
-    monitor.target = proc.pid
-    assert monitor.target == proc.pid
+    monitor.set_target(proc.pid)
+    assert monitor.target() == proc.pid
     first = monitor.sample()
     assert isinstance(first, taskmon.Sample)
-    assert isinstance(first.user, int) and isinstance(first.system, int)
-    assert first.user >= 0 and first.system >= 0
+    assert isinstance(first.user_ns, int) and isinstance(first.system_ns, int)
+    assert first.user_ns >= 0 and first.system_ns >= 0
+    assert first.user == first.user_ns / 1e9
+    user_ns, system_ns = first
+    assert (user_ns, system_ns) == (first.user_ns, first.system_ns)
     time.sleep(0.5)
     second = monitor.sample()
-    assert second.user > first.user, "a busy loop spends its time in user mode"
-    assert second.system >= first.system
-    assert second.total > first.total
+    assert second.user_ns > first.user_ns, "a busy loop spends its time in user mode"
+    assert second.system_ns >= first.system_ns
+    assert second.total_ns > first.total_ns
     used = second - first
-    assert 0 < used.total < 10 * 1_000_000_000
+    assert 0 < used.total_ns < 10 * 1_000_000_000
 
 
 def test_sample_counts_every_thread(monitor, busy):
     proc = busy(threads=3)
-    monitor.target = proc.pid
+    monitor.set_target(proc.pid)
     time.sleep(0.5)
     start, t0 = monitor.sample(), time.monotonic()
     time.sleep(1.0)
@@ -65,7 +68,7 @@ def test_sample_counts_every_thread(monitor, busy):
 
 def test_sample_text_format_and_values(monitor, busy):
     proc = busy()
-    monitor.target = proc.pid
+    monitor.set_target(proc.pid)
     before = monitor.sample()
     line = monitor.sample_text()
     after = monitor.sample()
@@ -73,28 +76,28 @@ def test_sample_text_format_and_values(monitor, busy):
     assert match, repr(line)
     pid, usr, sys_ = (int(g) for g in match.groups())
     assert pid == proc.pid
-    assert before.user <= usr <= after.user
-    assert before.system <= sys_ <= after.system
+    assert before.user_ns <= usr <= after.user_ns
+    assert before.system_ns <= sys_ <= after.system_ns
 
 
 def test_set_target_switches(monitor, busy):
     first, second = busy(), busy()
-    monitor.target = first.pid
-    monitor.target = second.pid
-    assert monitor.target == second.pid
+    monitor.set_target(first.pid)
+    monitor.set_target(second.pid)
+    assert monitor.target() == second.pid
     assert monitor.sample_text().startswith(f"pid {second.pid} ")
 
 
 def test_target_is_shared_by_every_open_file(monitor, busy):
     proc = busy()
-    monitor.target = proc.pid
+    monitor.set_target(proc.pid)
     with taskmon.Monitor() as other:
-        assert other.target == proc.pid
+        assert other.target() == proc.pid
 
 
 def test_exited_target_raises_process_lookup_error(monitor, busy):
     proc = busy()
-    monitor.target = proc.pid
+    monitor.set_target(proc.pid)
     monitor.sample()
     lib.kill(proc)
     for call in (monitor.sample, monitor.sample_text):
@@ -105,56 +108,81 @@ def test_exited_target_raises_process_lookup_error(monitor, busy):
         assert e.errno == errno.ESRCH
         assert e.pid == proc.pid
         assert e.filename == "/dev/taskmonitor"
-        assert f"The monitored process (pid {proc.pid}) has exited" in str(e)
+        assert f"the monitored process (pid {proc.pid}) has exited" in str(e)
     # Reaped, its number may name another process: the target is still the
     # exited one, but reading it raises, naming the pid this Monitor set.
     with pytest.raises(ProcessLookupError) as exc:
-        monitor.target
+        monitor.target()
     assert isinstance(exc.value, taskmon.NoSuchProcessError)
     assert (exc.value.errno, exc.value.pid) == (errno.ESRCH, proc.pid)
     assert "has exited and been reaped" in str(exc.value)
     with taskmon.Monitor() as other, pytest.raises(ProcessLookupError) as exc:
-        other.target
+        other.target()
     assert exc.value.pid is None, "a Monitor that never saw the target cannot name it"
     assert "has exited and been reaped" in str(exc.value)
 
 
 def test_missing_pid_raises_and_keeps_the_target(monitor, busy):
     proc = busy()
-    monitor.target = proc.pid
+    monitor.set_target(proc.pid)
     missing = lib.unused_pid()
     with pytest.raises(ProcessLookupError) as exc:
-        monitor.target = missing
+        monitor.set_target(missing)
     e = exc.value
     assert isinstance(e, taskmon.NoSuchProcessError)
     assert (e.errno, e.pid) == (errno.ESRCH, missing)
-    assert f"There is no process with pid {missing}" in str(e)
+    assert f"there is no process {missing} visible in this pid namespace" in str(e)
     assert "the target is unchanged" in str(e)
-    assert monitor.target == proc.pid
+    assert monitor.target() == proc.pid
     monitor.sample()
 
 
 @pytest.mark.parametrize("pid", [0, -1])
 def test_pid_that_is_not_positive_raises_einval_and_keeps_the_target(monitor, busy, pid):
     proc = busy()
-    monitor.target = proc.pid
+    monitor.set_target(proc.pid)
     with pytest.raises(ValueError) as exc:
-        monitor.target = pid
+        monitor.set_target(pid)
     assert isinstance(exc.value, taskmon.InvalidArgumentError)
     assert exc.value.errno == errno.EINVAL
-    assert monitor.target == proc.pid
+    assert monitor.target() == proc.pid
+
+
+def test_a_read_only_monitor_cannot_steer_and_changes_nothing(monitor, busy, thread_restored):
+    """docs/security.md: steering through a file opened read-only is EBADF,
+    a PermissionDeniedError that says so, and the target stays."""
+    first, second = busy(), busy()
+    monitor.set_target(first.pid)
+    monitor.start()
+    with taskmon.Monitor() as reader:
+        assert reader.steer is False
+        with pytest.raises(PermissionError) as exc:
+            reader.set_target(second.pid)
+        e = exc.value
+        assert isinstance(e, taskmon.PermissionDeniedError)
+        assert (e.errno, e.operation, e.pid) == (errno.EBADF, "TM_PID", second.pid)
+        assert "opened read-only" in str(e)
+        assert "taskmon.Monitor(steer=True)" in str(e), "the Python layer's own advice"
+        assert reader.target() == first.pid
+        for call in (reader.stop, reader.start):
+            with pytest.raises(taskmon.PermissionDeniedError) as exc:
+                call()
+            assert exc.value.errno == errno.EBADF
+        assert len(lib.monitor_kthreads()) == 1, "a refused TM_STOP stopped the thread"
+        reader.sample()  # reading needs no more
+        reader.stats(first.pid)
 
 
 def test_a_zombie_target_counts_as_exited(monitor, busy):
     proc = busy()
-    monitor.target = proc.pid
+    monitor.set_target(proc.pid)
     lib.kill(proc, reap=False)
     assert lib.wait_until(lambda: lib.state(proc.pid) == "Z"), "never became a zombie"
     with pytest.raises(taskmon.NoSuchProcessError) as exc:
         monitor.sample()
     assert exc.value.pid == proc.pid
     with taskmon.Monitor() as other:
-        assert other.target == proc.pid, "a zombie keeps its pid: the target reads it"
+        assert other.target() == proc.pid, "a zombie keeps its pid: the target reads it"
     proc.wait()
 
 
@@ -187,9 +215,9 @@ def fresh_module():
         subprocess.run(["rmmod", "taskmonitor"], check=True)
         subprocess.run(["insmod", str(ko)], check=True)
         assert lib.wait_until(lambda: os.path.exists("/dev/taskmonitor"))
-    with taskmon.Monitor() as m:
+    with taskmon.Monitor(steer=True) as m:
         try:
-            target = m.target
+            target = m.target()
         except taskmon.NoTargetError:
             yield m
             return
@@ -201,12 +229,12 @@ def fresh_module():
 
 
 def test_no_target_raises_no_target_error(fresh_module):
-    for call in (lambda: fresh_module.target, fresh_module.sample, fresh_module.sample_text):
+    for call in (lambda: fresh_module.target(), fresh_module.sample, fresh_module.sample_text):
         with pytest.raises(taskmon.NoTargetError) as exc:
             call()
         assert exc.value.errno == errno.ENODATA
         assert isinstance(exc.value, taskmon.Error)
-        assert "No target process is set" in str(exc.value)
+        assert "no target process is set" in str(exc.value)
 
 
 def test_start_and_stop_are_idempotent(monitor, thread_restored):
@@ -232,7 +260,7 @@ def test_start_stop_without_target(thread_restored, fresh_module):
     fresh_module.stop()
     assert lib.wait_until(lambda: not lib.monitor_kthreads())
     with pytest.raises(taskmon.NoTargetError):
-        fresh_module.target
+        fresh_module.target()
 
 
 def test_fileno_is_the_device(monitor):
@@ -265,11 +293,11 @@ def test_permission_denied_for_an_unprivileged_user():
 
 def test_many_calls_in_a_row(monitor, busy):
     proc = busy()
-    monitor.target = proc.pid
+    monitor.set_target(proc.pid)
     previous = monitor.sample()
     for _ in range(2000):
         current = monitor.sample()
-        assert current.user >= previous.user and current.system >= previous.system
+        assert current.user_ns >= previous.user_ns and current.system_ns >= previous.system_ns
         previous = current
 
 

@@ -220,7 +220,7 @@ py::object make_error(const taskmon::Error& error)
     py::dict kwargs;
     const std::string operation = error.operation();
     kwargs["operation"] = operation.empty() ? py::object(py::none()) : py::object(text(operation));
-    kwargs["pid"] = error.pid() > 0 ? py::object(py::int_(error.pid())) : py::object(py::none());
+    kwargs["pid"] = error.pid() != 0 ? py::object(py::int_(error.pid())) : py::object(py::none());
     return error_class(error)(error.errnum(), text(error.what()), filename(error.device()),
                               **kwargs);
 }

@@ -99,7 +99,13 @@ def cpu_percent(earlier: Sample, later: Sample, wall: float) -> float:
 
 
 class _Device:
-    """What Monitor and Hello share: the open file, closing, context manager."""
+    """What Monitor and Hello share: the open file, closing, context manager.
+
+    Slotted: assigning an unknown attribute (``monitor.target = pid`` of an
+    older API) raises AttributeError instead of silently doing nothing.
+    """
+
+    __slots__ = ("_dev", "_path", "__weakref__")
 
     _dev: Union[_ext.Monitor, _ext.Hello]
     _path: str
@@ -177,6 +183,7 @@ class Monitor(_Device):
     """
 
     #: The device file taskmonitor.ko creates.
+    __slots__ = ()
     DEFAULT_PATH: ClassVar[str] = _ext.DEFAULT_MONITOR_PATH
     _kind: ClassVar[str] = "monitor"
     _dev: _ext.Monitor
@@ -353,6 +360,7 @@ class Hello(_Device):
     """
 
     #: The device file helloioctl.ko creates.
+    __slots__ = ()
     DEFAULT_PATH: ClassVar[str] = _ext.DEFAULT_HELLO_PATH
     _kind: ClassVar[str] = "hello device"
     _dev: _ext.Hello

@@ -35,7 +35,18 @@ int main()
         check(false, "opening a missing device throws");
     } catch (const taskmon::DeviceNotFound& e) {
         check(e.code() == std::errc::no_such_file_or_directory, "DeviceNotFound carries ENOENT");
-        check(std::strstr(e.what(), "modprobe") != nullptr, "message says how to load the module");
+        check(std::strstr(e.what(), "not loaded") != nullptr,
+              "message says the module is not loaded");
+        check(e.operation() == "open", "Error::operation() exported");
+    }
+
+    try {
+        taskmon::Monitor monitor("/dev/null", taskmon::Access::steer);
+        check(monitor.access() == taskmon::Access::steer, "Monitor::access() exported");
+        monitor.set_target(0);
+        check(false, "set_target(0) throws");
+    } catch (const taskmon::InvalidArgument& e) { // typeinfo across the library boundary
+        check(e.pid() == 0 && e.operation() == "set_target", "InvalidArgument exported");
     }
 
     try {
@@ -51,6 +62,10 @@ int main()
     std::ostringstream out;
     out << taskmon::Sample{std::chrono::milliseconds(1500), std::chrono::nanoseconds(1)};
     check(out.str() == "user 1.500000000 s, system 0.000000001 s", "operator<< exported");
+    const taskmon::Sample one_second{std::chrono::seconds(1), std::chrono::seconds(0)};
+    check(taskmon::cpu_percent(taskmon::Sample{}, one_second + one_second,
+                               std::chrono::seconds(4)) == 50.0,
+          "cpu_percent()");
 
     if (failures == 0) {
         std::cout << "consumer OK, libtaskmon " << taskmon::version() << '\n';

@@ -26,7 +26,7 @@ int main(int argc, char* argv[])
     const int status = RUN_ALL_TESTS();
     try {
         if (::access(vm::monitor_device().c_str(), F_OK) == 0) {
-            taskmon::Monitor monitor(vm::monitor_device());
+            taskmon::Monitor monitor(vm::monitor_device(), taskmon::Access::steer);
             if (kthreads_before > 0) {
                 monitor.start();
             } else if (kthreads_before == 0) {

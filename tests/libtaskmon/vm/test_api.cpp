@@ -57,7 +57,7 @@ TEST_F(Api, SetTargetAndReadItBack)
 {
     const BusyChild a;
     const BusyChild b;
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(a.pid());
     EXPECT_EQ(monitor.target(), a.pid());
     monitor.set_target(b.pid());
@@ -88,7 +88,7 @@ Sample cpu_since(Monitor& monitor, const Sample& first, std::chrono::nanoseconds
 TEST_F(Api, SampleOfASpinningChildGrowsInUserMode)
 {
     const BusyChild child(Load::spin);
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.start();
     monitor.set_target(child.pid());
 
@@ -112,7 +112,7 @@ TEST_F(Api, SampleOfASpinningChildGrowsInUserMode)
 TEST_F(Api, SyscallLoopShowsSystemTime)
 {
     const BusyChild child(Load::syscalls);
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
     const Sample first = monitor.sample();
     const Sample delta = cpu_since(monitor, first, 100ms);
@@ -126,7 +126,7 @@ TEST_F(Api, SumsOverAllThreads)
     // The main thread sleeps; only a second thread spins: a module that read
     // the group leader's times alone would see almost nothing.
     const BusyChild child(Load::spin_thread);
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
     const Sample first = monitor.sample();
     std::this_thread::sleep_for(500ms);
@@ -137,7 +137,7 @@ TEST_F(Api, SumsOverAllThreads)
 TEST_F(Api, AgreesWithProcStat)
 {
     const BusyChild child(Load::spin);
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
     std::this_thread::sleep_for(300ms);
     const auto before = proc_cpu_time(child.pid());
@@ -156,7 +156,7 @@ TEST_F(Api, AgreesWithProcStat)
 TEST_F(Api, SampleTextHasTheSysfsFormat)
 {
     const BusyChild child;
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
     const std::string text = monitor.sample_text();
     const auto pid = pid_of_text(text);
@@ -172,7 +172,7 @@ TEST_F(Api, SampleTextHasTheSysfsFormat)
 
 TEST_F(Api, StartAndStopAreIdempotentWithOneKthread)
 {
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.stop();
     monitor.stop();
     EXPECT_EQ(wait_for_kthreads(0), 0) << "TM_STOP left a taskmonitor kthread";
@@ -191,7 +191,7 @@ TEST_F(Api, StartAndStopAreIdempotentWithOneKthread)
 TEST_F(Api, MovedMonitorKeepsWorking)
 {
     const BusyChild child;
-    Monitor a(monitor_device());
+    Monitor a(monitor_device(), Access::steer);
     a.set_target(child.pid());
     Monitor b(std::move(a));
     EXPECT_FALSE(a); // NOLINT(bugprone-use-after-move)
@@ -208,7 +208,7 @@ TEST_F(Api, MovedMonitorKeepsWorking)
 TEST_F(Api, SampleStreamsInSeconds)
 {
     const BusyChild child;
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
     std::ostringstream out;
     out << monitor.sample();

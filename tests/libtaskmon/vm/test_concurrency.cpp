@@ -31,7 +31,7 @@ TEST_F(Concurrency, HammerKeepsOneKthreadAndEveryCallSucceeds)
     // Children first: no fork() while threads run.
     const BusyChild a;
     const BusyChild b;
-    Monitor shared(monitor_device());
+    Monitor shared(monitor_device(), Access::steer);
     shared.set_target(a.pid());
     shared.start();
 
@@ -54,7 +54,7 @@ TEST_F(Concurrency, HammerKeepsOneKthreadAndEveryCallSucceeds)
         std::function<void()> step;
         std::atomic<long> iterations{0};
     };
-    Monitor own(monitor_device());
+    Monitor own(monitor_device(), Access::steer);
     std::vector<std::unique_ptr<Worker>> workers;
     const auto add = [&workers](const char* name, std::function<void()> step) {
         workers.push_back(std::make_unique<Worker>());
@@ -125,7 +125,7 @@ TEST_F(Concurrency, HammerKeepsOneKthreadAndEveryCallSucceeds)
 // Runs after the hammer: it must have left no stray thread behind.
 TEST_F(Concurrency, AfterTheHammerStartAndStopStillControlOneKthread)
 {
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.start();
     EXPECT_EQ(wait_for_kthreads(1), 1);
     monitor.stop();

@@ -20,6 +20,7 @@ namespace taskmon::vmtest {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class Errors : public VmTest {};
 
@@ -34,7 +35,7 @@ int raw_ioctl(int fd, unsigned long request, Arg arg)
 TEST_F(Errors, NonexistentPidIsEsrchAndLeavesTheTargetUnchanged)
 {
     const BusyChild child;
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
 
     for (const pid_t bogus : {bogus_pid(), static_cast<pid_t>(INT_MAX)}) {
@@ -55,16 +56,50 @@ TEST_F(Errors, NonexistentPidIsEsrchAndLeavesTheTargetUnchanged)
     }
 }
 
+// docs/security.md: steering through a file opened read-only is EBADF, a
+// PermissionDenied that says so, and changes nothing.
+TEST_F(Errors, ReadOnlyMonitorCannotSteerAndChangesNothing)
+{
+    const BusyChild a;
+    const BusyChild b;
+    Monitor steer(monitor_device(), Access::steer);
+    steer.set_target(a.pid());
+    steer.start();
+    const int kthreads = count_kthreads();
+
+    Monitor reader(monitor_device());
+    EXPECT_EQ(reader.access(), Access::read);
+    try {
+        reader.set_target(b.pid());
+        FAIL() << "set_target() through a read-only Monitor succeeded";
+    } catch (const PermissionDenied& e) {
+        EXPECT_EQ(e.code(), std::errc::bad_file_descriptor);
+        EXPECT_EQ(e.operation(), "TM_PID");
+        EXPECT_EQ(e.pid(), b.pid());
+        EXPECT_THAT(std::string(e.what()), HasSubstr("opened read-only"));
+        EXPECT_THAT(std::string(e.what()), HasSubstr("opened for steering"));
+    }
+    EXPECT_EQ(reader.target(), a.pid()) << "a refused TM_PID changed the target";
+    EXPECT_THROW(reader.stop(), PermissionDenied);
+    EXPECT_THROW(reader.start(), PermissionDenied);
+    EXPECT_EQ(count_kthreads(), kthreads) << "a refused TM_STOP changed the thread";
+    // Reading works read-only.
+    static_cast<void>(reader.sample());
+    EXPECT_EQ(steer.target(), a.pid());
+}
+
 TEST_F(Errors, ZeroPidIsEinval)
 {
     const BusyChild child;
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
     try {
         monitor.set_target(0);
         FAIL() << "set_target(0) succeeded";
-    } catch (const Error& e) {
+    } catch (const InvalidArgument& e) {
         EXPECT_EQ(e.code(), std::errc::invalid_argument);
+        EXPECT_EQ(e.operation(), "set_target");
+        EXPECT_THAT(std::string(e.what()), HasSubstr("without asking the kernel"));
     }
     __kernel_pid_t zero = 0;
     EXPECT_EQ(raw_ioctl(monitor.fd(), TM_PID, &zero), EINVAL) << "the kernel must refuse pid 0";
@@ -74,7 +109,7 @@ TEST_F(Errors, ZeroPidIsEinval)
 TEST_F(Errors, NegativePidReadsTheTarget)
 {
     const BusyChild child;
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
     EXPECT_THROW(monitor.set_target(-1), Error) << "the library must not turn a set into a read";
     for (const __kernel_pid_t negative : {-1, -12345, INT_MIN}) {
@@ -118,7 +153,7 @@ TEST_F(Errors, UnknownRequestsAreEnotty)
 TEST_F(Errors, BadPointersAreEfault)
 {
     const BusyChild child;
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
     const Hello hello(hello_device());
 
@@ -140,7 +175,7 @@ TEST_F(Errors, ExitedTargetIsEsrchUntilANewOneIsSet)
 {
     BusyChild child;
     const pid_t pid = child.pid();
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(pid);
     static_cast<void>(monitor.sample());
     child.kill_and_reap();
@@ -151,7 +186,8 @@ TEST_F(Errors, ExitedTargetIsEsrchUntilANewOneIsSet)
     } catch (const NoSuchProcess& e) {
         EXPECT_EQ(e.code(), std::errc::no_such_process);
         EXPECT_TRUE(e.pid() == pid || e.pid() == 0) << e.pid();
-        EXPECT_THAT(std::string(e.what()), HasSubstr("taskmon pid PID"));
+        EXPECT_THAT(std::string(e.what()), HasSubstr("has exited"));
+        EXPECT_THAT(std::string(e.what()), Not(HasSubstr("taskmon pid")));
     }
     EXPECT_THROW(static_cast<void>(monitor.sample_text()), NoSuchProcess);
     task_sample raw{};

@@ -146,7 +146,7 @@ TEST_F(Stats, BusyChildCpuAgreesWithProcAndTheTargetIsUntouched)
 {
     const BusyChild target;
     const BusyChild other(Load::syscalls);
-    Monitor m(monitor_device());
+    Monitor m(monitor_device(), Access::steer);
     m.set_target(target.pid());
     std::this_thread::sleep_for(300ms);
 

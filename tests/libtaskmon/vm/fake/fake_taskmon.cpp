@@ -136,8 +136,20 @@ int read_times(long pid, task_sample* out)
     return 0;
 }
 
-int taskmonitor_ioctl(unsigned long request, void* arg)
+int taskmonitor_ioctl(unsigned long request, void* arg, bool writable)
 {
+    // Steering through a read-only file is EBADF, before anything else, as
+    // the module does (docs/security.md); the emulation runs as root, so
+    // the capability check (EPERM) always passes.
+    if (!writable && (request == TM_START || request == TM_STOP)) {
+        return EBADF;
+    }
+    if (!writable && request == TM_PID) {
+        __kernel_pid_t asked = -1;
+        if (copy_in(&asked, arg, sizeof(asked)) == 0 && asked >= 0) {
+            return EBADF;
+        }
+    }
     const int fd = state_fd();
     if (fd < 0) {
         return EIO;
@@ -233,7 +245,9 @@ extern "C" int ioctl(int fd, unsigned long request, ...) noexcept
     if (::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1) {
         int err = -1;
         if (minor(st.st_rdev) == 5) { // /dev/zero: taskmonitor
-            err = taskmonitor_ioctl(request, arg);
+            // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg,hicpp-vararg): fcntl(2)
+            const int flags = ::fcntl(fd, F_GETFL);
+            err = taskmonitor_ioctl(request, arg, flags >= 0 && (flags & O_ACCMODE) != O_RDONLY);
         } else if (minor(st.st_rdev) == 7) { // /dev/full: hello
             err = hello_ioctl(request, arg);
         }
