@@ -110,28 +110,18 @@ bool is_stats(const ErrorContext& ctx)
     return ctx.operation.rfind("TM_STATS", 0) == 0;
 }
 
-// The name of user @p uid, or its number.
-std::string user_name(uid_t uid)
+// The name of a user or group (getpwuid_r(), getgrgid_r()), or its number.
+template <class Entry, class Id>
+std::string name_of(Id id, int (*lookup)(Id, Entry*, char*, std::size_t, Entry**),
+                    char* Entry::*name)
 {
-    passwd pw{};
-    passwd* found = nullptr;
+    Entry entry{};
+    Entry* found = nullptr;
     std::vector<char> buf(4096);
-    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-        return found->pw_name;
+    if (lookup(id, &entry, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+        return found->*name;
     }
-    return std::to_string(uid);
-}
-
-// The name of group @p gid, or its number.
-std::string group_name(gid_t gid)
-{
-    group gr{};
-    group* found = nullptr;
-    std::vector<char> buf(4096);
-    if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-        return found->gr_name;
-    }
-    return std::to_string(gid);
+    return std::to_string(id);
 }
 
 // Why the device's permissions refused open(), from its owner, group and
@@ -146,8 +136,8 @@ std::string open_permission_reason(const ErrorContext& ctx)
     const mode_t perm = st.st_mode & 07777U;
     std::array<char, 8> mode{};
     static_cast<void>(std::snprintf(mode.data(), mode.size(), "%04o", static_cast<unsigned>(perm)));
-    const std::string owner = user_name(st.st_uid);
-    const std::string grp = group_name(st.st_gid);
+    const std::string owner = name_of<passwd, uid_t>(st.st_uid, ::getpwuid_r, &passwd::pw_name);
+    const std::string grp = name_of<group, gid_t>(st.st_gid, ::getgrgid_r, &group::gr_name);
     std::string why = "the device is " + owner + ":" + grp + " " + mode.data() + ": ";
     const char* doing = ctx.writable ? "opening it for steering (read-write)" : "reading";
     // The bits the open asked for, for owner, group and others.
