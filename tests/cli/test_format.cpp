@@ -71,16 +71,6 @@ TEST(FormatPidAndThread, TextAndJson)
     EXPECT_EQ(format_thread(false, true), "{\"thread\": \"stopped\"}\n");
 }
 
-TEST(CpuPercent, FromDeltas)
-{
-    EXPECT_DOUBLE_EQ(*cpu_percent(500ms, 1s), 50.0);
-    EXPECT_DOUBLE_EQ(*cpu_percent(2s, 1s), 200.0); // two busy CPUs
-    EXPECT_DOUBLE_EQ(*cpu_percent(0ns, 1s), 0.0);
-    EXPECT_FALSE(cpu_percent(1s, 0ns));
-    EXPECT_FALSE(cpu_percent(1s, -1ns));
-    EXPECT_FALSE(cpu_percent(-1ns, 1s));
-}
-
 TEST(WatchRow, PercentagesFromConsecutiveSamples)
 {
     const Sample before{10s, 1s};

@@ -56,28 +56,45 @@ TEST(ParseArgs, Defaults)
     EXPECT_FALSE(o.pid);
 }
 
-TEST(ParseArgs, HelpAndVersionWinAnywhere)
+TEST(ParseArgs, HelpAndVersion)
 {
     EXPECT_EQ(parse({"--help"}).command, Command::help);
     EXPECT_EQ(parse({"-h"}).command, Command::help);
-    EXPECT_EQ(parse({"get", "--bogus", "--help"}).command, Command::help);
+    EXPECT_FALSE(parse({"-h"}).help_for);
     EXPECT_EQ(parse({"--version"}).command, Command::version);
     EXPECT_EQ(parse({"-V", "frob"}).command, Command::version);
+    EXPECT_EQ(parse({"-jV"}).command, Command::version);
+    // After a command: that command's help.
+    const Options watch = parse({"watch", "-i", "1", "--help"});
+    EXPECT_EQ(watch.command, Command::help);
+    EXPECT_EQ(watch.help_for, Command::watch);
+    EXPECT_EQ(parse({"help", "stats"}).help_for, Command::stats);
+    EXPECT_EQ(parse({"get", "-V"}).command, Command::version);
+    // Options are taken in order, as getopt_long does: an error first is an error.
+    EXPECT_THAT(usage_error({"get", "--bogus", "--help"}), HasSubstr("unknown option '--bogus'"));
     // After "--" they are words, not options.
     EXPECT_THAT(usage_error({"--", "--help"}), HasSubstr("unknown command '--help'"));
+    EXPECT_THAT(usage_error({"get", "--", "--help"}), HasSubstr("'get' takes no arguments"));
+    EXPECT_THAT(usage_error({"help", "frob"}), HasSubstr("unknown command 'frob'"));
 }
 
 TEST(ParseArgs, GlobalOptionsBeforeOrAfterTheCommand)
 {
-    for (const auto& args :
-         std::vector<std::vector<std::string>>{{"--device", "/dev/x", "--json", "get"},
-                                               {"get", "--device", "/dev/x", "--json"},
-                                               {"-d", "/dev/x", "get", "-j"},
-                                               {"--device=/dev/x", "get", "--json"}}) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--device", "/dev/x", "--json", "get"},
+             {"get", "--device", "/dev/x", "--json"},
+             {"-d", "/dev/x", "get", "-j"},
+             {"--device=/dev/x", "get", "--json"},
+             {"-d/dev/x", "-j", "get"},          // value attached to the short option
+             {"-jd", "/dev/x", "get"},           // grouped short options, the last takes a value
+             {"-jd/dev/x", "get"},               // both
+             {"get", "-jd", "/dev/x"},           // the same after the command
+             {"--dev", "/dev/x", "--js", "get"}, // unambiguous abbreviations, as getopt_long
+         }) {
         const Options o = parse(args);
-        EXPECT_EQ(o.command, Command::get);
-        EXPECT_EQ(o.device, "/dev/x");
-        EXPECT_TRUE(o.json);
+        EXPECT_EQ(o.command, Command::get) << args.front();
+        EXPECT_EQ(o.device, "/dev/x") << args.front();
+        EXPECT_TRUE(o.json) << args.front();
     }
 }
 
@@ -88,9 +105,10 @@ TEST(ParseArgs, Watch)
     EXPECT_EQ(o.interval, 250ms);
     ASSERT_TRUE(o.count);
     EXPECT_EQ(*o.count, 2U);
-    const Options p = parse({"-i", "3", "-n", "10", "watch"});
+    const Options p = parse({"-j", "watch", "-i3", "-jn", "10"});
     EXPECT_EQ(p.interval, 3s);
     EXPECT_EQ(*p.count, 10U);
+    EXPECT_TRUE(p.json);
     EXPECT_EQ(parse({"watch", "--interval=1.5"}).interval, 1500ms);
 }
 
@@ -101,22 +119,46 @@ TEST(ParseArgs, Pid)
     ASSERT_TRUE(o.pid);
     EXPECT_EQ(*o.pid, 1234);
     EXPECT_EQ(*parse({"--json", "pid", "1"}).pid, 1);
+    EXPECT_EQ(*parse({"pid", "--", "7"}).pid, 7);
+}
+
+TEST(ParseArgs, OnlySteeringOpensForWriting)
+{
+    using taskmon::cli::steers;
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"get"}, {"watch"}, {"pid"}, {"stats", "1"}, {"help"}, {"--version"}}) {
+        EXPECT_FALSE(steers(parse(args))) << args.front();
+    }
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"start"}, {"stop"}, {"pid", "1"}}) {
+        EXPECT_TRUE(steers(parse(args))) << args.front();
+    }
 }
 
 TEST(ParseArgs, UsageErrorsSayWhatIsWrong)
 {
     EXPECT_THAT(usage_error({}), HasSubstr("no command given"));
+    EXPECT_THAT(usage_error({}), HasSubstr("pid, stats and help"));
     EXPECT_THAT(usage_error({"frob"}), HasSubstr("unknown command 'frob'"));
+    EXPECT_THAT(usage_error({"frob"}), HasSubstr("get, watch, start, stop, pid, stats and help"));
     EXPECT_THAT(usage_error({"get", "--frob"}), HasSubstr("unknown option '--frob'"));
+    EXPECT_THAT(usage_error({"get", "--frob=1"}), HasSubstr("unknown option '--frob'"));
+    EXPECT_THAT(usage_error({"-x", "get"}), HasSubstr("unknown option '-x'"));
+    EXPECT_THAT(usage_error({"get", "-jx"}), HasSubstr("unknown option '-x'"));
     EXPECT_THAT(usage_error({"get", "extra"}), HasSubstr("'get' takes no arguments"));
     EXPECT_THAT(usage_error({"start", "1"}), HasSubstr("'start' takes no arguments"));
     EXPECT_THAT(usage_error({"pid", "1", "2"}), HasSubstr("at most one argument"));
-    EXPECT_THAT(usage_error({"get", "--device"}), HasSubstr("--device needs a PATH"));
+    EXPECT_THAT(usage_error({"stats"}), HasSubstr("at least one PID"));
+    EXPECT_THAT(usage_error({"get", "--device"}), HasSubstr("--device needs an argument, PATH"));
+    EXPECT_THAT(usage_error({"-d"}), HasSubstr("--device needs an argument, PATH"));
     EXPECT_THAT(usage_error({"get", "--device="}), HasSubstr("non-empty PATH"));
-    EXPECT_THAT(usage_error({"watch", "--interval"}), HasSubstr("needs a SECONDS"));
-    EXPECT_THAT(usage_error({"watch", "--count"}), HasSubstr("needs a N"));
-    EXPECT_THAT(usage_error({"get", "--count", "3"}), HasSubstr("only apply to 'watch'"));
-    EXPECT_THAT(usage_error({"pid", "--interval", "3"}), HasSubstr("only apply to 'watch'"));
+    EXPECT_THAT(usage_error({"watch", "--interval"}), HasSubstr("needs an argument, S"));
+    EXPECT_THAT(usage_error({"watch", "-n"}), HasSubstr("--count needs an argument, N"));
+    EXPECT_THAT(usage_error({"get", "--count", "3"}), HasSubstr("belongs to 'watch'"));
+    EXPECT_THAT(usage_error({"-i", "3", "watch"}), HasSubstr("give it after the command"));
+    EXPECT_THAT(usage_error({"pid", "--interval", "3"}),
+                HasSubstr("'--interval' belongs to 'watch'"));
+    EXPECT_THAT(usage_error({"get", "-t"}), HasSubstr("'-t' belongs to 'stats'"));
     EXPECT_THAT(usage_error({"get", "--json=yes"}), HasSubstr("--json takes no argument"));
 }
 
@@ -130,8 +172,9 @@ TEST(ParsePid, AcceptsPositiveIntegersOnly)
         EXPECT_THROW(static_cast<void>(taskmon::cli::parse_pid(bad)), UsageError) << bad;
     }
     EXPECT_THAT(usage_error({"pid", "0"}), HasSubstr("invalid pid '0'"));
-    EXPECT_THAT(usage_error({"pid", "-5"}), HasSubstr("invalid pid '-5'"))
+    EXPECT_THAT(usage_error({"pid", "-5"}), HasSubstr("invalid pid: '-5' is not an option"))
         << "a negative number is a bad pid, not an unknown option";
+    EXPECT_THAT(usage_error({"stats", "1", "-5"}), HasSubstr("invalid pid"));
     EXPECT_THAT(usage_error({"pid", "abc"}), HasSubstr("positive integer"));
 }
 
@@ -173,6 +216,9 @@ TEST(HelpText, DocumentsCommandsOptionsAndExitCodes)
                              "start",
                              "stop",
                              "pid PID",
+                             "stats [-t] PID...",
+                             "--threads",
+                             "help [COMMAND]",
                              "--device PATH",
                              "--json",
                              "--help",
@@ -186,9 +232,22 @@ TEST(HelpText, DocumentsCommandsOptionsAndExitCodes)
                              "5  device not found",
                              "6  permission denied",
                              "7  not a taskmonitor device",
-                             "sudo modprobe taskmonitor"}) {
+                             "sudo modprobe taskmonitor",
+                             "group taskmon"}) {
         EXPECT_THAT(help, HasSubstr(text));
     }
+}
+
+TEST(HelpText, OfOneCommand)
+{
+    using taskmon::cli::help_text;
+    const std::string watch = help_text(Command::watch);
+    EXPECT_THAT(watch, ::testing::StartsWith("Usage: taskmon [OPTIONS] watch [-i S] [-n N]\n"));
+    EXPECT_THAT(watch, HasSubstr("--interval S"));
+    EXPECT_THAT(watch, HasSubstr("--device PATH"));
+    EXPECT_THAT(watch, ::testing::Not(HasSubstr("--threads")));
+    EXPECT_THAT(help_text(Command::pid), HasSubstr("       taskmon [OPTIONS] pid PID\n"));
+    EXPECT_EQ(help_text(Command::help), help_text());
 }
 
 TEST(VersionText, NamesCliAndLibraryVersions)

@@ -46,12 +46,20 @@ TEST(RunMain, UsageErrorsExit2WithAHint)
     }
 }
 
+TEST(RunMain, HelpOfOneCommand)
+{
+    const Result r = run({"watch", "--help"});
+    EXPECT_EQ(r.status, exit_ok);
+    EXPECT_THAT(r.out, StartsWith("Usage: taskmon [OPTIONS] watch"));
+    EXPECT_EQ(run({"help", "watch"}).out, r.out);
+}
+
 TEST(RunMain, MissingDeviceExit5SaysHowToLoadTheModule)
 {
     for (const char* command : {"get", "watch", "start", "stop", "pid"}) {
         const Result r = run({"--device", "/nonexistent/taskmonitor", command});
         EXPECT_EQ(r.status, exit_device_not_found) << command;
-        EXPECT_THAT(r.err, StartsWith("taskmon: cannot open /nonexistent/taskmonitor: "));
+        EXPECT_THAT(r.err, StartsWith("taskmon: cannot open /nonexistent/taskmonitor"));
         EXPECT_THAT(r.err, HasSubstr("sudo modprobe taskmonitor"));
         EXPECT_THAT(r.err, HasSubstr("sudo insmod taskmonitor.ko"));
         EXPECT_EQ(r.out, "");
@@ -70,8 +78,47 @@ TEST(RunMain, WrongDeviceExit7)
              {"--device", "/", "get"}}) {
         const Result r = run(args);
         EXPECT_EQ(r.status, exit_not_supported) << args.back();
-        EXPECT_THAT(r.err, HasSubstr("Check the device path")) << r.err;
+        EXPECT_THAT(r.err, ::testing::AnyOf(HasSubstr("is /dev/null the taskmonitor device"),
+                                            HasSubstr("is / the taskmonitor device")))
+            << r.err;
     }
+}
+
+// The advice is the command's own, chosen from the error's class and
+// accessors and from the command line, never from the library's message.
+TEST(Advice, PermissionDeniedSaysWhichRuleAndWhatToDo)
+{
+    const auto opts = [](std::vector<std::string> args) { return parse_args(args); };
+    const taskmon::PermissionDenied open_refused(EACCES, "x", "/dev/taskmonitor", "open");
+    for (const char* command : {"get", "watch", "pid"}) {
+        EXPECT_THAT(advice(open_refused, opts({command})),
+                    HasSubstr("sudo adduser $USER taskmon', then log in again"))
+            << command;
+    }
+    EXPECT_THAT(advice(open_refused, opts({"stats", "1"})), HasSubstr("group taskmon"));
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"start"}, {"stop"}, {"pid", "1"}}) {
+        EXPECT_THAT(advice(open_refused, opts(args)), HasSubstr("run them as root"))
+            << args.front();
+    }
+    const taskmon::PermissionDenied no_capability(EPERM, "x", "/dev/taskmonitor", "TM_PID", 1);
+    EXPECT_THAT(advice(no_capability, opts({"pid", "1"})), HasSubstr("run them as root"));
+    EXPECT_THAT(advice(no_capability, opts({"pid", "1"})), HasSubstr("user namespace"));
+}
+
+TEST(Advice, OtherErrors)
+{
+    const auto opts = [](std::vector<std::string> args) { return parse_args(args); };
+    EXPECT_THAT(advice(taskmon::DeviceNotFound(ENOENT, "x", "/dev/t", "open"), opts({"get"})),
+                HasSubstr("sudo modprobe taskmonitor"));
+    EXPECT_THAT(advice(taskmon::NoTarget(ENODATA, "x", "/dev/t", "TM_GET"), opts({"get"})),
+                HasSubstr("sudo taskmon pid PID"));
+    const taskmon::NoSuchProcess gone(ESRCH, "x", "/dev/t", "TM_PID", 42);
+    EXPECT_THAT(advice(gone, opts({"pid", "42"})), HasSubstr("'ps' lists the pids"));
+    EXPECT_THAT(advice(gone, opts({"get"})), HasSubstr("choose another target"));
+    EXPECT_THAT(advice(taskmon::NotSupported(ENOTTY, "x", "/dev/null", "TM_GET"), opts({"get"})),
+                HasSubstr("is /dev/null the taskmonitor device"));
+    EXPECT_EQ(advice(taskmon::Error(EIO, "x", "/dev/t", "TM_GET"), opts({"get"})), "");
 }
 
 TEST(ExitCodeFor, EachErrorClassHasItsStatus)

@@ -83,9 +83,9 @@ TEST(StatsOptions, RejectsNoPidBadPidsAndThreadsElsewhere)
     EXPECT_THAT(usage({"stats", "0"}), HasSubstr("invalid pid '0'"));
     EXPECT_THAT(usage({"stats", "1", "x"}), HasSubstr("invalid pid 'x'"));
     EXPECT_THAT(usage({"stats", "2147483648"}), HasSubstr("invalid pid"));
-    EXPECT_THAT(usage({"get", "--threads"}), HasSubstr("--threads only applies to 'stats'"));
+    EXPECT_THAT(usage({"get", "--threads"}), HasSubstr("'--threads' belongs to 'stats'"));
     EXPECT_THAT(usage({"stats", "--threads=1", "1"}), HasSubstr("takes no argument"));
-    EXPECT_THAT(help_text(), HasSubstr("stats PID..."));
+    EXPECT_THAT(help_text(), HasSubstr("stats [-t] PID..."));
 }
 
 TEST(StatsFormat, Bytes)

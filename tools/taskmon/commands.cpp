@@ -84,11 +84,15 @@ bool sleep_until(Clock::time_point deadline)
 
 void write(std::ostream& out, const std::string& text)
 {
+    errno = 0;
     out << text;
     out.flush();
     if (!out) {
+        if (errno == EPIPE) { // SIGPIPE is ignored (main.cpp): the reader went away
+            throw OutputClosed();
+        }
         throw std::runtime_error(
-            "cannot write to standard output (closed pipe or full disk?); check where the output "
+            "cannot write to standard output (closed, or a full disk?); check where the output "
             "goes");
     }
 }
@@ -187,7 +191,7 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
 {
     switch (opts.command) {
     case Command::help:
-        write(out, help_text());
+        write(out, help_text(opts.help_for));
         return exit_ok;
     case Command::version:
         write(out, version_text());
@@ -196,7 +200,9 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
         break;
     }
 
-    Monitor monitor(opts.device);
+    // Steering needs a read-write open, which only root may make; reading a
+    // read-only one, which the group taskmon may too (docs/security.md).
+    Monitor monitor(opts.device, steers(opts) ? Access::steer : Access::read);
     switch (opts.command) {
     case Command::get: {
         const auto [pid, sample] = TargetReader(monitor).read();
@@ -231,13 +237,62 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
     return exit_ok;
 }
 
+std::string advice(const Error& error, const Options& opts)
+{
+    const bool setting_target = opts.command == Command::pid && opts.pid;
+    if (dynamic_cast<const DeviceNotFound*>(&error) != nullptr) {
+        return "is the module loaded? Load it with 'sudo modprobe taskmonitor' (installed "
+               "package) or 'sudo insmod taskmonitor.ko' (build tree), or check --device";
+    }
+    if (dynamic_cast<const PermissionDenied*>(&error) != nullptr) {
+        if (error.operation() == "open" && !steers(opts)) {
+            return "to read without root, join the group taskmon: 'sudo adduser $USER taskmon', "
+                   "then log in again";
+        }
+        if (error.errnum() == EBADF) { // steers() and the request disagree
+            return "this taskmon opened the device read-only for a steering command: please "
+                   "report it as a bug";
+        }
+        return "start, stop and 'pid PID' change what every user of the module sees: run them "
+               "as root (sudo taskmon ...; root in a user namespace or container cannot)";
+    }
+    if (dynamic_cast<const NoTarget*>(&error) != nullptr) {
+        return "choose a process to monitor with 'sudo taskmon pid PID'";
+    }
+    if (dynamic_cast<const NoSuchProcess*>(&error) != nullptr) {
+        if (setting_target) {
+            return "'ps' lists the pids of running processes";
+        }
+        if (opts.command == Command::stats) {
+            return "";
+        }
+        return "choose another target with 'sudo taskmon pid PID'";
+    }
+    if (dynamic_cast<const NotSupported*>(&error) != nullptr) {
+        return "is " + error.device().string() +
+               " the taskmonitor device (check --device)? Otherwise the loaded module is older "
+               "than this taskmon: load the module of the same release";
+    }
+    return "";
+}
+
 int run_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) noexcept
 {
     try {
+        Options opts;
         try {
-            return run_command(parse_args(args), out, err);
+            opts = parse_args(args);
+            return run_command(opts, out, err);
         } catch (const UsageError& e) {
             err << "taskmon: " << e.what() << "\nTry 'taskmon --help' for more information.\n";
+            return exit_code_for(e);
+        } catch (const OutputClosed&) {
+            return exit_ok; // as 'yes | head -1' expects: not an error, nothing to say
+        } catch (const Error& e) {
+            err << "taskmon: " << e.what() << '\n';
+            if (const std::string fix = advice(e, opts); !fix.empty()) {
+                err << "taskmon: " << fix << '\n';
+            }
             return exit_code_for(e);
         } catch (const std::exception& e) {
             err << "taskmon: " << e.what() << '\n';

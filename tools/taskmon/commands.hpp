@@ -6,11 +6,29 @@
 
 #include "options.hpp"
 
+#include <taskmon/taskmon.hpp>
+
+#include <exception>
 #include <iosfwd>
 #include <string>
 #include <vector>
 
 namespace taskmon::cli {
+
+/**
+ * Thrown when standard output is a pipe whose reader went away (EPIPE, as in
+ * `taskmon watch | head -1`): the command ends quietly with status 0.
+ */
+class OutputClosed : public std::exception {
+public:
+    [[nodiscard]] const char* what() const noexcept override { return "output closed"; }
+};
+
+/**
+ * What the user can do about @p error, in this command's terms (the
+ * library's message says what failed and why); empty if nothing to add.
+ */
+[[nodiscard]] std::string advice(const Error& error, const Options& opts);
 
 /**
  * Runs one parsed command against the device; throws taskmon::Error on a
@@ -22,7 +40,8 @@ namespace taskmon::cli {
 
 /**
  * The whole command: parses @p args (argv[1..]), runs the command, writes
- * errors to @p err as "taskmon: <cause and fix>", and returns the exit status
+ * errors to @p err as "taskmon: <what failed and why>" and, on a second line,
+ * "taskmon: <what to do>", and returns the exit status
  * (see exit_codes.hpp).  Never throws.
  */
 [[nodiscard]] int run_main(const std::vector<std::string>& args, std::ostream& out,

@@ -149,14 +149,6 @@ std::string format_thread(bool started, bool json)
                 : std::string("monitoring thread ") + state + "\n";
 }
 
-std::optional<double> cpu_percent(std::chrono::nanoseconds used, std::chrono::nanoseconds wall)
-{
-    if (wall.count() <= 0 || used.count() < 0) {
-        return std::nullopt;
-    }
-    return 100.0 * static_cast<double>(used.count()) / static_cast<double>(wall.count());
-}
-
 WatchRow make_watch_row(std::chrono::nanoseconds elapsed, pid_t pid, const Sample& sample,
                         pid_t previous_pid, const Sample& previous, std::chrono::nanoseconds wall)
 {
@@ -164,15 +156,15 @@ WatchRow make_watch_row(std::chrono::nanoseconds elapsed, pid_t pid, const Sampl
     row.elapsed = elapsed;
     row.pid = pid;
     row.sample = sample;
-    if (pid == previous_pid) {
-        const Sample delta = sample - previous;
-        const auto user = cpu_percent(delta.user, wall);
-        const auto system = cpu_percent(delta.system, wall);
-        if (user && system) {
-            row.user_cpu = user;
-            row.system_cpu = system;
-            row.cpu = *user + *system;
-        }
+    const Sample delta = sample - previous;
+    if (pid == previous_pid && wall.count() > 0 && delta.user.count() >= 0 &&
+        delta.system.count() >= 0) {
+        // libtaskmon's percentage of one CPU; for one mode, of samples of that mode alone.
+        row.cpu = taskmon::cpu_percent(previous, sample, wall);
+        row.user_cpu =
+            taskmon::cpu_percent(Sample{previous.user, {}}, Sample{sample.user, {}}, wall);
+        row.system_cpu =
+            taskmon::cpu_percent(Sample{{}, previous.system}, Sample{{}, sample.system}, wall);
     }
     return row;
 }

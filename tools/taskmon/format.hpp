@@ -49,17 +49,14 @@ struct WatchRow {
 };
 
 /**
- * Builds a row from two consecutive samples taken @p wall apart.  The
- * percentages are unset when they cannot be computed: a different pid, a
- * non-positive wall time, or CPU time going backwards.
+ * Builds a row from two consecutive samples taken @p wall apart, the
+ * percentages by taskmon::cpu_percent().  They are unset when they cannot be
+ * computed: a different pid, a non-positive wall time, or CPU time going
+ * backwards.
  */
 [[nodiscard]] WatchRow make_watch_row(std::chrono::nanoseconds elapsed, pid_t pid,
                                       const Sample& sample, pid_t previous_pid,
                                       const Sample& previous, std::chrono::nanoseconds wall);
-
-/** "cpu %" of @p used CPU time over @p wall, or unset if wall <= 0 or used < 0. */
-[[nodiscard]] std::optional<double> cpu_percent(std::chrono::nanoseconds used,
-                                                std::chrono::nanoseconds wall);
 
 /** The first lines of `taskmon watch` in text mode (empty in JSON mode). */
 [[nodiscard]] std::string format_watch_header(pid_t pid, std::chrono::nanoseconds interval,

@@ -3,11 +3,12 @@
 
 #include <taskmon/taskmon.hpp>
 
+#include <getopt.h>
+
 #include <algorithm>
-#include <array>
 #include <cctype>
-#include <climits>
 #include <limits>
+#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -39,47 +40,361 @@ std::optional<std::uint64_t> to_uint(std::string_view digits, std::uint64_t max)
     return value;
 }
 
-bool looks_like_negative_number(std::string_view arg)
-{
-    return arg.size() > 1 && arg[0] == '-' && all_digits(arg.substr(1));
-}
+// ---- the declarations: every command and option, once ---------------------
+// getopt_long's tables and the help text are both made from these.
 
-struct CommandName {
-    std::string_view name;
-    Command command;
+struct OptionSpec {
+    char key;              // the short option, also getopt_long's return value
+    const char* name;      // the long option
+    const char* value;     // the argument's name in the help, or nullptr: a flag
+    std::string_view help; // '\n' continues on the next line of the help
 };
 
-constexpr std::array<CommandName, 7> commands{{
-    {"get", Command::get},
-    {"watch", Command::watch},
-    {"start", Command::start},
-    {"stop", Command::stop},
-    {"pid", Command::pid},
-    {"stats", Command::stats},
-    {"help", Command::help},
-}};
+// One line of a command's help: its operands and what it does.
+struct Form {
+    std::string_view operands;
+    std::string_view help;
+};
 
-Command command_from_name(const std::string& name)
+struct CommandSpec {
+    Command command;
+    std::string_view name;
+    std::vector<Form> forms;
+    std::vector<OptionSpec> options; // the command's own options, given after it
+};
+
+const std::vector<OptionSpec>& global_options()
 {
-    for (const auto& entry : commands) {
-        if (entry.name == name) {
-            return entry.command;
+    static const std::vector<OptionSpec> options{
+        {'d', "device", "PATH", "device file (default /dev/taskmonitor)"},
+        {'j', "json", nullptr, "print JSON: one object per line"},
+        {'h', "help", nullptr, "show this help (after a command: its help) and exit"},
+        {'V', "version", nullptr, "show the version and exit"},
+    };
+    return options;
+}
+
+const std::vector<CommandSpec>& commands()
+{
+    static const std::vector<CommandSpec> table{
+        {Command::get,
+         "get",
+         {{"", "print the target's pid and CPU time (user, system, total)"}},
+         {}},
+        {Command::watch,
+         "watch",
+         {{"", "print the CPU time and CPU use every interval"}},
+         {{'i', "interval", "S", "seconds between samples (default 1; 0.01 to 86400, e.g. 0.5)"},
+          {'n', "count", "N", "stop after N samples (default: until Ctrl-C)"}}},
+        {Command::start, "start", {{"", "start the module's monitoring thread (root)"}}, {}},
+        {Command::stop, "stop", {{"", "stop the module's monitoring thread (root)"}}, {}},
+        {Command::pid,
+         "pid",
+         {{"", "print the target's pid"}, {"PID", "monitor process PID from now on (root)"}},
+         {}},
+        {Command::stats,
+         "stats",
+         {{"PID...", "print the CPU time and memory of each PID (any\n"
+                     "process; the target is neither read nor changed)"}},
+         {{'t', "threads", nullptr, "each PID is a thread id: that thread's own figures"}}},
+        {Command::help, "help", {{"[COMMAND]", "show this help, or COMMAND's"}}, {}},
+    };
+    return table;
+}
+
+const CommandSpec& spec_of(Command command)
+{
+    const auto& table = commands();
+    const auto it = std::find_if(table.begin(), table.end(),
+                                 [command](const CommandSpec& c) { return c.command == command; });
+    return it != table.end() ? *it : table.back(); // version has none: help's
+}
+
+const CommandSpec& command_named(const std::string& name)
+{
+    for (const auto& spec : commands()) {
+        if (spec.name == name) {
+            return spec;
         }
     }
     throw UsageError("unknown command '" + name +
-                     "'; the commands are get, watch, start, stop, pid and help");
+                     "'; the commands are get, watch, start, stop, pid, stats and help");
 }
 
-// Splits "--name=value" into ("--name", "value"); other arguments unchanged.
-std::pair<std::string, std::optional<std::string>> split_option(const std::string& arg)
+// The command, other than @p except, that has option @p key (or long @p name).
+const CommandSpec* owner_of(char key, std::string_view name, const CommandSpec* except)
 {
-    if (arg.rfind("--", 0) == 0) {
-        const auto eq = arg.find('=');
-        if (eq != std::string::npos) {
-            return {arg.substr(0, eq), arg.substr(eq + 1)};
+    for (const auto& spec : commands()) {
+        for (const auto& option : spec.options) {
+            if (&spec != except && (option.key == key || option.name == name)) {
+                return &spec;
+            }
         }
     }
-    return {arg, std::nullopt};
+    return nullptr;
+}
+
+// ---- help -------------------------------------------------------------------
+
+constexpr std::size_t help_column = 25;
+
+// "  LEFT   TEXT": TEXT from help_column on, its '\n's continued there too.
+void help_line(std::ostream& out, std::size_t indent, const std::string& left,
+               std::string_view text)
+{
+    std::string line(indent, ' ');
+    line += left;
+    if (line.size() + 1 > help_column) {
+        out << line << '\n';
+        line.clear();
+    }
+    line.resize(help_column, ' ');
+    for (std::size_t pos = 0;;) {
+        const std::size_t nl = text.find('\n', pos);
+        out << line << text.substr(pos, nl - pos) << '\n';
+        if (nl == std::string_view::npos) {
+            break;
+        }
+        line.assign(help_column, ' ');
+        pos = nl + 1;
+    }
+}
+
+std::string option_left(const OptionSpec& o)
+{
+    std::string left = std::string("-") + o.key + ", --" + o.name;
+    if (o.value != nullptr) {
+        left += std::string(" ") + o.value;
+    }
+    return left;
+}
+
+// "watch [-i S] [-n N]", "pid PID", "stats [-t] PID...".
+std::string command_synopsis(const CommandSpec& spec, const Form& form)
+{
+    std::string text(spec.name);
+    for (const auto& o : spec.options) {
+        text += std::string(" [-") + o.key + (o.value ? std::string(" ") + o.value : "") + "]";
+    }
+    if (!form.operands.empty()) {
+        text += " ";
+        text += form.operands;
+    }
+    return text;
+}
+
+void global_options_help(std::ostream& out)
+{
+    out << "Options (before or after the command):\n";
+    for (const auto& o : global_options()) {
+        help_line(out, 2, option_left(o), o.help);
+    }
+}
+
+constexpr std::string_view help_intro = R"HELP(
+Read and control taskmonitor.ko, which measures the CPU time of one process
+(the target) from inside the kernel, through /dev/taskmonitor.
+)HELP";
+
+constexpr std::string_view help_tail = R"HELP(
+Reading (get, watch, pid, stats) opens the device read-only: root, or a
+member of the group taskmon. Steering (start, stop, pid PID) opens it
+read-write and needs root.
+
+Times are CPU seconds summed over all threads of the target. In 'watch', cpu
+is the share of one CPU the target used during the last interval (above 100 %
+for a process busy on several CPUs).
+
+Exit status:
+  0  success (also when the reader of the output went away, as in '| head')
+  1  any other runtime error
+  2  usage error: bad command, option or argument
+  3  no such process: the pid does not exist, or the target exited
+  4  no target set: set one with 'taskmon pid PID'
+  5  device not found: the taskmonitor module is not loaded
+     (sudo modprobe taskmonitor, or sudo insmod taskmonitor.ko)
+  6  permission denied: join the group taskmon to read, be root to steer
+  7  not a taskmonitor device, or the loaded module is too old
+
+Examples:
+  sudo taskmon pid "$(pidof -s myapp)"
+  taskmon get
+  taskmon watch --interval 0.5 --count 10
+  taskmon -j get
+  taskmon stats $$ 1
+)HELP";
+
+// ---- getopt_long ------------------------------------------------------------
+
+// A writable, NULL-terminated argv for getopt_long: "taskmon" and @p args.
+// The '+' and '-' modes used below never permute it.
+class Argv {
+public:
+    template <typename It>
+    Argv(It first, It last) : args_{std::string("taskmon")}
+    {
+        args_.insert(args_.end(), first, last);
+        for (auto& arg : args_) {
+            pointers_.push_back(arg.data());
+        }
+        pointers_.push_back(nullptr);
+    }
+    [[nodiscard]] int argc() const { return static_cast<int>(args_.size()); }
+    [[nodiscard]] char** argv() { return pointers_.data(); }
+    [[nodiscard]] const std::string& operator[](int i) const
+    {
+        return args_.at(static_cast<std::size_t>(i));
+    }
+
+private:
+    std::vector<std::string> args_;
+    std::vector<char*> pointers_;
+};
+
+// One getopt_long pass over @p argv with @p options; @p mode is '+' (stop at
+// the first operand) or '-' (return operands in order, as key 1).
+class Getopt {
+public:
+    Getopt(Argv& argv, char mode, const std::vector<const OptionSpec*>& options,
+           const CommandSpec* command)
+        : argv_(argv), options_(options), command_(command)
+    {
+        short_ = std::string(1, mode) + ":"; // ':': report a missing argument as ':'
+        for (const OptionSpec* o : options_) {
+            short_ += o->key;
+            if (o->value != nullptr) {
+                short_ += ':';
+            }
+            long_.push_back(
+                {o->name, o->value != nullptr ? required_argument : no_argument, nullptr, o->key});
+        }
+        long_.push_back({nullptr, 0, nullptr, 0});
+        optind = 0; // glibc: start afresh (a previous parse's state is reset)
+        opterr = 0; // the messages below say more than getopt's
+    }
+
+    // The next option's key (1: an operand, in optarg), or -1 at the end.
+    int next()
+    {
+        const int key =
+            getopt_long(argv_.argc(), argv_.argv(), short_.c_str(), long_.data(), nullptr);
+        if (key == '?') {
+            throw unknown();
+        }
+        if (key == ':') {
+            const OptionSpec& o = find(optopt);
+            throw UsageError(std::string("option --") + o.name + " needs an argument, " + o.value);
+        }
+        return key;
+    }
+
+    [[nodiscard]] const OptionSpec& find(int key) const
+    {
+        for (const OptionSpec* o : options_) {
+            if (o->key == key) {
+                return *o;
+            }
+        }
+        throw std::logic_error("taskmon: no option with key " + std::to_string(key));
+    }
+
+private:
+    UsageError unknown() const
+    {
+        std::string text;
+        if (optopt != 0) {
+            const auto known = std::find_if(options_.begin(), options_.end(),
+                                            [](const OptionSpec* o) { return o->key == optopt; });
+            if (known != options_.end()) { // "--json=yes"
+                return UsageError(std::string("option --") + (*known)->name + " takes no argument");
+            }
+            text = std::string("-") + static_cast<char>(optopt);
+        } else { // an unknown or ambiguous long option, just passed
+            text = argv_[optind - 1];
+            text = text.substr(0, text.find('='));
+        }
+        const std::string_view name =
+            text.rfind("--", 0) == 0 ? std::string_view(text).substr(2) : std::string_view{};
+        const char key = text.size() == 2 && text[0] == '-' ? text[1] : '\0';
+        if (const CommandSpec* owner = owner_of(key, name, command_)) {
+            return UsageError("option '" + text + "' belongs to '" + std::string(owner->name) +
+                              "': give it after the command, e.g. 'taskmon " +
+                              std::string(owner->name) + " " + text + " ...'");
+        }
+        if (command_ != nullptr &&
+            (command_->command == Command::pid || command_->command == Command::stats) &&
+            std::isdigit(static_cast<unsigned char>(key)) != 0) {
+            return UsageError("invalid pid: '" + text +
+                              "' is not an option, and a pid is a positive integer");
+        }
+        return UsageError("unknown option '" + text + "'");
+    }
+
+    Argv& argv_;
+    const std::vector<const OptionSpec*>& options_;
+    const CommandSpec* command_;
+    std::string short_;
+    std::vector<option> long_;
+};
+
+// A global option: true if parsing ends here (--help, --version).
+bool apply_global(Options& opts, int key, const char* value)
+{
+    switch (key) {
+    case 'd':
+        opts.device = value;
+        if (opts.device.empty()) {
+            throw UsageError("option --device needs a non-empty PATH, e.g. /dev/taskmonitor");
+        }
+        return false;
+    case 'j':
+        opts.json = true;
+        return false;
+    case 'h':
+        opts.command = Command::help;
+        return true;
+    case 'V':
+        opts.command = Command::version;
+        return true;
+    default:
+        throw std::logic_error("taskmon: unhandled option");
+    }
+}
+
+void check_operands(Options& opts, const CommandSpec& spec, const std::vector<std::string>& words)
+{
+    const std::string name(spec.name);
+    switch (spec.command) {
+    case Command::pid:
+        if (words.size() > 1) {
+            throw UsageError("'pid' takes at most one argument, the PID (got " +
+                             std::to_string(words.size()) + ")");
+        }
+        if (!words.empty()) {
+            opts.pid = parse_pid(words.front());
+        }
+        return;
+    case Command::stats:
+        if (words.empty()) {
+            throw UsageError("'stats' needs at least one PID, e.g. 'taskmon stats $$ 1'");
+        }
+        for (const auto& word : words) {
+            opts.pids.push_back(parse_pid(word));
+        }
+        return;
+    case Command::help:
+        if (words.size() > 1) {
+            throw UsageError("'help' takes at most one argument, a COMMAND");
+        }
+        if (!words.empty()) {
+            opts.help_for = command_named(words.front()).command;
+        }
+        return;
+    default:
+        if (!words.empty()) {
+            throw UsageError("'" + name + "' takes no arguments (got '" + words.front() + "')");
+        }
+    }
 }
 
 } // namespace
@@ -145,161 +460,113 @@ std::uint64_t parse_count(const std::string& text)
 Options parse_args(const std::vector<std::string>& args)
 {
     Options opts;
+    Argv argv(args.begin(), args.end());
+    std::vector<const OptionSpec*> options;
+    for (const auto& o : global_options()) {
+        options.push_back(&o);
+    }
 
-    // --help and --version win over anything else on the line.
-    for (const auto& arg : args) {
-        if (arg == "--") {
-            break;
-        }
-        if (arg == "-h" || arg == "--help") {
-            opts.command = Command::help;
-            return opts;
-        }
-        if (arg == "-V" || arg == "--version") {
-            opts.command = Command::version;
+    // The global options, up to the command.
+    Getopt globals(argv, '+', options, nullptr);
+    for (int key = globals.next(); key != -1; key = globals.next()) {
+        if (apply_global(opts, key, optarg)) {
             return opts;
         }
     }
-
-    std::vector<std::string> words;
-    bool interval_given = false;
-    bool options_done = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& arg = args[i];
-        if (options_done || arg.empty() || arg[0] != '-' || arg == "-" ||
-            looks_like_negative_number(arg)) {
-            words.push_back(arg);
-            continue;
-        }
-        if (arg == "--") {
-            options_done = true;
-            continue;
-        }
-        const auto [name, inline_value] = split_option(arg);
-        const auto value = [&, name = name, inline_value = inline_value](std::string_view meta) {
-            if (inline_value) {
-                return *inline_value;
-            }
-            if (i + 1 >= args.size()) {
-                throw UsageError("option " + name + " needs a " + std::string(meta) + " argument");
-            }
-            return args[++i];
-        };
-
-        if (name == "-j" || name == "--json") {
-            if (inline_value) {
-                throw UsageError("option --json takes no argument");
-            }
-            opts.json = true;
-        } else if (name == "-d" || name == "--device") {
-            opts.device = value("PATH");
-            if (opts.device.empty()) {
-                throw UsageError("option --device needs a non-empty PATH, e.g. /dev/taskmonitor");
-            }
-        } else if (name == "-i" || name == "--interval") {
-            opts.interval = parse_interval(value("SECONDS"));
-            interval_given = true;
-        } else if (name == "-n" || name == "--count") {
-            opts.count = parse_count(value("N"));
-        } else if (name == "-t" || name == "--threads") {
-            if (inline_value) {
-                throw UsageError("option --threads takes no argument");
-            }
-            opts.threads = true;
-        } else {
-            throw UsageError("unknown option '" + arg + "'");
-        }
-    }
-
-    if (words.empty()) {
+    if (optind >= argv.argc()) {
         throw UsageError(
-            "no command given; the commands are get, watch, start, stop, pid and help");
+            "no command given; the commands are get, watch, start, stop, pid, stats and help");
     }
-    opts.command = command_from_name(words.front());
-    const std::size_t extra = words.size() - 1;
+    const CommandSpec& spec = command_named(argv[optind]);
+    opts.command = spec.command;
 
-    if (opts.command == Command::pid) {
-        if (extra > 1) {
-            throw UsageError("'pid' takes at most one argument, the PID (got " +
-                             std::to_string(extra) + ")");
-        }
-        if (extra == 1) {
-            opts.pid = parse_pid(words[1]);
-        }
-    } else if (opts.command == Command::stats) {
-        if (extra == 0) {
-            throw UsageError("'stats' needs at least one PID, e.g. 'taskmon stats $$ 1'");
-        }
-        for (std::size_t i = 1; i < words.size(); ++i) {
-            opts.pids.push_back(parse_pid(words[i]));
-        }
-    } else if (extra > 0) {
-        throw UsageError("'" + words.front() + "' takes no arguments (got '" + words[1] + "')");
+    // The command's options, global options and operands, in any order; after
+    // "--" only operands.
+    Argv rest(args.end() - (argv.argc() - optind - 1), args.end());
+    for (const auto& o : spec.options) {
+        options.push_back(&o);
     }
-    if ((interval_given || opts.count) && opts.command != Command::watch) {
-        throw UsageError("--interval and --count only apply to 'watch'");
+    std::vector<std::string> words;
+    Getopt local(rest, '-', options, &spec);
+    for (int key = local.next(); key != -1; key = local.next()) {
+        switch (key) {
+        case 1:
+            words.emplace_back(optarg);
+            break;
+        case 'i':
+            opts.interval = parse_interval(optarg);
+            break;
+        case 'n':
+            opts.count = parse_count(optarg);
+            break;
+        case 't':
+            opts.threads = true;
+            break;
+        default:
+            if (apply_global(opts, key, optarg)) {
+                if (opts.command == Command::help && spec.command != Command::help) {
+                    opts.help_for = spec.command;
+                }
+                return opts;
+            }
+        }
     }
-    if (opts.threads && opts.command != Command::stats) {
-        throw UsageError("--threads only applies to 'stats'");
+    for (int i = optind; i < rest.argc(); ++i) {
+        words.push_back(rest[i]);
     }
+    check_operands(opts, spec, words);
     return opts;
 }
 
-std::string help_text()
+std::string help_text(std::optional<Command> command)
 {
-    return R"HELP(Usage: taskmon [OPTIONS] COMMAND [ARGS]
-
-Read and control taskmonitor.ko, which measures the CPU time of one process
-(the target) from inside the kernel, through /dev/taskmonitor.
-
-Commands:
-  get                    print the target's pid and CPU time (user, system, total)
-  watch                  print the CPU time and CPU use every interval
-    -i, --interval S     seconds between samples (default 1; 0.01 to 86400, e.g. 0.5)
-    -n, --count N        stop after N samples (default: until Ctrl-C)
-  start                  start the module's monitoring thread
-  stop                   stop the module's monitoring thread
-  pid                    print the target's pid
-  pid PID                monitor process PID from now on
-  stats PID...           print the CPU time and memory of each PID (any
-                         process; the target is neither read nor changed)
-    -t, --threads        each PID is a thread id: that thread's own figures
-  help                   show this help
-
-Options (anywhere on the line):
-  -d, --device PATH      device file (default /dev/taskmonitor)
-  -j, --json             print JSON: one object per line
-  -h, --help             show this help and exit
-  -V, --version          show the version and exit
-
-Times are CPU seconds summed over all threads of the target. In 'watch', cpu
-is the share of one CPU the target used during the last interval (above 100 %
-for a process busy on several CPUs).
-
-Exit status:
-  0  success
-  1  any other runtime error
-  2  usage error: bad command, option or argument
-  3  no such process: the pid does not exist, or the target exited
-  4  no target set: set one with 'taskmon pid PID'
-  5  device not found: the taskmonitor module is not loaded
-     (sudo modprobe taskmonitor, or sudo insmod taskmonitor.ko)
-  6  permission denied: run as root, or give a group access to the device
-  7  not a taskmonitor device, or the loaded module is too old
-
-Examples:
-  sudo taskmon pid "$(pidof -s myapp)"
-  sudo taskmon get
-  sudo taskmon watch --interval 0.5 --count 10
-  sudo taskmon --json get
-  sudo taskmon stats $$ 1
-)HELP";
+    std::ostringstream out;
+    if (command && *command != Command::help && *command != Command::version) {
+        const CommandSpec& spec = spec_of(*command);
+        const char* lead = "Usage: ";
+        for (const auto& form : spec.forms) {
+            out << lead << "taskmon [OPTIONS] " << command_synopsis(spec, form) << '\n';
+            lead = "       ";
+        }
+        out << '\n';
+        for (const auto& form : spec.forms) {
+            help_line(out, 2, command_synopsis(spec, form), form.help);
+        }
+        if (!spec.options.empty()) {
+            out << "\nOptions of " << spec.name << ":\n";
+            for (const auto& o : spec.options) {
+                help_line(out, 2, option_left(o), o.help);
+            }
+        }
+        out << '\n';
+        global_options_help(out);
+        return out.str();
+    }
+    out << "Usage: taskmon [OPTIONS] COMMAND [ARGS]\n" << help_intro << "\nCommands:\n";
+    for (const auto& spec : commands()) {
+        for (const auto& form : spec.forms) {
+            help_line(out, 2, command_synopsis(spec, form), form.help);
+        }
+        for (const auto& o : spec.options) {
+            help_line(out, 4, option_left(o), o.help);
+        }
+    }
+    out << '\n';
+    global_options_help(out);
+    out << help_tail;
+    return out.str();
 }
 
 std::string version_text()
 {
     return std::string("taskmon ") + TASKMON_VERSION_STRING + " (libtaskmon " + taskmon::version() +
            ")\n";
+}
+
+bool steers(const Options& opts) noexcept
+{
+    return opts.command == Command::start || opts.command == Command::stop ||
+           (opts.command == Command::pid && opts.pid.has_value());
 }
 
 } // namespace taskmon::cli

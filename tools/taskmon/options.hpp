@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Command-line parsing of the taskmon command (no device access: unit-tested
-// on the host).
+// on the host).  getopt_long(3) parses; the tables in options.cpp declare
+// every command and option once, and the help text is generated from them.
 #ifndef TASKMON_TOOLS_OPTIONS_HPP
 #define TASKMON_TOOLS_OPTIONS_HPP
 
@@ -17,7 +18,7 @@
 namespace taskmon::cli {
 
 enum class Command {
-    help,    // --help, -h, "help"
+    help,    // --help, -h, "help [COMMAND]", "COMMAND --help"
     version, // --version, -V
     get,
     watch,
@@ -29,6 +30,8 @@ enum class Command {
 
 struct Options {
     Command command = Command::help;
+    /** help: the command whose help was asked for (`taskmon watch --help`); unset: all. */
+    std::optional<Command> help_for;
     std::string device = "/dev/taskmonitor";
     bool json = false;
     /** watch: time between samples. */
@@ -49,7 +52,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/** Parses argv[1..]; throws UsageError. Options may come before or after the command. */
+/**
+ * Parses argv[1..]: `[GLOBAL OPTIONS] COMMAND [COMMAND OPTIONS | GLOBAL OPTIONS | ARGS]...`.
+ * Throws UsageError.  Short options group (`-jd PATH`) and take their value
+ * attached or separate (`-dPATH`, `-d PATH`), long ones with `=` or separate.
+ */
 [[nodiscard]] Options parse_args(const std::vector<std::string>& args);
 
 /** Strict parsers, exposed for tests; each throws UsageError naming @p what. */
@@ -57,11 +64,14 @@ public:
 [[nodiscard]] std::chrono::nanoseconds parse_interval(const std::string& text);
 [[nodiscard]] std::uint64_t parse_count(const std::string& text);
 
-/** The text of --help. */
-[[nodiscard]] std::string help_text();
+/** The text of --help: every command with its options; or one command's (`watch --help`). */
+[[nodiscard]] std::string help_text(std::optional<Command> command = std::nullopt);
 
 /** The text of --version. */
 [[nodiscard]] std::string version_text();
+
+/** True if running @p opts changes the module's shared state (opens the device read-write). */
+[[nodiscard]] bool steers(const Options& opts) noexcept;
 
 } // namespace taskmon::cli
 

@@ -3,11 +3,17 @@
 // The built taskmon and hello-ioctl programs, end to end, against the modules.
 #include "vm_util.hpp"
 
+#include "../../cli/closed_pipe.hpp"
+
 #include <taskmon/taskmon.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 
@@ -56,7 +62,7 @@ std::vector<std::string> lines(const std::string& text)
 TEST_F(Cli, Get)
 {
     const BusyChild child;
-    Monitor(monitor_device()).set_target(child.pid());
+    Monitor(monitor_device(), Access::steer).set_target(child.pid());
     const RunResult r = taskmon({"get"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.err, "");
@@ -71,7 +77,7 @@ TEST_F(Cli, Get)
 TEST_F(Cli, GetJson)
 {
     const BusyChild child;
-    Monitor(monitor_device()).set_target(child.pid());
+    Monitor(monitor_device(), Access::steer).set_target(child.pid());
     const RunResult r = taskmon({"--json", "get"});
     ASSERT_EQ(r.status, 0) << r.err;
     static const std::regex object(
@@ -85,7 +91,7 @@ TEST_F(Cli, GetJson)
 TEST_F(Cli, WatchTwoRows)
 {
     const BusyChild child;
-    Monitor(monitor_device()).set_target(child.pid());
+    Monitor(monitor_device(), Access::steer).set_target(child.pid());
     const RunResult r = taskmon({"watch", "--interval", "0.2", "--count", "2"});
     ASSERT_EQ(r.status, 0) << r.err;
     const auto l = lines(r.out);
@@ -101,7 +107,7 @@ TEST_F(Cli, WatchTwoRows)
 TEST_F(Cli, WatchJsonShowsTheChildBusy)
 {
     const BusyChild child;
-    Monitor(monitor_device()).set_target(child.pid());
+    Monitor(monitor_device(), Access::steer).set_target(child.pid());
     static const std::regex cpu(R"re("cpu_percent": ([0-9.]+),)re");
     // A spinning child on an otherwise idle VM uses nearly a whole CPU; on
     // a loaded machine a 0.3 s interval may find it waiting: up to three
@@ -143,7 +149,7 @@ TEST_F(Cli, Pid)
 {
     const BusyChild a;
     const BusyChild b;
-    Monitor monitor(monitor_device());
+    Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(a.pid());
 
     RunResult r = taskmon({"pid"});
@@ -159,12 +165,115 @@ TEST_F(Cli, Pid)
     const std::string bogus = std::to_string(bogus_pid());
     r = taskmon({"pid", bogus});
     EXPECT_EQ(r.status, 3);
-    EXPECT_THAT(r.err, HasSubstr("no process with pid " + bogus));
+    EXPECT_THAT(r.err, HasSubstr("for pid " + bogus + " failed: No such process"));
+    EXPECT_THAT(r.err, HasSubstr("'ps' lists the pids"));
     EXPECT_EQ(monitor.target(), b.pid());
 
     r = taskmon({"pid", "0"});
     EXPECT_EQ(r.status, 2);
     EXPECT_EQ(monitor.target(), b.pid());
+}
+
+// `taskmon watch | head -1`: once the reader has gone, watch ends at its next
+// line, quietly and with status 0, not killed by SIGPIPE nor with an error.
+TEST_F(Cli, WatchIntoAClosedPipeEndsQuietlyWithStatus0)
+{
+    const BusyChild child;
+    Monitor(monitor_device(), Access::steer).set_target(child.pid());
+    for (const bool json : {false, true}) {
+        std::vector<std::string> args{"--device", monitor_device(), "watch", "-i", "0.1"};
+        if (json) {
+            args.insert(args.begin(), "-j"); // its first line comes after one interval
+        }
+        const auto r = cli::test::run_into_closed_pipe(cli_, args);
+        ASSERT_TRUE(r.pipe_was_closed) << "the test's pipe still had a reader";
+        EXPECT_EQ(r.signal, 0) << "killed by signal " << r.signal;
+        EXPECT_EQ(r.status, 0) << r.err;
+        EXPECT_EQ(r.err, "");
+    }
+}
+
+// docs/security.md's callers, as the command sees them: a member of the
+// device's group reads (the command opens read-only) but cannot steer, and
+// is told why; a user outside the group is told to join it.  The device is a
+// second node of the module's device, root:GROUP 0640 as the udev rule makes
+// /dev/taskmonitor, so that the real one is left alone.
+class CliAccess : public Cli {
+protected:
+    static constexpr const char* node = "/dev/taskmonitor-cli-test";
+    static constexpr int uid = 64000;
+    static constexpr int group = 64001;
+
+    void SetUp() override
+    {
+        Cli::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        if (std::getenv("TASKMON_FAKE_STATE") != nullptr || geteuid() != 0) {
+            GTEST_SKIP() << "needs the real module and root (the VM)";
+        }
+        struct stat st {};
+        ASSERT_EQ(::stat(monitor_device().c_str(), &st), 0);
+        ::unlink(node);
+        ASSERT_EQ(::mknod(node, S_IFCHR | 0600, st.st_rdev), 0) << "mknod " << node;
+        ASSERT_EQ(::chown(node, 0, group), 0);
+        ASSERT_EQ(::chmod(node, 0640), 0);
+    }
+    void TearDown() override { ::unlink(node); }
+
+    // taskmon ARGS --device NODE as uid/gid 64000, in the group or not, no capability.
+    RunResult as_user(bool in_group, std::vector<std::string> args) const
+    {
+        std::vector<std::string> command{"--reuid=" + std::to_string(uid),
+                                         "--regid=" + std::to_string(uid),
+                                         in_group ? "--groups=" + std::to_string(group)
+                                                  : std::string("--clear-groups"),
+                                         "--",
+                                         cli_,
+                                         "--device",
+                                         node};
+        command.insert(command.end(), args.begin(), args.end());
+        return run_program("/usr/bin/setpriv", command);
+    }
+};
+
+TEST_F(CliAccess, AGroupMemberReads)
+{
+    const BusyChild child;
+    Monitor(monitor_device(), Access::steer).set_target(child.pid());
+    const std::string pid = std::to_string(child.pid());
+    RunResult r = as_user(true, {"get"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("pid     " + pid));
+    r = as_user(true, {"pid"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, pid + "\n");
+    EXPECT_EQ(as_user(true, {"stats", pid}).status, 0);
+    EXPECT_EQ(as_user(true, {"-j", "watch", "-i", "0.1", "-n", "1"}).status, 0);
+}
+
+TEST_F(CliAccess, AGroupMemberCannotSteerAndIsToldWhy)
+{
+    const BusyChild child;
+    Monitor monitor(monitor_device(), Access::steer);
+    monitor.set_target(child.pid());
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"pid", "1"}, {"start"}, {"stop"}}) {
+        const RunResult r = as_user(true, args);
+        EXPECT_EQ(r.status, 6) << args.front() << ": " << r.err;
+        EXPECT_EQ(r.out, "");
+        EXPECT_THAT(r.err, HasSubstr("Permission denied")) << args.front();
+        EXPECT_THAT(r.err, HasSubstr("run them as root")) << args.front();
+    }
+    EXPECT_EQ(monitor.target(), child.pid()) << "a refused 'pid 1' changed the target";
+}
+
+TEST_F(CliAccess, AUserOutsideTheGroupIsToldToJoinIt)
+{
+    const RunResult r = as_user(false, {"get"});
+    EXPECT_EQ(r.status, 6) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("sudo adduser $USER taskmon', then log in again"));
 }
 
 TEST_F(Cli, MissingDevice)
