@@ -378,8 +378,8 @@ TEST(ErrorClass, PublicConstructorsAndCopies)
     EXPECT_EQ(inval.operation(), "set_target");
     EXPECT_EQ(inval.pid(), -1);
     EXPECT_EQ(inval.device(), "/dev/y");
-    const taskmon::InvalidArgument inval_copy =
-        inval; // NOLINT(performance-unnecessary-copy-initialization)
+    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the test
+    const taskmon::InvalidArgument inval_copy = inval;
     EXPECT_EQ(inval_copy.operation(), "set_target");
 }
 

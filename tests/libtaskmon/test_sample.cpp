@@ -65,6 +65,7 @@ TEST(Sample, CpuPercentIsTheShareOfOneCpu)
     EXPECT_EQ(taskmon::cpu_percent(earlier, later, 0ns), 0.0);
     EXPECT_EQ(taskmon::cpu_percent(earlier, later, -1s), 0.0);
     // Samples swapped (or a new target): negative, for the caller to see.
+    // NOLINTNEXTLINE(readability-suspicious-call-argument): swapped on purpose
     EXPECT_LT(taskmon::cpu_percent(later, earlier, 1s), 0.0);
 }
 
