@@ -78,8 +78,7 @@ pid_t name_to_pid(const char* name) noexcept
         return 0;
     }
     const long long value = std::strtoll(name, nullptr, 10);
-    return value > 0 && value <= std::numeric_limits<pid_t>::max() ? static_cast<pid_t>(value)
-                                                                   : 0;
+    return value > 0 && value <= std::numeric_limits<pid_t>::max() ? static_cast<pid_t>(value) : 0;
 }
 
 class Fd {
@@ -242,8 +241,8 @@ const char* to_string(HiddenReason reason) noexcept
 std::vector<std::string> reason_names(std::uint32_t reasons)
 {
     std::vector<std::string> names;
-    for (const auto r : {HiddenReason::getdents, HiddenReason::readdir, HiddenReason::open,
-                         HiddenReason::stat}) {
+    for (const auto r :
+         {HiddenReason::getdents, HiddenReason::readdir, HiddenReason::open, HiddenReason::stat}) {
         if (reasons & static_cast<std::uint32_t>(r)) {
             names.emplace_back(to_string(r));
         }
@@ -415,8 +414,8 @@ std::uint32_t check_process(const HiddenScanHooks& hooks, const std::filesystem:
         if (!st) {
             add(HiddenReason::stat, (proc / name / "stat").string() + " cannot be parsed");
         } else if (st->pid != entry.pid) {
-            add(HiddenReason::stat, (proc / name / "stat").string() + " names pid " +
-                                        std::to_string(st->pid));
+            add(HiddenReason::stat,
+                (proc / name / "stat").string() + " names pid " + std::to_string(st->pid));
         } else if (st->start_ticks != want) {
             add(HiddenReason::stat, (proc / name / "stat").string() + " starttime " +
                                         std::to_string(st->start_ticks) + " ticks, kernel " +

@@ -59,7 +59,8 @@ int parse_hidepid(const std::string& options);
 std::optional<std::string> proc_mount_options(const std::filesystem::path& mountinfo,
                                               const std::filesystem::path& mount_point);
 
-/** The reasons @p entry fails the checks against the listings @p listed (getdents) and @p read (readdir). */
+/** The reasons @p entry fails the checks against the listings @p listed (getdents) and @p read
+ * (readdir). */
 std::uint32_t check_process(const HiddenScanHooks& hooks, const std::filesystem::path& proc,
                             const ProcessEntry& entry, const std::vector<pid_t>& listed,
                             const std::vector<pid_t>& read, std::string* detail);

@@ -147,8 +147,8 @@ struct HiddenScanOptions {
  *         the procfs of the caller's pid namespace (its "self" is not our
  *         pid): the two lists would then number processes differently.
  */
-[[nodiscard]] TASKMON_API std::vector<HiddenProcess> find_hidden(
-    const Monitor& monitor, const HiddenScanOptions& options = {});
+[[nodiscard]] TASKMON_API std::vector<HiddenProcess>
+find_hidden(const Monitor& monitor, const HiddenScanOptions& options = {});
 
 } // namespace taskmon
 

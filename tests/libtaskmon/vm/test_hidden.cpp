@@ -152,8 +152,8 @@ TEST_F(Hidden, ListProcessesIsProcsListWithItsStartTimes)
     }
     waiter.join();
     const long tick_ns = 1'000'000'000L / ::sysconf(_SC_CLK_TCK);
-    const auto own = std::find_if(list.begin(), list.end(),
-                                  [](const auto& e) { return e.pid == ::getpid(); });
+    const auto own =
+        std::find_if(list.begin(), list.end(), [](const auto& e) { return e.pid == ::getpid(); });
     const auto stat = vm::read_file("/proc/self/stat");
     ASSERT_TRUE(stat);
     std::istringstream rest(stat->substr(stat->rfind(')') + 2));
@@ -236,16 +236,16 @@ TEST_F(Hidden, ChildPidNamespaceIsHandled)
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const auto outside = scan({});
     // A scan inside a child pid namespace, with its own /proc: only its processes.
-    const auto inside = vm::run_program(
-        "/usr/bin/unshare", {"--pid", "--fork", "--mount-proc", TASKMON_HIDDEN_SCAN},
-        std::chrono::seconds(60));
+    const auto inside = vm::run_program("/usr/bin/unshare",
+                                        {"--pid", "--fork", "--mount-proc", TASKMON_HIDDEN_SCAN},
+                                        std::chrono::seconds(60));
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
     expect_none(outside);
     EXPECT_EQ(inside.status, 0) << inside.out << inside.err;
     // The host's /proc seen from inside numbers processes differently: refused.
-    const auto wrong = vm::run_program(
-        "/usr/bin/unshare", {"--pid", "--fork", TASKMON_HIDDEN_SCAN}, std::chrono::seconds(60));
+    const auto wrong = vm::run_program("/usr/bin/unshare", {"--pid", "--fork", TASKMON_HIDDEN_SCAN},
+                                       std::chrono::seconds(60));
     EXPECT_EQ(wrong.status, 2) << wrong.out << wrong.err;
     EXPECT_THAT(wrong.err, HasSubstr("not the procfs of this pid namespace"));
 }
