@@ -261,6 +261,19 @@ def test_monitor_opens_read_only_unless_asked_to_steer():
         taskmon.Monitor("/dev/null", True)  # type: ignore[misc]  # keyword only
 
 
+def test_no_attribute_raises_anything_but_attribute_error():
+    """hasattr() and debuggers read every attribute: none may ask the kernel
+    or raise, open or closed."""
+    for closed in (False, True):
+        m = taskmon.Monitor("/dev/null", steer=True)
+        if closed:
+            m.close()
+        for name in dir(m):
+            getattr(m, name)  # ValueError or OSError here would fail the test
+        assert m.steer is True and hasattr(m, "target") and hasattr(m, "closed")
+        m.close()
+
+
 # ---- ResourceWarning ---------------------------------------------------------------
 
 def test_unclosed_objects_warn_as_files_do():
@@ -305,7 +318,6 @@ CALLS = {
     "stop": lambda m: m.stop(),
     "target": lambda m: m.target(),
     "set_target": lambda m: m.set_target(1),
-    "steer": lambda m: m.steer,
     "fileno": lambda m: m.fileno(),
 }
 

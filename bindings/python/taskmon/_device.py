@@ -183,7 +183,7 @@ class Monitor(_Device):
     """
 
     #: The device file taskmonitor.ko creates.
-    __slots__ = ()
+    __slots__ = ("_steer",)
     DEFAULT_PATH: ClassVar[str] = _ext.DEFAULT_MONITOR_PATH
     _kind: ClassVar[str] = "monitor"
     _dev: _ext.Monitor
@@ -199,12 +199,14 @@ class Monitor(_Device):
         when the file is not a character device.
         """
         self._path = os.fspath(path)
-        self._dev = _ext.Monitor(self._path, bool(steer))
+        self._steer = bool(steer)
+        self._dev = _ext.Monitor(self._path, self._steer)
 
     @property
     def steer(self) -> bool:
-        """True if opened for steering (``steer=True``: read-write)."""
-        return self._dev.steer
+        """True if opened for steering (``steer=True``: read-write), closed
+        or not (so that ``hasattr()`` never raises)."""
+        return self._steer
 
     def sample(self) -> Sample:
         """The target's CPU time (TM_GET).
