@@ -9,7 +9,11 @@ target is a busy process of root's outside any new namespace (also the
 operation root reads the state back: a refused call must have changed
 nothing (target, kthread running or not); a reading call never changes
 anything; an allowed steering call did what it asked, and root puts the
-state back.
+state back.  The hidepid row first checks that the caller's /proc is the
+hidepid=2 mount and hides root's process from every caller but root, so
+that a mount that did nothing fails the cell rather than passing it.  On
+a kernel without user namespaces (CONFIG_USER_NS unset: the sanitizer
+kernel's configuration) the userns-root cells are skipped, saying so.
 
 The device and /sys/kernel/taskmonitor get what the taskmon-dkms udev
 rule gives them (root:GROUP 0640, GROUP standing for `taskmon`) for the
