@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -187,30 +188,31 @@ py::object filename(const std::filesystem::path& device)
     return py::reinterpret_steal<py::object>(str);
 }
 
-// The Python class of a libtaskmon exception (the one mapping, C++ class
-// to Python class).
+template <class T>
+bool is_a(const taskmon::Error& e)
+{
+    return dynamic_cast<const T*>(&e) != nullptr;
+}
+
+// The Python class of a libtaskmon exception: the one mapping, C++ class to
+// Python class.
 py::handle error_class(const taskmon::Error& e)
 {
-    const ErrorClasses& classes = error_classes();
-    if (dynamic_cast<const taskmon::NoSuchProcess*>(&e) != nullptr) {
-        return classes.no_such_process;
+    const ErrorClasses& c = error_classes();
+    const std::array<std::pair<bool (*)(const taskmon::Error&), py::handle>, 6> classes{{
+        {is_a<taskmon::NoSuchProcess>, c.no_such_process},
+        {is_a<taskmon::DeviceNotFound>, c.device_not_found},
+        {is_a<taskmon::PermissionDenied>, c.permission_denied},
+        {is_a<taskmon::NotSupported>, c.not_supported},
+        {is_a<taskmon::NoTarget>, c.no_target},
+        {is_a<taskmon::InvalidArgument>, c.invalid_argument},
+    }};
+    for (const auto& [matches, cls] : classes) {
+        if (matches(e)) {
+            return cls;
+        }
     }
-    if (dynamic_cast<const taskmon::DeviceNotFound*>(&e) != nullptr) {
-        return classes.device_not_found;
-    }
-    if (dynamic_cast<const taskmon::PermissionDenied*>(&e) != nullptr) {
-        return classes.permission_denied;
-    }
-    if (dynamic_cast<const taskmon::NotSupported*>(&e) != nullptr) {
-        return classes.not_supported;
-    }
-    if (dynamic_cast<const taskmon::NoTarget*>(&e) != nullptr) {
-        return classes.no_target;
-    }
-    if (dynamic_cast<const taskmon::InvalidArgument*>(&e) != nullptr) {
-        return classes.invalid_argument;
-    }
-    return classes.error;
+    return c.error;
 }
 
 // The Python exception for a libtaskmon exception:
