@@ -224,3 +224,40 @@ def test_concurrent_fork_and_exit(fd):
         churn.join()
     assert not errors
     assert calls >= 5
+
+
+def test_fuzz(fd):
+    """Random sizes, tails, flags, entry sizes, counts and pointers: only
+    the documented answers, and a correct list afterwards."""
+    import ctypes
+    import random
+    rng = random.Random(int(os.environ.get("TASKMON_SEED", "12")))
+    allowed = {errno.EINVAL, errno.E2BIG, errno.EFAULT, errno.ERANGE}
+    seen = set()
+    for _ in range(int(os.environ.get("TASKMON_FUZZ_LIST_CALLS", "2000"))):
+        size = rng.choice([0, 8, lu.LIST_SIZE_VER0 - 1, lu.LIST_SIZE_VER0, lu.LIST_SIZE_VER0 + 8,
+                           4096, 4097, rng.randrange(0, 5000)])
+        entry_size = rng.choice([0, 8, 16, 24, 32, 256, 264, rng.randrange(0, 300)])
+        count = rng.choice([0, 1, 2, 64, 4096, lu.LIST_MAX, lu.LIST_MAX + 1, rng.randrange(0, 1 << 32)])
+        room = min(count, 4096)
+        call = lu.Call(room, entry_size=max(entry_size, 1), size=max(size, lu.LIST_SIZE_VER0),
+                       flags=rng.choice([0, 0, 0, 1, 1 << 31]),
+                       tail=rng.choice([b"", b"\0" * 8, b"\1"]),
+                       reserved=rng.choice([0, 0, 0, 1]),
+                       entries=rng.choice([None, None, 0, 8, 1 << 47, (1 << 64) - 4096]))
+        call.arg.size, call.arg.entry_size = size, entry_size
+        # The count may exceed the room only where the kernel must not write:
+        # an error is certain (bad pointer, bad field) or the count is 0.
+        if count > room and call.arg.entries == ctypes.addressof(call.buf):
+            count = room
+        call.arg.count = count & 0xFFFFFFFF
+        try:
+            n = call(fd)
+            assert n == call.arg.total
+            seen.add(0)
+        except OSError as e:
+            assert e.errno in allowed, (size, entry_size, count, e)
+            seen.add(e.errno)
+    assert {0, errno.EINVAL, errno.EFAULT} <= seen
+    listed = lu.processes(fd)
+    assert listed[0][0] == 1 and os.getpid() in dict(listed)

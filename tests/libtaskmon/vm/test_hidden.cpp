@@ -293,9 +293,11 @@ TEST_F(Hidden, ChurnReportsNothing)
     }
     churner.join();
     EXPECT_GE(scans, 2);
-    // Under TCG a fork costs ~30 ms (the host forks ~2500 a second):
-    // 20 s make some 600 children, 1200 processes and 600 threads there.
-    EXPECT_GE(forks.load(), 200) << "the churn did not churn";
+    // Under TCG a fork costs ~10-30 ms (the host forks ~2500 a second; the
+    // sanitizer kernel is slower still): 20 s made 1118 children on 6.1,
+    // 2542 on 6.12 and 257 on the sanitizer kernel, each with a thread and
+    // a grandchild.  Only a churn that did not run fails here.
+    EXPECT_GE(forks.load(), 100) << "the churn did not churn";
     std::cout << "churn: " << forks.load() << " children (and as many grandchildren and threads), "
               << scans << " scans" << std::endl;
     for (const auto& s : bad) {
