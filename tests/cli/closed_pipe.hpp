@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <string>
@@ -35,9 +36,9 @@ inline ClosedPipeRun run_into_closed_pipe(const std::string& program,
                                           const std::vector<std::string>& args)
 {
     ClosedPipeRun result;
-    int out[2];
-    int err[2];
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    std::array<int, 2> out{};
+    std::array<int, 2> err{};
+    if (pipe2(out.data(), O_CLOEXEC) != 0 || pipe2(err.data(), O_CLOEXEC) != 0) {
         result.err = "pipe2 failed";
         return result;
     }
@@ -55,6 +56,7 @@ inline ClosedPipeRun run_into_closed_pipe(const std::string& program,
     std::vector<std::string> argv_storage{program};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
+    argv.reserve(argv_storage.size() + 1);
     for (auto& arg : argv_storage) {
         argv.push_back(arg.data());
     }
@@ -71,13 +73,14 @@ inline ClosedPipeRun run_into_closed_pipe(const std::string& program,
     }
     ::close(out[1]);
     ::close(err[1]);
-    char buffer[4096];
-    for (ssize_t n; (n = ::read(err[0], buffer, sizeof buffer)) != 0;) {
-        if (n < 0 && errno != EINTR) {
+    std::array<char, 4096> buffer{};
+    for (;;) {
+        const ssize_t n = ::read(err[0], buffer.data(), buffer.size());
+        if (n == 0 || (n < 0 && errno != EINTR)) {
             break;
         }
         if (n > 0) {
-            result.err.append(buffer, static_cast<std::size_t>(n));
+            result.err.append(buffer.data(), static_cast<std::size_t>(n));
         }
     }
     ::close(err[0]);

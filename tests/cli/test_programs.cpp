@@ -18,7 +18,6 @@ namespace {
 
 using taskmon::cli::test::ClosedPipeRun;
 using taskmon::cli::test::run_into_closed_pipe;
-using ::testing::HasSubstr;
 
 class Programs : public ::testing::TestWithParam<const char*> {};
 

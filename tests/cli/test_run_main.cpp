@@ -88,7 +88,7 @@ TEST(RunMain, WrongDeviceExit7)
 // accessors and from the command line, never from the library's message.
 TEST(Advice, PermissionDeniedSaysWhichRuleAndWhatToDo)
 {
-    const auto opts = [](std::vector<std::string> args) { return parse_args(args); };
+    const auto opts = [](const std::vector<std::string>& args) { return parse_args(args); };
     const taskmon::PermissionDenied open_refused(EACCES, "x", "/dev/taskmonitor", "open");
     for (const char* command : {"get", "watch", "pid"}) {
         EXPECT_THAT(advice(open_refused, opts({command})),
@@ -108,7 +108,7 @@ TEST(Advice, PermissionDeniedSaysWhichRuleAndWhatToDo)
 
 TEST(Advice, OtherErrors)
 {
-    const auto opts = [](std::vector<std::string> args) { return parse_args(args); };
+    const auto opts = [](const std::vector<std::string>& args) { return parse_args(args); };
     EXPECT_THAT(advice(taskmon::DeviceNotFound(ENOENT, "x", "/dev/t", "open"), opts({"get"})),
                 HasSubstr("sudo modprobe taskmonitor"));
     EXPECT_THAT(advice(taskmon::NoTarget(ENODATA, "x", "/dev/t", "TM_GET"), opts({"get"})),

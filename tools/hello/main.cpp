@@ -11,6 +11,7 @@
 
 #include <getopt.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <exception>
@@ -32,20 +33,20 @@ struct OptionSpec {
     const char* help;
 };
 
-constexpr OptionSpec option_specs[] = {
+constexpr std::array<OptionSpec, 3> option_specs{{
     {'d', "device", "PATH", "device file (default /dev/hello)"},
     {'h', "help", nullptr, "show this help and exit"},
     {'V', "version", nullptr, "show the version and exit"},
-};
+}};
 
 // getopt_long's tables, from option_specs.
 constexpr const char* short_options = "+:d:hV";
-constexpr option long_options[] = {
+constexpr std::array<option, 4> long_options{{
     {option_specs[0].name, required_argument, nullptr, option_specs[0].key},
     {option_specs[1].name, no_argument, nullptr, option_specs[1].key},
     {option_specs[2].name, no_argument, nullptr, option_specs[2].key},
     {nullptr, 0, nullptr, 0},
-};
+}};
 
 void usage(std::ostream& out)
 {
@@ -108,7 +109,8 @@ int main(int argc, char* argv[])
     std::string device = taskmon::Hello::default_path;
     opterr = 0; // the messages below name the program and the fix
     for (;;) {
-        const int key = getopt_long(argc, argv, short_options, long_options, nullptr);
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): a single-threaded program
+        const int key = getopt_long(argc, argv, short_options, long_options.data(), nullptr);
         if (key == -1) {
             break;
         }

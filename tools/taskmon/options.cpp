@@ -276,10 +276,11 @@ public:
     // The next option's key (1: an operand, in optarg), or -1 at the end.
     int next()
     {
-        const int key =
-            getopt_long(argv_.argc(), argv_.argv(), short_.c_str(), long_.data(), nullptr);
+        const char* optstring = short_.c_str();
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): parsing happens once, before any thread
+        const int key = getopt_long(argv_.argc(), argv_.argv(), optstring, long_.data(), nullptr);
         if (key == '?') {
-            throw unknown();
+            throw UsageError(unknown());
         }
         if (key == ':') {
             const OptionSpec& o = find(optopt);
@@ -299,14 +300,15 @@ public:
     }
 
 private:
-    UsageError unknown() const
+    // What is wrong with the option getopt_long did not know.
+    [[nodiscard]] std::string unknown() const
     {
         std::string text;
         if (optopt != 0) {
             const auto known = std::find_if(options_.begin(), options_.end(),
                                             [](const OptionSpec* o) { return o->key == optopt; });
             if (known != options_.end()) { // "--json=yes"
-                return UsageError(std::string("option --") + (*known)->name + " takes no argument");
+                return std::string("option --") + (*known)->name + " takes no argument";
             }
             text = std::string("-") + static_cast<char>(optopt);
         } else { // an unknown or ambiguous long option, just passed
@@ -317,17 +319,16 @@ private:
             text.rfind("--", 0) == 0 ? std::string_view(text).substr(2) : std::string_view{};
         const char key = text.size() == 2 && text[0] == '-' ? text[1] : '\0';
         if (const CommandSpec* owner = owner_of(key, name, command_)) {
-            return UsageError("option '" + text + "' belongs to '" + std::string(owner->name) +
-                              "': give it after the command, e.g. 'taskmon " +
-                              std::string(owner->name) + " " + text + " ...'");
+            return "option '" + text + "' belongs to '" + std::string(owner->name) +
+                   "': give it after the command, e.g. 'taskmon " + std::string(owner->name) + " " +
+                   text + " ...'";
         }
         if (command_ != nullptr &&
             (command_->command == Command::pid || command_->command == Command::stats) &&
             std::isdigit(static_cast<unsigned char>(key)) != 0) {
-            return UsageError("invalid pid: '" + text +
-                              "' is not an option, and a pid is a positive integer");
+            return "invalid pid: '" + text + "' is not an option, and a pid is a positive integer";
         }
-        return UsageError("unknown option '" + text + "'");
+        return "unknown option '" + text + "'";
     }
 
     Argv& argv_;

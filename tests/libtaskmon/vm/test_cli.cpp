@@ -13,7 +13,6 @@
 #include <gmock/gmock.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <regex>
 #include <sstream>
 
@@ -210,7 +209,7 @@ protected:
         if (IsSkipped() || HasFatalFailure()) {
             return;
         }
-        if (std::getenv("TASKMON_FAKE_STATE") != nullptr || geteuid() != 0) {
+        if (!env_or("TASKMON_FAKE_STATE", "").empty() || geteuid() != 0) {
             GTEST_SKIP() << "needs the real module and root (the VM)";
         }
         struct stat st {};
