@@ -40,6 +40,8 @@ def _parse():
         "__kernel_pid_t": 4,
         # size, flags, count, reserved (__u32 each) and records (__aligned_u64)
         "struct taskmon_stats_batch": 24,
+        # flags, count (__u32), period_ns (__u64), ring, reserved (__u32), pids
+        "struct taskmon_subscribe": 32,
     }
     requests = {}
     for m in re.finditer(r"#define\s+(\w+)\s+(_IO\w*)\(TASKMON_IOC_TYPE,\s*(\w+)(?:,\s*([^)]+))?\)",

@@ -223,6 +223,97 @@ struct taskmon_stats_batch {
 /* Fill every record of a struct taskmon_stats_batch. */
 #define TM_STATS_BATCH		_IOW(TASKMON_IOC_TYPE, 0x16, struct taskmon_stats_batch)
 
+/* ---- streams of samples (TM_SUBSCRIBE, then read() and poll()) ---- */
+
+/*
+ * An open file of /dev/taskmonitor subscribes once to a set of processes;
+ * the module then samples them every @period_ns and queues one struct
+ * taskmon_record per process and period in the file's own ring, which
+ * read() drains.  Files never share rings or subscriptions, and a
+ * subscription is not steering: the global target and the kthread are
+ * untouched.  Closing the file ends the subscription.
+ */
+
+/* Bounds of struct taskmon_subscribe's fields. */
+#define TM_STREAM_PERIOD_MIN_NS		10000000ULL	/* 10 ms */
+#define TM_STREAM_PERIOD_MAX_NS		3600000000000ULL	/* 1 hour */
+#define TM_STREAM_PERIOD_DEFAULT_NS	1000000000ULL	/* 1 s, as the kthread */
+#define TM_STREAM_PIDS_MAX		1024
+#define TM_STREAM_RING_DEFAULT		256
+#define TM_STREAM_RING_MAX		65536
+
+/**
+ * struct taskmon_subscribe - what an open file subscribes to
+ * @flags: none defined yet: must be 0 (EINVAL)
+ * @count: number of pids at @pids, 1 to TM_STREAM_PIDS_MAX (0 is EINVAL,
+ *	more is E2BIG)
+ * @period_ns: the sampling period, TM_STREAM_PERIOD_MIN_NS to
+ *	TM_STREAM_PERIOD_MAX_NS (EINVAL outside), or 0 for the default
+ * @ring: how many records the file's ring holds, 1 to TM_STREAM_RING_MAX
+ *	(EINVAL outside), or 0 for TM_STREAM_RING_DEFAULT
+ * @reserved: must be zero (EINVAL)
+ * @pids: user pointer to @count __s32 pids of the caller's pid namespace;
+ *	0 is the module's target at the time of the call (ENODATA without
+ *	one): the stream follows that process, not later changes of target.
+ *	ESRCH if one is not a live process visible to the caller.
+ *
+ * A file subscribes once (EBUSY the second time); open another file for
+ * another subscription.
+ */
+struct taskmon_subscribe {
+	__u32 flags;
+	__u32 count;
+	__u64 period_ns;
+	__u32 ring;
+	__u32 reserved;
+	__aligned_u64 pids;
+};
+
+/*
+ * struct taskmon_record's @flags.  TM_RECORD_EXIT: the process exited, this
+ * is its last record.  TM_RECORD_REAPED, with TM_RECORD_EXIT: its parent
+ * reaped it before the module saw it exit, so the times are those of the
+ * last sample (at most one period old) rather than the final ones.
+ */
+#define TM_RECORD_EXIT		(1U << 0)
+#define TM_RECORD_REAPED	(1U << 1)
+
+/**
+ * struct taskmon_record - one sample of one subscribed process, as read()
+ *	returns it
+ * @seq: the record's number in this file's stream, from 0; a gap is a
+ *	lost record
+ * @timestamp_ns: when the sample was taken, CLOCK_BOOTTIME
+ * @pid: the process, as the subscriber named it (its pid namespace)
+ * @flags: TM_RECORD_* bits
+ * @user_ns: CPU time in user mode, nanoseconds, as TM_STATS's @user_ns
+ * @system_ns: CPU time in kernel mode, nanoseconds
+ * @lost: how many records the ring dropped, oldest first, just before
+ *	this one because the reader did not keep up
+ *
+ * The period is kept without drift: the n-th sample is due at the
+ * subscription's start plus n periods; a sampler that falls more than a
+ * period behind starts again from the current time instead of catching up.
+ */
+struct taskmon_record {
+	__u64 seq;
+	__u64 timestamp_ns;
+	__s32 pid;
+	__u32 flags;
+	__u64 user_ns;
+	__u64 system_ns;
+	__u64 lost;
+};
+
+/*
+ * Subscribe this file.  Afterwards read() returns whole records (EINVAL
+ * for a buffer smaller than one, 0 once every process's exit record has
+ * been read), blocks until one is due (EAGAIN with O_NONBLOCK), and poll()
+ * reports EPOLLIN while records wait and EPOLLHUP after the last exit
+ * record was read.  read() on a file that did not subscribe is EINVAL.
+ */
+#define TM_SUBSCRIBE		_IOW(TASKMON_IOC_TYPE, 0x20, struct taskmon_subscribe)
+
 /* ---- the kernel's list of processes (TM_LIST) ---- */
 
 /**

@@ -29,7 +29,22 @@ static bool tm_ready;
 static int tm_open(struct inode *inode, struct file *file)
 {
 	/* Pairs with the smp_store_release() at the end of taskmonitor_chrdev_init(). */
-	return smp_load_acquire(&tm_ready) ? 0 : -ENODEV;
+	if (!smp_load_acquire(&tm_ready))
+		return -ENODEV;
+	/* read() hands out records, not bytes at offsets: no seek, no pread. */
+	return stream_open(inode, file);
+}
+
+static int tm_release(struct inode *inode, struct file *file)
+{
+	tm_stream_release(file);
+	return 0;
+}
+
+static ssize_t tm_read(struct file *file, char __user *buf, size_t len,
+		       loff_t *ppos)
+{
+	return tm_stream_read(file, buf, len);
 }
 
 static long tm_get(struct task_sample __user *arg)
@@ -131,6 +146,8 @@ static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return tm_stats(argp);
 	case TM_STATS_BATCH:
 		return tm_stats_batch(argp);
+	case TM_SUBSCRIBE:
+		return tm_subscribe(file, argp);
 	case TM_LIST:
 		return tm_list(argp);
 	default:
@@ -141,6 +158,9 @@ static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static const struct file_operations tm_fops = {
 	.owner		= THIS_MODULE,
 	.open		= tm_open,
+	.release	= tm_release,
+	.read		= tm_read,
+	.poll		= tm_stream_poll,
 	.unlocked_ioctl	= tm_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -33,12 +33,17 @@ static struct task_monitor monitor = {
 	.lock = __MUTEX_INITIALIZER(monitor.lock),
 };
 
-/*
+/**
+ * process_exited() - whether a process has exited
+ * @leader: its thread-group leader
+ *
  * The process is gone once its leader is a zombie with no thread left:
  * its task_struct may outlive it until reaped, but its times are final
  * and no longer those of a live process.
+ *
+ * Return: true if it has exited.
  */
-static bool process_exited(struct task_struct *leader)
+bool process_exited(struct task_struct *leader)
 {
 	return leader->exit_state && thread_group_empty(leader);
 }

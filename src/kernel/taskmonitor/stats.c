@@ -103,6 +103,30 @@ static void thread_sums(struct task_struct *t, struct group_sums *sum)
 	sum->threads = get_nr_threads(t);
 }
 
+/**
+ * process_cpu() - the CPU time of a process, as TM_STATS reads it
+ * @pid: the process
+ * @user_ns: set to its time in user mode
+ * @system_ns: set to its time in kernel mode
+ * @exited: set if it has exited (a zombie): the times are then final
+ *
+ * Return: 0, or -ESRCH once it has been reaped (or if @pid is no process).
+ */
+int process_cpu(struct pid *pid, u64 *user_ns, u64 *system_ns, bool *exited)
+{
+	struct task_struct *leader = get_pid_task(pid, PIDTYPE_TGID);
+	struct group_sums sum;
+
+	if (!leader)
+		return -ESRCH;
+	group_sums(leader, &sum);
+	*user_ns = sum.utime;
+	*system_ns = sum.stime;
+	*exited = process_exited(leader);
+	put_task_struct(leader);
+	return 0;
+}
+
 /*
  * Ids, state, name and credentials of @t, seen from the caller's pid
  * namespace @ns and user namespace, as /proc/PID/stat and status show them.

@@ -6,6 +6,7 @@
  *   thread.c   the monitor kthread that logs a sample every second
  *   sysfs.c    /sys/kernel/taskmonitor
  *   stats.c    TM_STATS and TM_STATS_BATCH: statistics of any process
+ *   stream.c   TM_SUBSCRIBE, read() and poll(): streams of samples
  *   list.c     TM_LIST: the kernel's list of processes
  *   chrdev.c   /dev/taskmonitor and its ioctl requests
  *   main.c     module parameter, init and exit
@@ -18,6 +19,9 @@
 
 /* The line shown by sysfs, TM_GET_TEXT and the kthread's log. */
 #define TM_SAMPLE_FMT	"pid %d usr %llu sys %llu\n"
+
+struct pid;
+struct task_struct;
 
 int monitor_pid(pid_t nr);
 struct pid *monitor_get_target(void);
@@ -33,6 +37,15 @@ void read_thread_group(struct signal_struct *sig,
 
 long tm_stats(struct taskmon_stats __user *uarg);
 long tm_stats_batch(struct taskmon_stats_batch __user *uarg);
+int process_cpu(struct pid *pid, u64 *user_ns, u64 *system_ns, bool *exited);
+bool process_exited(struct task_struct *leader);
+
+struct file;
+struct poll_table_struct;
+long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg);
+ssize_t tm_stream_read(struct file *file, char __user *buf, size_t len);
+__poll_t tm_stream_poll(struct file *file, struct poll_table_struct *wait);
+void tm_stream_release(struct file *file);
 long tm_list(struct taskmon_list __user *uarg);
 
 int monitor_thread_start(void);

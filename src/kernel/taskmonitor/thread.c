@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The monitor kthread: logs a sample of the target every second.
+ * The monitor kthread: logs a sample of the target every period_ms
+ * milliseconds (default: every second, as the lab asks).
  *
  * Start and stop requests arrive concurrently from sysfs and ioctl; they
  * are serialised by thread_lock, held across kthread_run() and
@@ -8,14 +9,51 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include "taskmonitor.h"
 
-#define MONITOR_PERIOD	HZ
+/* Bounds of period_ms: faster would flood the log, slower is pointless. */
+#define PERIOD_MIN_MS	100
+#define PERIOD_MAX_MS	3600000
+
+/*
+ * The kthread's period.  Written by period_set() (parameter writes are
+ * serialised by the kernel's param lock) and read once per sample by the
+ * kthread, so a new period takes effect after the current wait.
+ */
+static unsigned int period_ms = 1000;
+
+static int period_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int ms;
+
+	/* Steering, as on the device: root of the initial namespace only. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (kstrtouint(val, 10, &ms) || ms < PERIOD_MIN_MS ||
+	    ms > PERIOD_MAX_MS) {
+		pr_err("period_ms=%s: give a number of milliseconds from %u to %u\n",
+		       val, PERIOD_MIN_MS, PERIOD_MAX_MS);
+		return -EINVAL;
+	}
+	WRITE_ONCE(period_ms, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops period_ops = {
+	.set = period_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(period_ms, &period_ops, &period_ms, 0644);
+MODULE_PARM_DESC(period_ms,
+		 "milliseconds between two samples of the monitor thread, 100 to 3600000 (default 1000); root may change it at any time in /sys/module/taskmonitor/parameters/period_ms");
 
 /* Protects monitor_thread, and orders every start against every stop. */
 static DEFINE_MUTEX(thread_lock);
@@ -40,7 +78,7 @@ static int monitor_fn(void *unused)
 			__set_current_state(TASK_RUNNING);
 			break;
 		}
-		schedule_timeout(MONITOR_PERIOD);
+		schedule_timeout(msecs_to_jiffies(READ_ONCE(period_ms)));
 	}
 	return 0;
 }

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Streams of samples: TM_SUBSCRIBE, read() and poll() on /dev/taskmonitor
+ * (include/uapi/linux/taskmon.h).
+ *
+ * Each subscribed file owns a struct tm_stream: its processes, a delayed
+ * work that samples them every period, and a ring of records that read()
+ * drains.  Nothing is shared between files and nothing takes the module's
+ * global lock, so the work per period is one read per subscribed process.
+ *
+ * Life cycle: TM_SUBSCRIBE builds the stream completely, publishes it in
+ * file->private_data (once: a second subscription is EBUSY) and starts
+ * the work.  ->release() runs when no read() or poll() of the file can run
+ * any more; it stops the work, waiting for a running tick, and frees
+ * everything, references to the processes included.  An open file holds a
+ * reference to the module (the fops' owner), so the module cannot be
+ * removed while a stream exists, and its exit waits for nobody.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/time_namespace.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include "taskmonitor.h"
+
+/* Records copied to user space per round of tm_stream_read(). */
+#define TM_READ_BATCH	8
+
+/**
+ * struct tm_stream_proc - one subscribed process
+ * @pid: the process, referenced until its exit record is queued; then NULL
+ * @nr: its pid as the subscriber named it, in the subscriber's namespace
+ * @user_ns: user time of the last sample, for an exit seen too late
+ * @system_ns: system time of the last sample
+ *
+ * Only the work reads or writes these, one tick at a time, and
+ * ->release() after the work has stopped.
+ */
+struct tm_stream_proc {
+	struct pid *pid;
+	pid_t nr;
+	u64 user_ns;
+	u64 system_ns;
+};
+
+/**
+ * struct tm_stream - the subscription of one open file
+ * @period_ns: the sampling period; set at subscription, then read-only
+ * @time_offset_ns: the subscriber's CLOCK_BOOTTIME offset (time namespace);
+ *	read-only after subscription
+ * @size: how many records @ring holds; read-only after subscription
+ * @work: samples every process once per period and re-arms itself
+ * @next_due_ns: when the next tick is due (CLOCK_BOOTTIME); the work's own
+ * @live: processes whose exit record is not queued yet; the work's own
+ * @lock: protects @ring, @head, @count, @seq and @done
+ * @ring: the queued records, oldest at @head
+ * @head: index of the oldest record
+ * @count: number of records queued
+ * @seq: the number of the next record queued
+ * @done: every process's exit record is queued: no record will follow
+ * @read_lock: serialises readers, so that records are handed out once and
+ *	in order; protects @next_read
+ * @next_read: the number of the record a reader expects next; records
+ *	dropped before it are counted in the next record's @lost
+ * @wait: readers and pollers wait here for records
+ * @nr_procs: number of entries in @procs; read-only after subscription
+ * @procs: the subscribed processes
+ */
+struct tm_stream {
+	u64 period_ns;
+	s64 time_offset_ns;
+	u32 size;
+
+	struct delayed_work work;
+	u64 next_due_ns;
+	unsigned int live;
+
+	spinlock_t lock;	/* protects ring, head, count, seq, done */
+	struct taskmon_record *ring;
+	u32 head;
+	u32 count;
+	u64 seq;
+	bool done;
+
+	struct mutex read_lock;	/* serialises readers; protects next_read */
+	u64 next_read;
+	wait_queue_head_t wait;
+
+	unsigned int nr_procs;
+	struct tm_stream_proc procs[];
+};
+
+/* Queue @rec, dropping the oldest record if the ring is full. */
+static void stream_push(struct tm_stream *s, struct taskmon_record *rec)
+{
+	spin_lock(&s->lock);
+	rec->seq = s->seq++;
+	if (s->count == s->size) {
+		/* The reader counts the gap in seq as lost records. */
+		s->head = (s->head + 1) % s->size;
+		s->count--;
+	}
+	s->ring[(s->head + s->count) % s->size] = *rec;
+	s->count++;
+	spin_unlock(&s->lock);
+}
+
+/* Sample @p into @rec; on its exit, drop the reference and say so. */
+static void sample_proc(struct tm_stream *s, struct tm_stream_proc *p,
+			struct taskmon_record *rec)
+{
+	bool exited;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->pid = p->nr;
+	if (process_cpu(p->pid, &p->user_ns, &p->system_ns, &exited)) {
+		/* Reaped between two ticks: the last sample is all there is. */
+		rec->flags = TM_RECORD_EXIT | TM_RECORD_REAPED;
+	} else if (exited) {
+		rec->flags = TM_RECORD_EXIT;
+	}
+	rec->user_ns = p->user_ns;
+	rec->system_ns = p->system_ns;
+	rec->timestamp_ns = ktime_get_boottime_ns() + s->time_offset_ns;
+
+	if (rec->flags & TM_RECORD_EXIT) {
+		put_pid(p->pid);
+		p->pid = NULL;
+		s->live--;
+	}
+}
+
+/*
+ * The delay of a timer that fires @ns from now, never before: a timer
+ * fires at a jiffy's start, so a part of the current jiffy is gone
+ * already, hence the jiffy more than @ns rounded up.
+ */
+static unsigned long jiffies_until(u64 ns)
+{
+	return nsecs_to_jiffies(ns + TICK_NSEC - 1) + 1;
+}
+
+static void stream_tick(struct work_struct *work)
+{
+	struct tm_stream *s = container_of(to_delayed_work(work),
+					   struct tm_stream, work);
+	struct taskmon_record rec;
+	unsigned int i;
+	u64 now;
+
+	for (i = 0; i < s->nr_procs; i++) {
+		if (!s->procs[i].pid)
+			continue;
+		sample_proc(s, &s->procs[i], &rec);
+		stream_push(s, &rec);
+	}
+
+	if (!s->live) {
+		spin_lock(&s->lock);
+		s->done = true;
+		spin_unlock(&s->lock);
+		wake_up_interruptible_poll(&s->wait, EPOLLIN | EPOLLHUP);
+		return;	/* not re-armed: the stream is complete */
+	}
+	wake_up_interruptible_poll(&s->wait, EPOLLIN | EPOLLRDNORM);
+
+	/*
+	 * Due times are multiples of the period from the first tick, so
+	 * delays do not add up.  A tick more than a period late (a stopped
+	 * VM, a starved CPU) restarts the schedule from now rather than
+	 * firing a burst of catch-up ticks.
+	 */
+	s->next_due_ns += s->period_ns;
+	now = ktime_get_boottime_ns();
+	if (s->next_due_ns + s->period_ns <= now)
+		s->next_due_ns = now;
+	queue_delayed_work(system_unbound_wq, &s->work,
+			   s->next_due_ns > now ?
+			   jiffies_until(s->next_due_ns - now) : 0);
+}
+
+static void stream_free(struct tm_stream *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr_procs; i++)
+		put_pid(s->procs[i].pid);
+	kvfree(s->ring);
+	kvfree(s);
+}
+
+/*
+ * The struct pid of the live process @nr names in the caller's pid
+ * namespace (0: the module's target), referenced.  *@vnr is its number
+ * there.
+ */
+static int subscribe_pid(pid_t nr, struct pid **pidp, pid_t *vnr)
+{
+	u64 user_ns, system_ns;
+	struct pid *pid;
+	bool exited;
+
+	if (nr < 0)
+		return -EINVAL;
+	pid = nr ? find_get_pid(nr) : monitor_get_target();
+	if (!pid)
+		return nr ? -ESRCH : -ENODATA;
+	*vnr = pid_vnr(pid);
+	if (!*vnr || process_cpu(pid, &user_ns, &system_ns, &exited) ||
+	    exited) {
+		put_pid(pid);
+		return -ESRCH;
+	}
+	*pidp = pid;
+	return 0;
+}
+
+static int check_request(const struct taskmon_subscribe *req)
+{
+	if (req->flags || req->reserved || !req->count)
+		return -EINVAL;
+	if (req->count > TM_STREAM_PIDS_MAX)
+		return -E2BIG;
+	if (req->period_ns && (req->period_ns < TM_STREAM_PERIOD_MIN_NS ||
+			       req->period_ns > TM_STREAM_PERIOD_MAX_NS))
+		return -EINVAL;
+	if (req->ring > TM_STREAM_RING_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/* A stream for @req, its processes looked up; not started. */
+static struct tm_stream *stream_create(const struct taskmon_subscribe *req)
+{
+	const s32 __user *upids = u64_to_user_ptr(req->pids);
+	struct tm_stream *s;
+	unsigned int i;
+	s32 nr;
+	int err;
+
+	s = kvzalloc(struct_size(s, procs, req->count), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->nr_procs = req->count;
+	s->size = req->ring ? req->ring : TM_STREAM_RING_DEFAULT;
+	s->ring = kvcalloc(s->size, sizeof(*s->ring), GFP_KERNEL);
+	if (!s->ring) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	for (i = 0; i < s->nr_procs; i++) {
+		if (get_user(nr, upids + i)) {
+			err = -EFAULT;
+			goto err_free;
+		}
+		err = subscribe_pid(nr, &s->procs[i].pid, &s->procs[i].nr);
+		if (err)
+			goto err_free;
+	}
+	s->live = s->nr_procs;
+	s->period_ns = req->period_ns ? req->period_ns :
+		       TM_STREAM_PERIOD_DEFAULT_NS;
+	/* The subscriber's offset; the work runs in no time namespace. */
+	s->time_offset_ns = timens_add_boottime_ns(0);
+	spin_lock_init(&s->lock);
+	mutex_init(&s->read_lock);
+	init_waitqueue_head(&s->wait);
+	INIT_DELAYED_WORK(&s->work, stream_tick);
+	return s;
+
+err_free:
+	stream_free(s);
+	return ERR_PTR(err);
+}
+
+/**
+ * tm_subscribe() - TM_SUBSCRIBE: subscribe @file to samples of processes
+ * @file: the open file, which then owns the stream
+ * @uarg: the struct taskmon_subscribe
+ *
+ * Return: 0; -EFAULT, -EINVAL, -E2BIG for a bad request; -ESRCH or
+ * -ENODATA for a pid; -EBUSY if @file subscribed already; -ENOMEM.
+ */
+long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
+{
+	struct taskmon_subscribe req;
+	struct tm_stream *s;
+	int err;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	err = check_request(&req);
+	if (err)
+		return err;
+	if (READ_ONCE(file->private_data))
+		return -EBUSY;
+
+	s = stream_create(&req);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+
+	/* Publish the finished stream; cmpxchg() orders its set-up before. */
+	if (cmpxchg(&file->private_data, NULL, s)) {
+		stream_free(s);
+		return -EBUSY;
+	}
+	/* The first sample now, so that a watcher has one at once. */
+	s->next_due_ns = ktime_get_boottime_ns();
+	queue_delayed_work(system_unbound_wq, &s->work, 0);
+	return 0;
+}
+
+static struct tm_stream *file_stream(struct file *file)
+{
+	/* Pairs with the cmpxchg() in tm_subscribe(). */
+	return smp_load_acquire(&file->private_data);
+}
+
+static bool stream_readable(struct tm_stream *s)
+{
+	bool readable;
+
+	spin_lock(&s->lock);
+	readable = s->count || s->done;
+	spin_unlock(&s->lock);
+	return readable;
+}
+
+/*
+ * Copy up to @max records, oldest first, into @out without removing them;
+ * Return: how many, and *@done if there are none and will be none.
+ */
+static unsigned int stream_peek(struct tm_stream *s,
+				struct taskmon_record *out,
+				unsigned int max, bool *done)
+{
+	unsigned int i, n;
+
+	spin_lock(&s->lock);
+	n = min(s->count, max);
+	for (i = 0; i < n; i++)
+		out[i] = s->ring[(s->head + i) % s->size];
+	*done = !s->count && s->done;
+	spin_unlock(&s->lock);
+	return n;
+}
+
+/* Remove the records up to number @last that are still queued. */
+static void stream_consume(struct tm_stream *s, u64 last)
+{
+	spin_lock(&s->lock);
+	while (s->count && s->ring[s->head].seq <= last) {
+		s->head = (s->head + 1) % s->size;
+		s->count--;
+	}
+	spin_unlock(&s->lock);
+}
+
+/*
+ * Hand out whole records.  They are copied to user space while still
+ * queued, and removed only once the copy worked: a bad buffer loses
+ * nothing.  The tick may drop the oldest meanwhile; the gap in the
+ * numbers then shows in the next record's @lost.
+ */
+static ssize_t stream_read(struct tm_stream *s, char __user *buf,
+			   size_t len, bool nonblock)
+{
+	struct taskmon_record batch[TM_READ_BATCH];
+	size_t copied = 0;
+	unsigned int i, n;
+	bool done;
+	int err;
+
+	while (!(n = stream_peek(s, batch, 1, &done))) {
+		if (done)
+			return 0;
+		if (nonblock)
+			return -EAGAIN;
+		err = wait_event_interruptible(s->wait, stream_readable(s));
+		if (err)
+			return err;
+	}
+
+	while (len - copied >= sizeof(batch[0])) {
+		n = stream_peek(s, batch,
+				min_t(size_t, TM_READ_BATCH,
+				      (len - copied) / sizeof(batch[0])),
+				&done);
+		if (!n)
+			break;
+		for (i = 0; i < n; i++) {
+			batch[i].lost = batch[i].seq - s->next_read;
+			s->next_read = batch[i].seq + 1;
+		}
+		if (copy_to_user(buf + copied, batch, n * sizeof(batch[0]))) {
+			/* Nothing consumed: the next read gets them again. */
+			s->next_read = batch[0].seq - batch[0].lost;
+			return copied ? copied : -EFAULT;
+		}
+		stream_consume(s, batch[n - 1].seq);
+		copied += n * sizeof(batch[0]);
+	}
+	return copied;
+}
+
+/**
+ * tm_stream_read() - read() of /dev/taskmonitor: records of the file's stream
+ * @file: the file, subscribed with TM_SUBSCRIBE
+ * @buf: where to copy whole struct taskmon_record
+ * @len: its size, at least one record
+ *
+ * Return: the bytes copied, 0 once the stream ended and was read, -EINVAL
+ * for a file without a subscription or a buffer smaller than a record,
+ * -EAGAIN (O_NONBLOCK) or -ERESTARTSYS when no record is queued, -EFAULT.
+ */
+ssize_t tm_stream_read(struct file *file, char __user *buf, size_t len)
+{
+	struct tm_stream *s = file_stream(file);
+	ssize_t ret;
+
+	if (!s || len < sizeof(struct taskmon_record))
+		return -EINVAL;
+	if (file->f_flags & O_NONBLOCK) {
+		if (!mutex_trylock(&s->read_lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&s->read_lock)) {
+		return -ERESTARTSYS;
+	}
+	ret = stream_read(s, buf, len, file->f_flags & O_NONBLOCK);
+	mutex_unlock(&s->read_lock);
+	return ret;
+}
+
+/**
+ * tm_stream_poll() - poll() of /dev/taskmonitor
+ * @file: the file
+ * @wait: the poll table
+ *
+ * Return: EPOLLIN while records are queued, EPOLLHUP once the stream
+ * ended and every record was read, EPOLLERR for a file without a
+ * subscription (read() would fail).
+ */
+__poll_t tm_stream_poll(struct file *file, poll_table *wait)
+{
+	struct tm_stream *s = file_stream(file);
+	__poll_t mask = 0;
+
+	if (!s)
+		return EPOLLERR;
+	poll_wait(file, &s->wait, wait);
+	spin_lock(&s->lock);
+	if (s->count)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	else if (s->done)
+		mask |= EPOLLHUP;
+	spin_unlock(&s->lock);
+	return mask;
+}
+
+/**
+ * tm_stream_release() - end the file's subscription, if it has one
+ * @file: the file being released
+ */
+void tm_stream_release(struct file *file)
+{
+	struct tm_stream *s = file->private_data;
+
+	if (!s)
+		return;
+	/* Waits for a running tick and keeps it from re-arming. */
+	cancel_delayed_work_sync(&s->work);
+	stream_free(s);
+}

@@ -1,0 +1,419 @@
+"""Streams of samples: TM_SUBSCRIBE, read() and poll() on /dev/taskmonitor.
+
+Each open file subscribes to its own processes and period and drains its
+own ring; the lab's target and kthread are not touched.  Timing figures
+(mean and worst lateness of the records) are printed, not asserted beyond
+a generous ceiling: the VM is emulated and shares the host.
+"""
+import ctypes
+import errno
+import os
+import select
+import signal
+import statistics
+import subprocess
+import threading
+import time
+
+import pytest
+
+import kmod
+import procs
+import stats_uapi
+import stream_uapi as su
+import tmdev
+import uapi
+
+MS = 1_000_000
+
+
+@pytest.fixture
+def monitor(load):
+    """taskmonitor loaded without a target."""
+    load("taskmonitor")
+
+
+def open_dev(flags: int = 0) -> int:
+    return os.open(tmdev.DEV, os.O_RDONLY | os.O_CLOEXEC | flags)
+
+
+def errno_of(fn, *args, **kwargs) -> int:
+    try:
+        fn(*args, **kwargs)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def read_n(fd: int, n: int, timeout: float = 60.0):
+    """Exactly n records (fewer only if the stream ends)."""
+    records = []
+    deadline = time.monotonic() + timeout
+    while len(records) < n:
+        assert time.monotonic() < deadline, f"only {len(records)} of {n} records in {timeout} s"
+        got = su.read_records(fd, n - len(records))
+        if not got:
+            break
+        records += got
+    return records
+
+
+def sleeper() -> subprocess.Popen:
+    return subprocess.Popen(["sleep", "600"])
+
+
+def test_records_arrive_at_the_period_in_order(monitor, busy):
+    proc = busy()
+    fd = open_dev()
+    try:
+        period = 50 * MS
+        subscribed = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+        su.subscribe(fd, [proc.pid], period_ns=period)
+        records = read_n(fd, 21)
+    finally:
+        os.close(fd)
+    assert [r.seq for r in records] == list(range(21))
+    assert all(r.pid == proc.pid and r.flags == 0 and r.lost == 0 for r in records)
+    cpu = [r.user_ns + r.system_ns for r in records]
+    assert cpu == sorted(cpu) and cpu[-1] > cpu[0], "a busy process's CPU time must grow"
+    # The n-th record is due n periods after the subscription: never
+    # earlier, and lateness does not add up (a tick more than a period late
+    # restarts the schedule, so it only ever moves later).
+    late = [(r.timestamp_ns - subscribed - i * period) / MS for i, r in enumerate(records)]
+    gaps = [(b.timestamp_ns - a.timestamp_ns) / MS for a, b in zip(records, records[1:])]
+    print(f"period 50 ms: mean gap {statistics.mean(gaps):.1f} ms, worst gap {max(gaps):.1f} ms, "
+          f"lateness mean {statistics.mean(late):.1f} ms, worst {max(late):.1f} ms")
+    assert min(late) >= 0, f"a record came before it was due: {late}"
+    # A generous ceiling: the VM is emulated and shares a busy host.
+    assert max(late) < 10_000
+
+
+def test_figures_match_tm_stats(monitor, busy):
+    """A record's CPU time is TM_STATS's figure, taken between two calls."""
+    proc = busy()
+    with tmdev.Device() as dev:
+        before = stats_uapi.stats(dev.fd, proc.pid)
+        fd = open_dev()
+        try:
+            su.subscribe(fd, [proc.pid], period_ns=su.PERIOD_MAX_NS)
+            record = read_n(fd, 1)[0]
+        finally:
+            os.close(fd)
+        after = stats_uapi.stats(dev.fd, proc.pid)
+    assert before.user_ns <= record.user_ns <= after.user_ns
+    assert before.system_ns <= record.system_ns <= after.system_ns
+    assert before.sample_time_ns <= record.timestamp_ns <= after.sample_time_ns
+
+
+def test_several_processes_one_record_each_per_period(monitor, busy):
+    pool = [busy(), sleeper(), sleeper()]
+    fd = open_dev()
+    try:
+        su.subscribe(fd, [p.pid for p in pool], period_ns=20 * MS)
+        records = read_n(fd, 30)
+    finally:
+        os.close(fd)
+        for p in pool:
+            procs.kill(p)
+    assert [r.seq for r in records] == list(range(30))
+    # Each period yields one record per process, in subscription order.
+    assert [r.pid for r in records] == [p.pid for p in pool] * 10
+
+
+def test_a_slow_reader_loses_the_oldest_records_and_is_told_how_many(monitor):
+    proc = sleeper()
+    fd = open_dev()
+    try:
+        su.subscribe(fd, [proc.pid], period_ns=su.PERIOD_MIN_NS, ring=4)
+        time.sleep(0.5)             # about 50 records produced, 4 kept
+        records = su.read_records(fd, 64)
+        more = read_n(fd, 2)
+    finally:
+        os.close(fd)
+        procs.kill(proc)
+    assert 1 <= len(records) <= 4, records
+    # Only the newest survive: their numbers are consecutive, and the first
+    # says exactly how many were dropped before it.
+    assert [r.seq for r in records] == list(range(records[0].seq, records[0].seq + len(records)))
+    assert records[0].lost == records[0].seq > 0
+    assert all(r.lost == 0 for r in records[1:])
+    # Reading on: nothing further is lost (or the count says so exactly).
+    previous = records[-1].seq
+    for r in more:
+        assert r.lost == r.seq - previous - 1
+        previous = r.seq
+
+
+def test_eight_fast_readers_lose_nothing(monitor, busy):
+    proc = busy()
+    results, errors = {}, []
+
+    def reader(i):
+        try:
+            fd = open_dev()
+            try:
+                su.subscribe(fd, [proc.pid], period_ns=su.PERIOD_MIN_NS)
+                results[i] = read_n(fd, 100)
+            finally:
+                os.close(fd)
+        except Exception as e:  # reported below, with the reader's number
+            errors.append(f"reader {i}: {e!r}")
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(results) == 8
+    for i, records in results.items():
+        assert [r.seq for r in records] == list(range(100)), f"reader {i}"
+        assert all(r.lost == 0 for r in records), f"reader {i} lost records"
+
+
+def test_exit_record_of_a_zombie_has_its_final_times(monitor, busy):
+    proc = busy()
+    fd = open_dev()
+    try:
+        su.subscribe(fd, [proc.pid], period_ns=50 * MS)
+        read_n(fd, 2)
+        os.kill(proc.pid, signal.SIGKILL)
+        while procs.state(proc.pid) != "Z":
+            time.sleep(0.01)
+        with tmdev.Device() as dev:
+            final = stats_uapi.stats(dev.fd, proc.pid)
+        records = []
+        while True:
+            got = su.read_records(fd)
+            if not got:
+                break       # end of stream: 0 from read()
+            records += got
+        assert select.select([fd], [], [], 0)[0] == [fd]
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(0) == [(fd, select.POLLHUP)]
+    finally:
+        os.close(fd)
+        proc.wait()
+    last = records[-1]
+    assert last.flags == su.EXIT, records[-3:]
+    assert all(r.flags == 0 for r in records[:-1])
+    assert (last.user_ns, last.system_ns) == (final.user_ns, final.system_ns)
+
+
+def test_exit_record_of_a_process_reaped_between_two_samples(monitor):
+    proc = sleeper()
+    fd = open_dev()
+    try:
+        su.subscribe(fd, [proc.pid], period_ns=300 * MS)
+        first = read_n(fd, 1)[0]
+        procs.kill(proc)            # killed and reaped before the next sample
+        records = read_n(fd, 10)
+    finally:
+        os.close(fd)
+    assert len(records) == 1, records
+    assert records[0].flags == su.EXIT | su.REAPED
+    assert (records[0].user_ns, records[0].system_ns) == (first.user_ns, first.system_ns)
+
+
+def test_stream_follows_the_target_it_was_given(monitor, busy):
+    first, second = busy(), sleeper()
+    try:
+        with tmdev.Device() as dev:
+            assert errno_of(su.subscribe, dev.fd, [0]) == errno.ENODATA
+            dev.pid(first.pid)
+            kthreads = procs.monitor_kthreads()
+            fd = open_dev()
+            try:
+                su.subscribe(fd, [0], period_ns=20 * MS)
+                dev.pid(second.pid)     # a later target change does not move the stream
+                records = read_n(fd, 5)
+            finally:
+                os.close(fd)
+            # ... and subscribing did not change the lab's state.
+            assert dev.pid(-1) == second.pid
+            assert procs.monitor_kthreads() == kthreads
+        assert {r.pid for r in records} == {first.pid}
+    finally:
+        procs.kill(second)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"flags": 1}, errno.EINVAL),
+    ({"reserved": 1}, errno.EINVAL),
+    ({"count": 0}, errno.EINVAL),
+    ({"period_ns": su.PERIOD_MIN_NS - 1}, errno.EINVAL),
+    ({"period_ns": su.PERIOD_MAX_NS + 1}, errno.EINVAL),
+    ({"ring": su.RING_MAX + 1}, errno.EINVAL),
+])
+def test_bad_requests_are_refused(monitor, kwargs, expected):
+    fd = open_dev()
+    try:
+        assert errno_of(su.subscribe, fd, [os.getpid()], **kwargs) == expected
+        # Refused: the file may still subscribe.
+        su.subscribe(fd, [os.getpid()], period_ns=su.PERIOD_MAX_NS)
+    finally:
+        os.close(fd)
+
+
+def test_bad_pids_and_sizes(monitor):
+    fd = open_dev()
+    try:
+        assert errno_of(su.subscribe, fd, [os.getpid(), -1]) == errno.EINVAL
+        assert errno_of(su.subscribe, fd, [os.getpid(), procs.unused_pid()]) == errno.ESRCH
+        assert errno_of(su.subscribe, fd, [os.getpid()] * (su.PIDS_MAX + 1)) == errno.E2BIG
+        # A bad pid array pointer.
+        req = su.Subscribe(count=1, pids=8)
+        assert errno_of(uapi.raw_ioctl, fd, su.TM_SUBSCRIBE, ctypes.addressof(req)) == errno.EFAULT
+        assert errno_of(uapi.raw_ioctl, fd, su.TM_SUBSCRIBE, 8) == errno.EFAULT
+        # Nothing subscribed yet: read() and poll() say so.
+        assert errno_of(os.read, fd, su.RECORD_SIZE) == errno.EINVAL
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(0) == [(fd, select.POLLERR)]
+        su.subscribe(fd, [os.getpid()] * su.PIDS_MAX, period_ns=su.PERIOD_MAX_NS,
+                     ring=su.PIDS_MAX)
+        assert errno_of(su.subscribe, fd, [os.getpid()]) == errno.EBUSY
+        assert errno_of(os.read, fd, su.RECORD_SIZE - 1) == errno.EINVAL
+        assert len(read_n(fd, su.PIDS_MAX)) == su.PIDS_MAX
+    finally:
+        os.close(fd)
+
+
+def test_bad_read_buffer_loses_nothing(monitor):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+    fd = open_dev()
+    try:
+        su.subscribe(fd, [os.getpid()], period_ns=su.PERIOD_MAX_NS)
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(60_000) == [(fd, select.POLLIN)]
+        assert libc.read(fd, 8, su.RECORD_SIZE) == -1
+        assert ctypes.get_errno() == errno.EFAULT
+        record = read_n(fd, 1)[0]
+        assert (record.seq, record.lost) == (0, 0)
+    finally:
+        os.close(fd)
+
+
+def test_nonblocking_read_and_poll(monitor):
+    fd = open_dev(os.O_NONBLOCK)
+    try:
+        su.subscribe(fd, [os.getpid()], period_ns=su.PERIOD_MAX_NS)
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(60_000) == [(fd, select.POLLIN)]
+        assert len(su.read_records(fd)) == 1
+        assert p.poll(0) == []
+        assert errno_of(os.read, fd, su.RECORD_SIZE) == errno.EAGAIN
+    finally:
+        os.close(fd)
+
+
+def test_close_while_another_thread_blocks_in_read_and_poll(monitor):
+    proc = sleeper()
+    fd = open_dev()
+    fd2 = open_dev()
+    outcome = {}
+    try:
+        su.subscribe(fd, [proc.pid], period_ns=200 * MS)
+        su.subscribe(fd2, [proc.pid], period_ns=200 * MS)
+        read_n(fd, 1)
+        read_n(fd2, 1)
+
+        def blocked_read():
+            try:
+                outcome["read"] = su.read_records(fd)
+            except OSError as e:
+                outcome["read"] = e.errno
+
+        def blocked_poll():
+            p = select.poll()
+            p.register(fd2, select.POLLIN)
+            outcome["poll"] = p.poll(60_000)
+
+        threads = [threading.Thread(target=blocked_read), threading.Thread(target=blocked_poll)]
+        for t in threads:
+            t.start()
+        time.sleep(0.05)
+        os.close(fd)
+        os.close(fd2)
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads), "a blocked call never returned"
+    finally:
+        procs.kill(proc)
+    # read() held its file: it completed with the next record.  poll()
+    # looks its descriptors up again at each wake-up: the closed one is
+    # POLLNVAL then (or POLLIN if the record won the race).
+    assert isinstance(outcome["read"], list) and len(outcome["read"]) == 1
+    assert outcome["poll"] and outcome["poll"][0][1] & (select.POLLIN | select.POLLNVAL)
+
+
+def test_fork_after_subscribing_shares_one_stream(monitor):
+    fd = open_dev()
+    try:
+        su.subscribe(fd, [os.getpid()], period_ns=su.PERIOD_MIN_NS)
+        r, w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            try:
+                seqs = [rec.seq for rec in read_n(fd, 30)]
+                os.write(w, (",".join(map(str, seqs)) + "\n").encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        mine = [rec.seq for rec in read_n(fd, 30)]
+        theirs = [int(s) for s in os.read(r, 1 << 16).decode().split(",")]
+        os.waitpid(child, 0)
+        os.close(r)
+    finally:
+        os.close(fd)
+    # The two processes read the same file: each record went to one of them.
+    assert not set(mine) & set(theirs)
+    assert len(mine + theirs) == 60
+
+
+def test_subscribe_close_cycles(monitor, kmsg):
+    pool = [sleeper() for _ in range(4)]
+    try:
+        for i in range(300):
+            fd = open_dev()
+            su.subscribe(fd, [p.pid for p in pool], period_ns=su.PERIOD_MIN_NS, ring=1 + i % 64)
+            if i % 3 == 0:
+                su.read_records(fd)
+            os.close(fd)
+    finally:
+        for p in pool:
+            procs.kill(p)
+    kmod.unload("taskmonitor")      # every stream was freed with its file
+
+
+def test_rmmod_is_refused_while_a_reader_blocks(monitor):
+    proc = sleeper()
+    fd = open_dev()
+    result = {}
+
+    def blocked():
+        try:
+            result["read"] = su.read_records(fd)
+        except OSError as e:
+            result["read"] = e.errno
+
+    try:
+        su.subscribe(fd, [proc.pid], period_ns=500 * MS)
+        read_n(fd, 1)
+        t = threading.Thread(target=blocked)
+        t.start()
+        time.sleep(0.05)
+        # An open file holds the module: rmmod is refused, nothing waits.
+        with pytest.raises(OSError) as refused:
+            kmod.unload("taskmonitor")
+        assert refused.value.errno in (errno.EBUSY, errno.EAGAIN)
+        t.join(60)
+        assert isinstance(result.get("read"), list), result
+    finally:
+        os.close(fd)
+        procs.kill(proc)
+    kmod.unload("taskmonitor")
