@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -50,8 +51,8 @@ long list_call(int fd, std::vector<taskmon_proc>& entries, std::uint32_t count, 
     req.size = sizeof(req);
     req.entry_size = sizeof(taskmon_proc);
     req.count = count;
-    req.entries = count ? reinterpret_cast<std::uintptr_t>(entries.data()) : 0;
-    long ret;
+    req.entries = count != 0 ? reinterpret_cast<std::uintptr_t>(entries.data()) : 0;
+    long ret = 0;
     do {
         ret = ::ioctl(fd, TM_LIST, &req);
     } while (ret < 0 && errno == EINTR);
@@ -63,7 +64,7 @@ bool all_digits(const char* name) noexcept
     if (*name == '\0') {
         return false;
     }
-    for (const char* c = name; *c; ++c) {
+    for (const char* c = name; *c != '\0'; ++c) {
         if (*c < '0' || *c > '9') {
             return false;
         }
@@ -86,6 +87,8 @@ public:
     explicit Fd(int fd) noexcept : fd_(fd) {}
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
+    Fd(Fd&&) = delete;
+    Fd& operator=(Fd&&) = delete;
     ~Fd()
     {
         if (fd_ >= 0) {
@@ -146,15 +149,15 @@ int read_proc_stat(const std::filesystem::path& dir, std::string& text, const ch
         return errno;
     }
     step = "read stat";
-    char buf[1024];
-    ssize_t n;
+    std::array<char, 1024> buf{};
+    ssize_t n = 0;
     do {
-        n = ::read(sfd.get(), buf, sizeof(buf) - 1);
+        n = ::read(sfd.get(), buf.data(), buf.size());
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         return errno;
     }
-    text.assign(buf, static_cast<std::size_t>(n));
+    text.assign(buf.data(), static_cast<std::size_t>(n));
     return 0;
 }
 
@@ -177,7 +180,7 @@ bool has_sys_ptrace(const std::filesystem::path& proc)
         if (line.rfind("CapEff:", 0) == 0) {
             const unsigned long long caps = std::strtoull(line.c_str() + 7, nullptr, 16);
             constexpr int cap_sys_ptrace = 19;
-            return (caps >> cap_sys_ptrace) & 1U;
+            return ((caps >> cap_sys_ptrace) & 1U) != 0;
         }
     }
     return false;
@@ -243,7 +246,7 @@ std::vector<std::string> reason_names(std::uint32_t reasons)
     std::vector<std::string> names;
     for (const auto r :
          {HiddenReason::getdents, HiddenReason::readdir, HiddenReason::open, HiddenReason::stat}) {
-        if (reasons & static_cast<std::uint32_t>(r)) {
+        if ((reasons & static_cast<std::uint32_t>(r)) != 0) {
             names.emplace_back(to_string(r));
         }
     }
@@ -277,10 +280,10 @@ std::vector<pid_t> HiddenScanHooks::list_getdents(const std::filesystem::path& d
         throw_system(errno, "cannot open " + dir.string());
     }
     std::vector<pid_t> pids;
-    alignas(8) char buf[32768];
+    alignas(8) std::array<char, 32768> buf{};
     for (;;) {
         // The system call itself: a readdir() interposed in this process cannot filter it.
-        const long n = ::syscall(SYS_getdents64, fd.get(), buf, sizeof(buf));
+        const long n = ::syscall(SYS_getdents64, fd.get(), buf.data(), buf.size());
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -292,9 +295,9 @@ std::vector<pid_t> HiddenScanHooks::list_getdents(const std::filesystem::path& d
         }
         for (long off = 0; off < n;) {
             // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
-            unsigned short reclen;
-            std::memcpy(&reclen, buf + off + 16, sizeof(reclen));
-            if (const pid_t pid = name_to_pid(buf + off + 19)) {
+            unsigned short reclen = 0;
+            std::memcpy(&reclen, buf.data() + off + 16, sizeof(reclen));
+            if (const pid_t pid = name_to_pid(buf.data() + off + 19)) {
                 pids.push_back(pid);
             }
             off += reclen;
@@ -314,14 +317,15 @@ std::vector<pid_t> HiddenScanHooks::list_readdir(const std::filesystem::path& di
     errno = 0;
     // readdir() through the dynamic linker, as ps and top call it: what an
     // LD_PRELOAD filter changes.
-    while (const dirent* e = ::readdir(d)) {
+    // The DIR is ours alone: readdir() is safe here (and must be readdir()).
+    while (const dirent* e = ::readdir(d)) { // NOLINT(concurrency-mt-unsafe)
         if (const pid_t pid = name_to_pid(e->d_name)) {
             pids.push_back(pid);
         }
     }
     const int err = errno;
     ::closedir(d);
-    if (err) {
+    if (err != 0) {
         throw_system(err, "readdir of " + dir.string());
     }
     std::sort(pids.begin(), pids.end());
@@ -360,14 +364,20 @@ std::optional<std::string> proc_mount_options(const std::filesystem::path& mount
     while (std::getline(in, line)) {
         // "36 35 0:5 / /proc rw,nosuid - proc proc rw,hidepid=invisible"
         std::istringstream fields(line);
-        std::string id, parent, dev, root, point;
+        std::string id;
+        std::string parent;
+        std::string dev;
+        std::string root;
+        std::string point;
         fields >> id >> parent >> dev >> root >> point;
         const auto dash = line.find(" - ");
         if (dash == std::string::npos || point != mount_point.string()) {
             continue;
         }
         std::istringstream tail(line.substr(dash + 3));
-        std::string fstype, source, super;
+        std::string fstype;
+        std::string source;
+        std::string super;
         tail >> fstype >> source >> super;
         // The last mount on the point is the one on top.
         found = fstype == "proc" ? std::optional<std::string>(super) : std::nullopt;
@@ -404,10 +414,10 @@ std::uint32_t check_process(const HiddenScanHooks& hooks, const std::filesystem:
     } else if (!contains(read, entry.pid)) {
         add(HiddenReason::readdir, "in getdents64 but not in readdir of " + proc.string());
     }
-    if (err && !is_permission(err)) {
-        add(HiddenReason::open,
-            std::string(step) + " " + (proc / name).string() + ": " + std::strerror(err));
-    } else if (!err) {
+    if (err != 0 && !is_permission(err)) {
+        add(HiddenReason::open, std::string(step) + " " + (proc / name).string() + ": " +
+                                    std::generic_category().message(err));
+    } else if (err == 0) {
         const auto st = parse_stat(text);
         const long long tick_ns = 1'000'000'000LL / hooks.clock_ticks;
         const auto want = static_cast<unsigned long long>(entry.start_time.count() / tick_ns);
@@ -468,7 +478,7 @@ std::vector<HiddenProcess> find_hidden(const HiddenScanHooks& hooks,
         const auto reasons =
             c.reasons & check_process(hooks, options.proc, c.entry, listed, read, &detail);
         // Alive before and after the second look: it was alive throughout.
-        const auto info = reasons ? same(c.entry) : std::nullopt;
+        const auto info = reasons != 0 ? same(c.entry) : std::nullopt;
         if (!info) {
             continue;
         }

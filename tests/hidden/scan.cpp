@@ -21,6 +21,7 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <system_error>
 
 int main(int argc, char* argv[])
 {
@@ -43,14 +44,14 @@ int main(int argc, char* argv[])
         }
     }
     try {
-        const char* dev = std::getenv("TASKMON_DEVICE");
-        const taskmon::Monitor monitor(dev && *dev ? dev : "/dev/taskmonitor");
+        const char* dev = std::getenv("TASKMON_DEVICE"); // NOLINT(concurrency-mt-unsafe)
+        const taskmon::Monitor monitor(dev != nullptr && *dev != '\0' ? dev : "/dev/taskmonitor");
         if (uid >= 0) {
             const auto id = static_cast<uid_t>(uid);
             if (::setgroups(0, nullptr) != 0 || ::setresgid(id, id, id) != 0 ||
                 ::setresuid(id, id, id) != 0) {
                 std::cerr << "taskmon-hidden-scan: cannot become uid " << uid << ": "
-                          << std::strerror(errno) << '\n';
+                          << std::generic_category().message(errno) << '\n';
                 return 2;
             }
         }
@@ -61,7 +62,7 @@ int main(int argc, char* argv[])
                 std::cout << p.pid << ' ';
                 const auto names = taskmon::reason_names(p.reasons);
                 for (std::size_t i = 0; i < names.size(); ++i) {
-                    std::cout << (i ? "," : "") << names[i];
+                    std::cout << (i != 0 ? "," : "") << names[i];
                 }
                 std::cout << ' ' << p.comm << " # " << p << std::endl;
             }
@@ -69,7 +70,7 @@ int main(int argc, char* argv[])
         if (count > 1) {
             std::cout << "scans " << count << " found " << found << std::endl;
         }
-        return found ? 1 : 0;
+        return found != 0 ? 1 : 0;
     } catch (const std::exception& e) {
         std::cerr << "taskmon-hidden-scan: " << e.what() << '\n';
         return 2;

@@ -53,8 +53,8 @@ class FakeProc : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        char tmpl[] = "/tmp/taskmon-fake-proc-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        std::string tmpl = "/tmp/taskmon-fake-proc-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
         root_ = tmpl;
         hooks_.list = [this] { return kernel_; };
         hooks_.info = [this](pid_t pid) -> std::optional<KernelInfo> {
@@ -261,8 +261,8 @@ TEST(ProcessesHost, ParseHidepid)
 
 TEST(ProcessesHost, ProcMountOptionsTakeTheTopmostProcMount)
 {
-    char tmpl[] = "/tmp/taskmon-mountinfo-XXXXXX";
-    const int fd = ::mkstemp(tmpl);
+    std::string tmpl = "/tmp/taskmon-mountinfo-XXXXXX";
+    const int fd = ::mkstemp(tmpl.data());
     ASSERT_GE(fd, 0);
     ::close(fd);
     std::ofstream(tmpl) << "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
@@ -272,7 +272,7 @@ TEST(ProcessesHost, ProcMountOptionsTakeTheTopmostProcMount)
     EXPECT_EQ(proc_mount_options(tmpl, "/proc"), "rw,hidepid=invisible");
     EXPECT_EQ(proc_mount_options(tmpl, "/proc/42"), std::nullopt) << "tmpfs, not proc";
     EXPECT_EQ(proc_mount_options(tmpl, "/elsewhere"), std::nullopt);
-    ::unlink(tmpl);
+    ::unlink(tmpl.c_str());
 }
 
 TEST(ProcessesHost, ReasonNames)

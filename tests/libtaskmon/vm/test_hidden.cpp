@@ -35,6 +35,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -46,9 +47,8 @@ using ::testing::HasSubstr;
 // A child that sleeps until killed.
 class Sleeper {
 public:
-    Sleeper()
+    Sleeper() : pid_(::fork())
     {
-        pid_ = ::fork();
         if (pid_ == 0) {
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             for (;;) {
@@ -58,6 +58,8 @@ public:
     }
     Sleeper(const Sleeper&) = delete;
     Sleeper& operator=(const Sleeper&) = delete;
+    Sleeper(Sleeper&&) = delete;
+    Sleeper& operator=(Sleeper&&) = delete;
     ~Sleeper()
     {
         ::kill(pid_, SIGKILL);
@@ -124,7 +126,7 @@ void expect_none(const Scan& s)
 
 int run_shell(const std::string& cmd)
 {
-    const int st = std::system(cmd.c_str());
+    const int st = std::system(cmd.c_str()); // NOLINT(concurrency-mt-unsafe): one at a time
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
@@ -181,7 +183,8 @@ TEST_F(Hidden, TmpfsOverProcPidIsOpen)
 {
     const Sleeper victim;
     const std::string dir = "/proc/" + std::to_string(victim.pid());
-    ASSERT_EQ(::mount("none", dir.c_str(), "tmpfs", 0, "size=4k"), 0) << std::strerror(errno);
+    ASSERT_EQ(::mount("none", dir.c_str(), "tmpfs", 0, "size=4k"), 0)
+        << std::generic_category().message(errno);
     const auto s = scan({});
     ::umount2(dir.c_str(), MNT_DETACH);
     expect_only(s, victim.pid(), "open");
@@ -194,7 +197,7 @@ TEST_F(Hidden, AnotherProcessBoundOverProcPidIsStat)
     const std::string dir = "/proc/" + std::to_string(victim.pid());
     const std::string other = "/proc/" + std::to_string(decoy.pid());
     ASSERT_EQ(::mount(other.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr), 0)
-        << std::strerror(errno);
+        << std::generic_category().message(errno);
     const auto s = scan({});
     ::umount2(dir.c_str(), MNT_DETACH);
     expect_only(s, victim.pid(), "stat");
@@ -203,8 +206,8 @@ TEST_F(Hidden, AnotherProcessBoundOverProcPidIsStat)
 
 TEST_F(Hidden, KernelModuleFilteringGetdentsIsGetdents)
 {
-    const char* ko = std::getenv("TASKMON_PIDHIDER_KO");
-    if (!ko || !*ko) {
+    const std::string ko = vm::env_or("TASKMON_PIDHIDER_KO", "");
+    if (ko.empty()) {
         if (vm::in_vm()) {
             FAIL() << "TASKMON_PIDHIDER_KO is not set (tests/hidden/build-pidhider)";
         }
@@ -212,7 +215,7 @@ TEST_F(Hidden, KernelModuleFilteringGetdentsIsGetdents)
     }
     const Sleeper victim;
     const std::string pid = std::to_string(victim.pid());
-    ASSERT_EQ(run_shell(std::string("insmod ") + ko + " pid=" + pid), 0);
+    ASSERT_EQ(run_shell("insmod " + ko + " pid=" + pid), 0);
     const auto s = scan({});
     // What ls sees: the rootkit works.
     const int ls = run_shell("ls /proc | grep -qx " + pid);
@@ -254,7 +257,8 @@ TEST_F(Hidden, HidepidInvisibleAsANonRootUserIsNothing)
 {
     const std::string dir = "/tmp/taskmon-hidepid-proc";
     ::mkdir(dir.c_str(), 0755);
-    ASSERT_EQ(::mount("proc", dir.c_str(), "proc", 0, "hidepid=2"), 0) << std::strerror(errno);
+    ASSERT_EQ(::mount("proc", dir.c_str(), "proc", 0, "hidepid=2"), 0)
+        << std::generic_category().message(errno);
     const Sleeper root_owned; // invisible to uid 65534 there
     const auto s = scan({"--proc", dir, "--uid", "65534"});
     // As root, through the same mount: hidepid hides nothing from root.
