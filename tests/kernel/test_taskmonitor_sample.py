@@ -52,8 +52,9 @@ def test_unit_is_nanoseconds_like_proc(load, busy):
     scheduler tick sampled them, while /proc/PID/stat scales the pair so
     that it adds up to the precise sum_exec_runtime (cputime_adjust() in
     kernel/sched/cputime.c).  Under emulation ticks are lost or bunched, and
-    the two differ by tens of percent; a wrong unit would differ by 1000x
-    (microseconds) or 10^7x (ticks).  So: the same order of magnitude.
+    the two differ by up to several times (4x was seen on 6.12 under load);
+    a wrong unit would differ by 1000x (microseconds) or 10^7x (ticks).  So:
+    within a factor of ten.
     """
     proc = busy(threads=2)
     load("taskmonitor", f"target={proc.pid}")
@@ -63,7 +64,7 @@ def test_unit_is_nanoseconds_like_proc(load, busy):
         proc_total = sum(procs.proc_cputime_ns(proc.pid))
         after = sum(dev.get())
     assert proc_total > 0 and before > 0, (before, proc_total, after)
-    assert before / 2 <= proc_total <= after * 2, (before, proc_total, after)
+    assert before / 10 <= proc_total <= after * 10, (before, proc_total, after)
 
 
 def test_threads_that_exited_still_count(load):

@@ -139,18 +139,24 @@ TEST_F(Api, AgreesWithProcStat)
     const BusyChild child(Load::spin);
     Monitor monitor(monitor_device(), Access::steer);
     monitor.set_target(child.pid());
-    std::this_thread::sleep_for(300ms);
+    // At least a second of CPU time, so that the bounds below are far from 0.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (proc_cpu_time(child.pid()).value_or(0ns) < 1s && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(50ms);
+    }
     const auto before = proc_cpu_time(child.pid());
     const Sample s = monitor.sample();
     const auto after = proc_cpu_time(child.pid());
     ASSERT_TRUE(before && after);
+    ASSERT_GE(*before, 1s) << "the busy child got less than a second of CPU in 30 s";
     // The module gives utime/stime as the scheduler tick sampled them;
     // /proc/PID/stat scales them to the precise sum_exec_runtime
-    // (cputime_adjust()).  Under emulation the two differ by tens of percent,
-    // so this checks the unit: the same order of magnitude, give or take
-    // 100 ms of tick resolution.
-    EXPECT_GE(s.total(), *before / 2 - 100ms) << s << " vs /proc " << before->count() << " ns";
-    EXPECT_LE(s.total(), *after * 2 + 100ms) << s << " vs /proc " << after->count() << " ns";
+    // (cputime_adjust()).  Under emulation ticks are missed and the two
+    // differ by up to several times (0.16 s against 0.65 s was seen on
+    // 6.12), so this checks the unit, whose errors are factors of 1000 or
+    // more (microseconds, ticks): within a factor of ten of /proc.
+    EXPECT_GE(s.total(), *before / 10) << s << " vs /proc " << before->count() << " ns";
+    EXPECT_LE(s.total(), *after * 10) << s << " vs /proc " << after->count() << " ns";
 }
 
 TEST_F(Api, SampleTextHasTheSysfsFormat)
