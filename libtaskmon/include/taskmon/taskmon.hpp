@@ -13,6 +13,7 @@
  * - taskmon::Sample:  a CPU-time sample
  * - taskmon::Stats, taskmon::StatsResult, taskmon::Scope: per-process statistics
  * - taskmon::list_processes(), taskmon::find_hidden(): the kernel's process list, hidden processes
+ * - taskmon::Stream, taskmon::StreamRecord: samples the kernel takes on time and queues (streaming.md)
  * - taskmon::Error and subclasses: every failure (error.hpp)
  * - taskmon::version(), TASKMON_VERSION_STRING
  *
@@ -33,6 +34,7 @@
 #include <taskmon/monitor.hpp>
 #include <taskmon/hello.hpp>
 #include <taskmon/processes.hpp>
+#include <taskmon/stream.hpp>
 // clang-format on
 #undef TASKMON_TASKMON_HPP_INSIDE
 
