@@ -21,10 +21,15 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -34,7 +39,9 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -124,6 +131,163 @@ std::unique_ptr<T> open_device(const char* closed_message, Args&&... args)
     const py::gil_scoped_release nogil;
     return std::make_unique<T>(closed_message, std::forward<Args>(args)...);
 }
+
+// ---- streams ---------------------------------------------------------------
+
+constexpr const char* closed_stream = "I/O operation on closed stream";
+
+// A record as the positional arguments of taskmon.Record's _from_ext():
+// (seq, timestamp_ns, pid, flags, user_ns, system_ns, lost).
+using RecordTuple = std::tuple<std::uint64_t, std::int64_t, pid_t, std::uint32_t, std::int64_t,
+                               std::int64_t, std::uint64_t>;
+
+RecordTuple record_tuple(const taskmon::StreamRecord& r)
+{
+    return {r.seq, r.timestamp.count(), r.pid, r.flags, r.user.count(), r.system.count(), r.lost};
+}
+
+// A libtaskmon Stream that Python threads share.  Unlike Guarded, a call
+// may wait for a long time (up to a period, an hour at most), so close()
+// from another thread first wakes the waiters (an eventfd they poll too),
+// then waits for them to leave and closes.
+class PyStream {
+public:
+    PyStream(const std::filesystem::path& path, const std::vector<pid_t>& pids,
+             std::int64_t period_ns, std::uint32_t ring)
+        : stream_(path, pids, std::chrono::nanoseconds(period_ns), ring)
+        , wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
+    {
+        if (wake_ < 0) {
+            throw std::system_error(errno, std::generic_category(), "eventfd");
+        }
+    }
+    PyStream(const PyStream&) = delete;
+    PyStream& operator=(const PyStream&) = delete;
+    PyStream(PyStream&&) = delete;
+    PyStream& operator=(PyStream&&) = delete;
+    ~PyStream() { static_cast<void>(::close(wake_)); }
+
+    // The next record, waiting at most @p timeout seconds (None: for ever)
+    // without the GIL; None at the end of the stream; TimeoutError; signals
+    // (KeyboardInterrupt) are handled while waiting.
+    py::object next(std::optional<double> timeout)
+    {
+        using clock = std::chrono::steady_clock;
+        const auto deadline =
+            timeout ? clock::now() + std::chrono::duration_cast<clock::duration>(
+                                         std::chrono::duration<double>(*timeout < 0 ? 0 : *timeout))
+                    : clock::time_point::max();
+        for (;;) {
+            const Wait result = wait_once(timeout ? std::optional(deadline) : std::nullopt);
+            if (result.record) {
+                return py::cast(record_tuple(*result.record));
+            }
+            if (result.ended) {
+                return py::none();
+            }
+            if (result.interrupted && PyErr_CheckSignals() != 0) {
+                throw py::error_already_set();
+            }
+            if (timeout && clock::now() >= deadline) {
+                PyErr_SetString(PyExc_TimeoutError, "no record within the timeout");
+                throw py::error_already_set();
+            }
+        }
+    }
+
+    // The next record if one waits, else None at once.
+    py::object try_next()
+    {
+        std::optional<taskmon::StreamRecord> record;
+        {
+            const py::gil_scoped_release nogil;
+            const std::shared_lock<std::shared_mutex> lock(mutex_);
+            check_open();
+            test_delay();
+            record = stream_.try_next();
+        }
+        return record ? py::cast(record_tuple(*record)) : py::none();
+    }
+
+    // Wakes the waiting threads, waits for every call in flight, closes.
+    void close()
+    {
+        closing_.store(true);
+        const std::uint64_t one = 1;
+        static_cast<void>(::write(wake_, &one, sizeof(one)));
+        const py::gil_scoped_release nogil;
+        const std::unique_lock<std::shared_mutex> lock(mutex_);
+        stream_.close();
+    }
+
+    [[nodiscard]] bool closed()
+    {
+        const py::gil_scoped_release nogil;
+        const std::shared_lock<std::shared_mutex> lock(mutex_);
+        return !stream_;
+    }
+
+    int fileno()
+    {
+        const std::shared_lock<std::shared_mutex> lock(mutex_);
+        check_open();
+        return stream_.fd();
+    }
+
+    // Neither asks the kernel: readable closed or not.
+    [[nodiscard]] bool ended() const noexcept { return stream_.ended(); }
+    [[nodiscard]] std::uint64_t lost() const noexcept { return stream_.lost(); }
+
+private:
+    struct Wait {
+        std::optional<taskmon::StreamRecord> record;
+        bool ended = false;
+        bool interrupted = false;
+    };
+
+    void check_open() const
+    {
+        if (closing_.load() || !stream_) {
+            throw ClosedError(closed_stream);
+        }
+    }
+
+    // One record, or one wait for the stream or the wake-up: without the GIL.
+    template <class TimePoint>
+    Wait wait_once(std::optional<TimePoint> deadline)
+    {
+        const py::gil_scoped_release nogil;
+        const std::shared_lock<std::shared_mutex> lock(mutex_);
+        check_open();
+        test_delay();
+        Wait result;
+        result.record = stream_.try_next();
+        if (result.record || stream_.ended()) {
+            result.ended = !result.record;
+            return result;
+        }
+        int ms = -1;
+        if (deadline) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+                *deadline - std::chrono::steady_clock::now());
+            ms = left.count() < 0 ? 0
+                                  : static_cast<int>(std::min<std::int64_t>(left.count(), 60000));
+        }
+        std::array<pollfd, 2> fds{{{stream_.fd(), POLLIN, 0}, {wake_, POLLIN, 0}}};
+        if (::poll(fds.data(), fds.size(), ms) < 0) {
+            if (errno != EINTR) {
+                throw std::system_error(errno, std::generic_category(), "poll");
+            }
+            result.interrupted = true;
+        }
+        return result;
+    }
+
+    taskmon::Stream stream_;
+    int wake_;
+    std::atomic<bool> closing_{false};
+    std::shared_mutex mutex_;
+};
 
 // ---- exceptions -----------------------------------------------------------
 
@@ -335,8 +499,9 @@ std::vector<py::object> stats_many(PyMonitor& self, const std::vector<pid_t>& pi
 
 PYBIND11_MODULE(_ext, m)
 {
-    m.doc() = "Private extension of the taskmon package: libtaskmon's Monitor and Hello.\n\n"
-              "Use the taskmon package (taskmon.Monitor, taskmon.Hello) instead.";
+    m.doc() =
+        "Private extension of the taskmon package: libtaskmon's Monitor, Stream and Hello.\n\n"
+        "Use the taskmon package (taskmon.Monitor, taskmon.Hello) instead.";
     m.attr("__version__") = TASKMON_VERSION_STRING;
     m.attr("DEFAULT_MONITOR_PATH") = taskmon::Monitor::default_path;
     m.attr("DEFAULT_HELLO_PATH") = taskmon::Hello::default_path;
@@ -411,6 +576,23 @@ PYBIND11_MODULE(_ext, m)
             py::arg("threads"), "TM_STATS with pid 0: the target's statistics, as a dict.")
         .def("stats_many", &stats_many, py::arg("pids"), py::arg("threads"),
              "TM_STATS_BATCH: a dict, or the error object, per pid.");
+
+    py::class_<PyStream>(m, "Stream",
+                         "A subscription of its own read-only file (libtaskmon's taskmon::Stream).")
+        .def(py::init([](const std::filesystem::path& path, const std::vector<pid_t>& pids,
+                         std::int64_t period_ns, std::uint32_t ring) {
+                 const py::gil_scoped_release nogil;
+                 return std::make_unique<PyStream>(path, pids, period_ns, ring);
+             }),
+             py::arg("path"), py::arg("pids"), py::arg("period_ns"), py::arg("ring"))
+        .def("next", &PyStream::next, py::arg("timeout"),
+             "The next record tuple, waiting (without the GIL); None at the end.")
+        .def("try_next", &PyStream::try_next, "The next record tuple if one waits, else None.")
+        .def("close", &PyStream::close, "Wake the waiting threads, then close; idempotent.")
+        .def_property_readonly("closed", &PyStream::closed)
+        .def_property_readonly("ended", &PyStream::ended)
+        .def_property_readonly("lost", &PyStream::lost)
+        .def("fileno", &PyStream::fileno, "The file descriptor (non-blocking).");
 
     py::class_<PyHello>(m, "Hello", "An open /dev/hello (libtaskmon's taskmon::Hello).")
         .def(py::init([](const std::filesystem::path& path) {

@@ -29,6 +29,11 @@ through libtaskmon::
   one read), ``Monitor.stats_many(pids)`` and ``taskmon.stats(pid)`` give
   :class:`Stats` (integer ``*_ns`` and ``*_bytes``, float seconds under the
   plain names, None where not measured);
+- streams: ``Monitor.stream(pids, period)`` gives a :class:`Stream`, an
+  iterator of :class:`Record` (``pid``, ``seq``, ``timestamp_ns``,
+  ``user_ns``, ``system_ns``, ``lost``, ``exited``) that the kernel samples
+  on time and that ends after the last process's exit record; ``fileno()``
+  for selectors and asyncio (docs/streaming.md);
 - :class:`Process`: a psutil-shaped facade (``cpu_times()``,
   ``memory_info()``, ``pid``; :data:`NoSuchProcess`);
 - errors: :class:`Error` (an OSError) and its subclasses, which are also
@@ -52,6 +57,7 @@ from ._errors import (
 from . import _ext
 from ._device import Hello, Monitor, Sample, StrPath, cpu_percent, stats
 from ._stats import Stats
+from ._stream import Record, Stream
 from ._process import AccessDenied, NoSuchProcess, Process, pcputimes, pctxsw, pmem
 
 __all__ = [
@@ -61,6 +67,8 @@ __all__ = [
     "cpu_percent",
     "Stats",
     "stats",
+    "Stream",
+    "Record",
     "Process",
     "NoSuchProcess",
     "AccessDenied",

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, List, Optional, Type, TypeVar, Union, cast
 from . import _ext
 from ._errors import Error, InvalidArgumentError, PermissionDeniedError
 from ._stats import Stats
+from ._stream import Stream
 
 __all__ = ["Sample", "Monitor", "Hello", "StrPath", "stats", "cpu_percent"]
 
@@ -301,6 +302,27 @@ class Monitor(_Device):
                 else entry if isinstance(entry, Error)
                 else Stats._from_ext(cast("typing.Mapping[str, Any]", entry))
                 for i, entry in enumerate(entries)]
+
+    def stream(self, pids: Union[None, int, typing.Iterable[int]] = None,
+               period: float = 1.0, *, ring: int = 0) -> Stream:
+        """Subscribe to samples of *pids* (None: the target, as it is now)
+        taken by the kernel every *period* seconds (0.01 to 3600), on time,
+        and queued for this reader alone: a :class:`Stream` of
+        :class:`Record` that ends after the last process's exit record::
+
+            with monitor.stream([pid], period=0.05) as stream:
+                for record in stream:
+                    print(record.pid, record.user_ns, record.exited)
+
+        The stream opens its own read-only file of this device (one
+        subscription per file; subscribing is reading, not steering) and
+        does not change the target.  *ring*: how many records the kernel
+        keeps for this reader before dropping the oldest (0: 256).  Raises
+        as :class:`Stream` does; ValueError if this Monitor is closed.
+        """
+        if self.closed:
+            raise ValueError("I/O operation on closed monitor")
+        return Stream(self._path, pids, period, ring=ring)
 
     def _checked_pid(self, pid: int, operation: str, what: str) -> int:
         """*pid* as an int within pid_t; InvalidArgumentError otherwise."""
