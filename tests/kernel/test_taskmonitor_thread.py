@@ -1,6 +1,9 @@
 """taskmonitor: the monitor kthread, its log, and start/stop."""
 import errno
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 
@@ -140,3 +143,82 @@ def test_start_stop_storm_never_two_threads(target, kmsg):
         assert len(procs.monitor_kthreads()) == 1
         dev.stop()
         assert procs.monitor_kthreads() == []
+
+
+# ---- the kthread's period: the parameter period_ms ----
+
+PERIOD = "/sys/module/taskmonitor/parameters/period_ms"
+
+
+def read_period() -> int:
+    with open(PERIOD) as f:
+        return int(f.read())
+
+
+def write_period(value: bytes) -> None:
+    fd = os.open(PERIOD, os.O_WRONLY)
+    try:
+        os.write(fd, value)
+    finally:
+        os.close(fd)
+
+
+def test_period_defaults_to_a_second(target):
+    assert read_period() == 1000
+
+
+def test_period_set_at_load(kmsg, load, busy):
+    proc = busy()
+    load("taskmonitor", f"target={proc.pid} period_ms=250")
+    assert read_period() == 250
+    kmsg.wait_for(SAMPLE_LOG.format(proc.pid))
+    time.sleep(2.6)
+    lines = kmsg.matching(SAMPLE_LOG.format(proc.pid))
+    # About ten lines: more than a one-second period could ever give.
+    assert len(lines) >= 5, lines
+
+
+@pytest.mark.parametrize("value", ["99", "3600001", "0", "-1", "abc", "1000x", "0x100"])
+def test_period_out_of_bounds_at_load_fails_the_load(load, value):
+    with pytest.raises(OSError) as exc:
+        load("taskmonitor", f"period_ms={value}")
+    assert exc.value.errno == errno.EINVAL
+
+
+@pytest.mark.parametrize("value", [b"99", b"3600001", b"abc", b"\n"])
+def test_period_refuses_values_out_of_bounds(target, value):
+    write_period(b"300")
+    with pytest.raises(OSError) as exc:
+        write_period(value)
+    assert exc.value.errno == errno.EINVAL
+    assert read_period() == 300
+
+
+def test_period_change_takes_effect_after_the_current_wait(target, kmsg):
+    kmsg.wait_for(SAMPLE_LOG.format(target.pid))
+    write_period(b"100\n")
+    assert read_period() == 100
+    time.sleep(1.0)             # the current wait (a second) ends meanwhile
+    logged = len(kmsg.matching(SAMPLE_LOG.format(target.pid)))
+    time.sleep(2.0)
+    lines = kmsg.matching(SAMPLE_LOG.format(target.pid))[logged:]
+    assert len(lines) >= 6, lines   # about twenty; a one-second period gives two
+
+
+def test_period_is_root_only_in_the_initial_user_namespace(target):
+    """Root of a new user namespace owns the file (uid 0 maps to root) but
+    lacks CAP_SYS_ADMIN in the initial namespace: EPERM, value unchanged."""
+    if not os.path.exists("/proc/self/ns/user"):
+        pytest.skip("this kernel has no user namespaces (CONFIG_USER_NS is not set)")
+    write_period(b"700")
+    # Python, not the shell: dash's echo says "I/O error" whatever the errno.
+    write = ("import os, sys\n"
+             f"fd = os.open({PERIOD!r}, os.O_WRONLY)\n"
+             "try:\n"
+             "    os.write(fd, b'200')\n"
+             "except OSError as e:\n"
+             "    sys.exit(e.errno)\n")
+    done = subprocess.run(["unshare", "--user", "--map-root-user", sys.executable, "-c", write],
+                          capture_output=True, text=True)
+    assert done.returncode == errno.EPERM, (done.returncode, done.stderr)
+    assert read_period() == 700
