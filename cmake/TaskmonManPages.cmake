@@ -29,7 +29,7 @@ if(TASKMON_BUILD_MANPAGES)
     add_custom_command(
         OUTPUT "${_taskmon_man_out}"
         COMMAND "${CMAKE_COMMAND}" -E make_directory "${PROJECT_BINARY_DIR}/docs"
-        COMMAND "${TASKMON_PANDOC_EXE}" --standalone --to man
+        COMMAND "${TASKMON_PANDOC_EXE}" --standalone --from markdown-smart --to man
             "${PROJECT_SOURCE_DIR}/docs/taskmon.1.md" -o "${_taskmon_man_out}"
         DEPENDS "${PROJECT_SOURCE_DIR}/docs/taskmon.1.md"
         COMMENT "Building the man page taskmon.1 (pandoc)" VERBATIM)
