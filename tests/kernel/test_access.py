@@ -18,7 +18,7 @@ kernel's configuration) the userns-root cells are skipped, saying so.
 The device and /sys/kernel/taskmonitor get what the taskmon-dkms udev
 rule gives them (root:GROUP 0640, GROUP standing for `taskmon`) for the
 whole file, and root:root 0600 again at its end.  One load of the module
-for the whole file: loading it for each of the 70 cells would cost
+for the whole file: loading it for each of the 85 cells would cost
 minutes under TCG.
 """
 import errno
@@ -31,15 +31,18 @@ import pytest
 import access_table
 import as_caller
 import kmod
+import list_uapi
 import procs
 import stats_uapi
+import stream_uapi
 import tmdev
 import uapi
 from conftest import MODULES, module_path
 
 OPERATIONS = ("open-read", "open-write", "get", "get-text", "pid-read", "stats-own",
               "stats-other", "batch-other", "stats-other-hidepid", "steer-read-only",
-              "pid-set", "start-stop", "sysfs-read", "sysfs-write")
+              "pid-set", "start-stop", "sysfs-read", "sysfs-write", "subscribe-other",
+              "list", "period-write")
 CALLERS = as_caller.CALLERS
 DEVICE_MODE = 0o640
 SYSFS = str(tmdev.SYSFS)
@@ -214,6 +217,16 @@ def _batch(fd, pid):
     return {"asked": pid, "pid": records[0].pid, "uid": records[0].uid}
 
 
+def _subscribe(fd, pid):
+    stream_uapi.subscribe(fd, [pid], period_ns=stream_uapi.PERIOD_MAX_NS)
+    record = stream_uapi.read_records(fd, 1)[0]
+    return {"asked": pid, "pid": record.pid, "uid": 0}
+
+
+def _list(fd):
+    return [pid for pid, _ in list_uapi.processes(fd)]
+
+
 def _hidepid_view(pid: int) -> dict:
     """What this caller's /proc is and whether it shows pid."""
     with open("/proc/self/mountinfo") as f:
@@ -261,6 +274,8 @@ _READS = {
     "stats-other": lambda mon: lambda fd: _stats(fd, mon.target),
     "batch-other": lambda mon: lambda fd: _batch(fd, mon.target),
     "stats-other-hidepid": lambda mon: lambda fd: _stats(fd, mon.target),
+    "subscribe-other": lambda mon: lambda fd: _subscribe(fd, mon.target),
+    "list": lambda mon: _list,
 }
 
 
@@ -299,6 +314,13 @@ def _read_rows(mon, caller, expected, operation):
                 assert value == mon.target
             elif operation == "stats-own":
                 assert value["pid"] == value["asked"], value
+            elif operation == "list":
+                # The caller's namespace: the host's processes, or in a new
+                # pid namespace its own few, never the host's target.
+                if caller == "pidns-root":
+                    assert 1 in value and len(value) < 10, value
+                else:
+                    assert mon.target in value and os.getpid() in value, value
             else:
                 assert value["pid"] == mon.target and value["uid"] == 0, value
     assert mon.state() == (mon.target, True), f"{operation} as {caller} changed the state"
@@ -358,11 +380,47 @@ def _sysfs_write(mon, caller, expected, operation):
     mon.set_state()
 
 
+PERIOD = "/sys/module/taskmonitor/parameters/period_ms"
+
+
+def _period() -> int:
+    with open(PERIOD) as f:
+        return int(f.read())
+
+
+def _period_write(mon, caller, expected, operation):
+    def run():
+        try:
+            fd = os.open(PERIOD, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError as e:
+            return {"stage": "open", "errno": e.errno}
+        try:
+            os.write(fd, b"500")
+            return {"stage": "op", "errno": 0}
+        except OSError as e:
+            return {"stage": "op", "errno": e.errno}
+        finally:
+            os.close(fd)
+
+    before = _period()
+    outcome = as_caller.run(caller, run)
+    after = _period()
+    _expect(outcome, expected, f"{operation} as {caller}", after_open=False)
+    if outcome["errno"] == 0:
+        assert after == 500, f"{operation} as {caller} was ok but the period is {after}"
+        with open(PERIOD, "w") as f:
+            f.write(str(before))
+    else:
+        assert after == before, f"a refused {operation} as {caller} changed the period to {after}"
+    assert mon.state() == (mon.target, True)
+
+
 ROWS = {
     "open-read": _open_rows, "open-write": _open_rows,
     **{op: _read_rows for op in _READS},
     "steer-read-only": _steer_rows, "pid-set": _steer_rows, "start-stop": _steer_rows,
     "sysfs-read": _sysfs_read, "sysfs-write": _sysfs_write,
+    "subscribe-other": _read_rows, "list": _read_rows, "period-write": _period_write,
 }
 assert set(ROWS) == set(OPERATIONS)
 
