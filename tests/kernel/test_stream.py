@@ -7,7 +7,9 @@ a generous ceiling: the VM is emulated and shares the host.
 """
 import ctypes
 import errno
+import fcntl
 import os
+import random
 import select
 import signal
 import statistics
@@ -417,3 +419,67 @@ def test_rmmod_is_refused_while_a_reader_blocks(monitor):
         os.close(fd)
         procs.kill(proc)
     kmod.unload("taskmonitor")
+
+
+def test_read_poll_and_subscribe_fuzz(monitor):
+    """Random requests, read sizes, flags and offsets: only the documented
+    errors, never a crash or a stuck call; the module unloads afterwards."""
+    seed = int(os.environ.get("TASKMON_SEED", "0")) or random.randrange(1 << 30)
+    rng = random.Random(seed)
+    allowed_subscribe = {0, errno.EINVAL, errno.E2BIG, errno.ESRCH, errno.ENODATA,
+                         errno.EFAULT, errno.EBUSY}
+    allowed_read = {0, errno.EINVAL, errno.EAGAIN, errno.EFAULT, errno.ESPIPE}
+    live = [sleeper() for _ in range(3)]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+    libc.pread.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
+    buf = ctypes.create_string_buffer(64 * su.RECORD_SIZE)
+    try:
+        for _ in range(200):
+            fd = open_dev(os.O_NONBLOCK if rng.random() < 0.7 else 0)
+            try:
+                for _ in range(rng.randrange(1, 4)):
+                    pids = [rng.choice([p.pid for p in live] + [0, -1, procs.unused_pid(), 1])
+                            for _ in range(rng.randrange(0, 5))]
+                    kwargs = {
+                        "period_ns": rng.choice([0, su.PERIOD_MIN_NS, su.PERIOD_MIN_NS - 1,
+                                                 rng.randrange(1 << 40), su.PERIOD_MAX_NS]),
+                        "ring": rng.choice([0, 1, 2, su.RING_MAX, su.RING_MAX + 1,
+                                            rng.randrange(1 << 32)]),
+                        "flags": rng.choice([0, 0, 0, 1 << rng.randrange(32)]),
+                        "reserved": rng.choice([0, 0, 0, 1]),
+                        "count": rng.choice([None, None, 0, su.PIDS_MAX + 1, 1 << 31]),
+                    }
+                    err = errno_of(su.subscribe, fd, pids, **kwargs)
+                    assert err in allowed_subscribe, (seed, pids, kwargs, err)
+                for _ in range(rng.randrange(1, 4)):
+                    size = rng.choice([0, 1, su.RECORD_SIZE - 1, su.RECORD_SIZE,
+                                       su.RECORD_SIZE + 1, 3 * su.RECORD_SIZE + 7,
+                                       len(buf)])
+                    where = rng.choice([ctypes.addressof(buf), 0, 8, (1 << 47) - 4096])
+                    # A blocking read only when it cannot block: records
+                    # wait, the stream ended, or the file has none.
+                    ready = select.poll()
+                    ready.register(fd, select.POLLIN)
+                    if fcntl_nonblock(fd) or ready.poll(0):
+                        if rng.random() < 0.2:
+                            ret = libc.pread(fd, where, size, rng.randrange(1 << 20))
+                        else:
+                            ret = libc.read(fd, where, size)
+                        err = ctypes.get_errno() if ret < 0 else 0
+                        assert err in allowed_read, (seed, size, where, err)
+                        assert ret < 0 or ret % su.RECORD_SIZE == 0, (seed, size, ret)
+                    p = select.poll()
+                    p.register(fd, select.POLLIN)
+                    p.poll(0)
+            finally:
+                os.close(fd)
+    finally:
+        for p in live:
+            procs.kill(p)
+    print(f"stream fuzz: seed {seed}")
+    kmod.unload("taskmonitor")
+
+
+def fcntl_nonblock(fd: int) -> bool:
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
