@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""TaskmonCollector: the metric families, built at scrape time.
+
+Each scrape resolves the watch set again, so a process that exited is gone
+from the next scrape and one that started (a pid file rewritten, a unit
+restarted, a new process whose name matches) appears.  A watched process
+that does not run is no error: ``taskmon_watch_processes`` is 0 for its
+selector.  Whatever fails (permission, a bad pid file, a module without a
+request) counts in ``taskmon_exporter_scrape_errors_total`` and is logged;
+the rest of the scrape goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Dict, Iterator, List, Optional, Set, Tuple
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.registry import Collector
+
+from . import __version__
+from .config import Config
+from .source import read_pidfile, unit_pids
+
+__all__ = ["TaskmonCollector"]
+
+log = logging.getLogger("taskmon_exporter")
+
+_NS = 1e9
+_PROC_LABELS = ["pid", "comm"]
+
+
+class TaskmonCollector(Collector):
+    """Collects from *source* (a TaskmonSource or the tests' fake) the
+    processes that *config* watches."""
+
+    def __init__(self, config: Config, source: object) -> None:
+        self.config = config
+        self.source = source
+        self._errors = 0
+        # prometheus_client's server may scrape from two threads at once.
+        self._lock = threading.Lock()
+
+    def describe(self) -> List[object]:
+        # No collect() at registration: the module may not be loaded yet.
+        return []
+
+    def _error(self, what: str, exc: BaseException) -> None:
+        self._errors += 1
+        log.warning("scrape: %s: %s", what, exc)
+
+    def _watched_pids(
+            self, reader: object
+    ) -> Tuple[Set[int], Dict[Tuple[str, str], Set[int]], Dict[int, object]]:
+        """(every watched pid, the pids of each selector, stats already read)."""
+        watch = self.config.watch
+        by_selector: Dict[Tuple[str, str], Set[int]] = {}
+        for pid in watch.pids:
+            by_selector[("pid", str(pid))] = {pid}
+        for path in watch.pidfiles:
+            try:
+                pid = read_pidfile(path)
+            except (OSError, ValueError) as exc:
+                self._error(f"pid file {path}", exc)
+                pid = None
+            by_selector[("pidfile", path)] = set() if pid is None else {pid}
+        for unit in watch.units:
+            try:
+                by_selector[("unit", unit)] = unit_pids(self.config.cgroup_root, unit)
+            except OSError as exc:
+                self._error(f"unit {unit}", exc)
+                by_selector[("unit", unit)] = set()
+        known: Dict[int, object] = {}
+        if watch.comm:
+            try:
+                known = reader.stats(reader.all_pids())  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001 - counted, the scrape goes on
+                self._error("listing the processes for the comm patterns", exc)
+            for pattern in watch.comm:
+                by_selector[("comm", pattern.pattern)] = {
+                    pid for pid, st in known.items() if pattern.search(getattr(st, "comm") or "")}
+        pids: Set[int] = set()
+        for members in by_selector.values():
+            pids |= members
+        return pids, by_selector, known
+
+    def collect(self) -> Iterator[object]:
+        with self._lock:
+            yield from self._collect()
+
+    def _collect(self) -> Iterator[object]:
+        started = time.monotonic()
+        cpu = CounterMetricFamily(
+            "taskmon_process_cpu_seconds", "CPU time of the process, all its threads, by mode.",
+            labels=_PROC_LABELS + ["mode"])
+        rss = GaugeMetricFamily(
+            "taskmon_process_resident_memory_bytes",
+            "Resident memory of the process by kind (anon, file, shmem).",
+            labels=_PROC_LABELS + ["kind"])
+        vsize = GaugeMetricFamily("taskmon_process_virtual_memory_bytes",
+                                  "Virtual memory size of the process.", labels=_PROC_LABELS)
+        threads = GaugeMetricFamily("taskmon_process_threads",
+                                    "Number of threads of the process.", labels=_PROC_LABELS)
+        faults = CounterMetricFamily(
+            "taskmon_process_page_faults", "Page faults of the process: minor (no I/O), major.",
+            labels=_PROC_LABELS + ["kind"])
+        ctxsw = CounterMetricFamily(
+            "taskmon_process_context_switches",
+            "Context switches of the process: voluntary (it slept), involuntary (preempted).",
+            labels=_PROC_LABELS + ["kind"])
+        watched = GaugeMetricFamily(
+            "taskmon_watch_processes",
+            "Processes that run for each watch selector of the configuration (0: none runs).",
+            labels=["selector", "value"])
+        families: List[object] = [cpu, rss, vsize, threads, faults, ctxsw, watched]
+
+        loaded, version = False, None
+        try:
+            loaded, version = self.source.module()  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001
+            self._error("module state", exc)
+        module_loaded = GaugeMetricFamily(
+            "taskmon_module_loaded", "1 if taskmonitor.ko is loaded, else 0.",
+            value=1 if loaded else 0)
+        families.append(module_loaded)
+        if loaded:
+            families.append(InfoMetricFamily(
+                "taskmon_module", "The loaded taskmonitor.ko's version.",
+                value={"version": version or "unknown"}))
+
+        if loaded:
+            try:
+                with self.source.scrape() as reader:  # type: ignore[attr-defined]
+                    families += self._from_reader(reader, cpu, rss, vsize, threads, faults,
+                                                  ctxsw, watched)
+            except Exception as exc:  # noqa: BLE001 - e.g. permission denied on the device
+                self._error(f"reading {getattr(self.source, 'device', 'the device')}", exc)
+        else:
+            for kind, value in self.config.watch.selectors():
+                watched.add_metric([kind, value], 0)
+
+        families.append(InfoMetricFamily(
+            "taskmon_exporter_build", "The exporter's and libtaskmon's versions.",
+            value={"version": __version__,
+                   "library_version": _library_version(self.source)}))
+        families.append(CounterMetricFamily(
+            "taskmon_exporter_scrape_errors",
+            "Errors met while collecting (each also logged), since the exporter started.",
+            value=self._errors))
+        families.append(GaugeMetricFamily(
+            "taskmon_exporter_scrape_duration_seconds", "How long this scrape's collection took.",
+            value=time.monotonic() - started))
+        yield from families
+
+    def _from_reader(self, reader: object, cpu: CounterMetricFamily, rss: GaugeMetricFamily,
+                     vsize: GaugeMetricFamily, threads: GaugeMetricFamily,
+                     faults: CounterMetricFamily, ctxsw: CounterMetricFamily,
+                     watched: GaugeMetricFamily) -> List[object]:
+        out: List[object] = []
+        pids, by_selector, known = self._watched_pids(reader)
+        stats: Dict[int, object] = {pid: known[pid] for pid in pids if pid in known}
+        missing = pids - set(stats)
+        if missing:
+            try:
+                stats.update(reader.stats(missing))  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001
+                self._error("reading the watched processes' statistics", exc)
+        for (kind, value), members in by_selector.items():
+            watched.add_metric([kind, value], sum(1 for pid in members if pid in stats))
+        for pid in sorted(stats):
+            _add_process(stats[pid], cpu, rss, vsize, threads, faults, ctxsw)
+
+        try:
+            count: Optional[int] = len(reader.all_pids())  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001
+            self._error("counting the processes", exc)
+            count = None
+        if count is not None:
+            out.append(GaugeMetricFamily(
+                "taskmon_processes", "Processes (thread groups) the kernel runs.", value=count))
+
+        if self.config.hidden:
+            try:
+                found = reader.hidden(self.config.hidden_settle)  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001
+                self._error("scanning for hidden processes", exc)
+                found = None
+            if found is not None:
+                out.append(GaugeMetricFamily(
+                    "taskmon_hidden_processes",
+                    "Processes the kernel runs that /proc does not show truthfully.",
+                    value=len(found)))
+                info = InfoMetricFamily(
+                    "taskmon_hidden_process",
+                    "One per hidden process: its pid, comm (from the kernel) and the checks it "
+                    "failed (reason, comma-separated: getdents64, readdir, open, stat).",
+                    labels=["pid", "comm", "reason"])
+                for proc in found:
+                    info.add_metric([str(proc.pid), proc.comm or "", ",".join(proc.reasons)], {})
+                out.append(info)
+        return out
+
+
+def _library_version(source: object) -> str:
+    getter = getattr(source, "library_version", None)
+    version = getter() if getter is not None else None
+    return version or "unknown"
+
+
+def _add_process(st: object, cpu: CounterMetricFamily, rss: GaugeMetricFamily,
+                 vsize: GaugeMetricFamily, threads: GaugeMetricFamily,
+                 faults: CounterMetricFamily, ctxsw: CounterMetricFamily) -> None:
+    """One process's samples; a field the kernel did not fill (None, e.g. a
+    kernel thread's memory) gives no sample rather than a false zero."""
+    labels = [str(getattr(st, "pid")), getattr(st, "comm") or ""]
+
+    def add(family: object, extra: List[str], value: Optional[float]) -> None:
+        if value is not None:
+            family.add_metric(labels + extra, value)  # type: ignore[attr-defined]
+
+    user_ns, system_ns = getattr(st, "user_ns"), getattr(st, "system_ns")
+    add(cpu, ["user"], None if user_ns is None else user_ns / _NS)
+    add(cpu, ["system"], None if system_ns is None else system_ns / _NS)
+    for kind in ("anon", "file", "shmem"):
+        add(rss, [kind], getattr(st, f"rss_{kind}_bytes"))
+    add(vsize, [], getattr(st, "vsize_bytes"))
+    add(threads, [], getattr(st, "threads"))
+    add(faults, ["minor"], getattr(st, "minor_faults"))
+    add(faults, ["major"], getattr(st, "major_faults"))
+    add(ctxsw, ["voluntary"], getattr(st, "voluntary_ctxsw"))
+    add(ctxsw, ["involuntary"], getattr(st, "involuntary_ctxsw"))

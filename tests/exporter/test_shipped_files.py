@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The files shipped with taskmon-exporter: the alert rules (promtool check
+rules, promtool test rules), the systemd unit (systemd-analyze verify, and
+the sandboxing the docs promise) and the default configuration (it loads).
+Each check skips, saying what to install, when its tool is missing."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from taskmon_exporter.config import load
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXPORTER = os.path.join(ROOT, "exporter")
+UNIT = os.path.join(EXPORTER, "taskmon-exporter.service")
+
+
+def tool(name, package):
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (apt-get install {package})")
+    return path
+
+
+def run(*args, cwd=None):
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_promtool_check_rules():
+    result = run(tool("promtool", "prometheus"), "check", "rules",
+                 os.path.join(EXPORTER, "taskmon-rules.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 4 rules found" in result.stdout
+
+
+def test_promtool_test_rules():
+    result = run(tool("promtool", "prometheus"), "test", "rules", "taskmon-rules.test.yml",
+                 cwd=EXPORTER)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_unit_verifies(tmp_path):
+    """systemd-analyze verify checks that ExecStart's program exists: the
+    copy runs the checkout's launcher instead of /usr/bin's."""
+    analyze = tool("systemd-analyze", "systemd")
+    with open(UNIT, encoding="utf-8") as file:
+        text = file.read()
+    copy = tmp_path / "taskmon-exporter.service"
+    copy.write_text(text.replace("/usr/bin/taskmon-exporter",
+                                 os.path.join(EXPORTER, "taskmon-exporter")))
+    result = run(analyze, "verify", "--man=no", str(copy))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr.strip() == "", result.stderr
+
+
+def test_unit_sandboxing():
+    with open(UNIT, encoding="utf-8") as file:
+        lines = {line.strip() for line in file}
+    for setting in ("DynamicUser=yes", "SupplementaryGroups=taskmon",
+                    "DeviceAllow=/dev/taskmonitor r", "DevicePolicy=closed",
+                    "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
+                    "NoNewPrivileges=yes", "CapabilityBoundingSet=",
+                    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX"):
+        assert setting in lines, setting
+    # The hidden-process scan reads every /proc/PID: /proc must stay whole.
+    assert not any(line.startswith(("ProtectProc=", "ProcSubset=")) for line in lines)
+
+
+def test_default_config_loads():
+    config = load(os.path.join(EXPORTER, "exporter.toml"))
+    assert config.listen == ("", 19110)
+    assert config.hidden
