@@ -15,6 +15,8 @@
 // - libtaskmon's exceptions become the OSError subclasses of
 //   taskmon._errors, with errno, the device file, the complete message, the
 //   operation that failed and the pid concerned.
+#include "processes.hpp"
+
 #include <taskmon/taskmon.hpp>
 
 #include <pybind11/pybind11.h>
@@ -576,6 +578,8 @@ PYBIND11_MODULE(_ext, m)
             py::arg("threads"), "TM_STATS with pid 0: the target's statistics, as a dict.")
         .def("stats_many", &stats_many, py::arg("pids"), py::arg("threads"),
              "TM_STATS_BATCH: a dict, or the error object, per pid.");
+    py::class_<PyMonitor> monitor_class(py::object(m.attr("Monitor")));
+    taskmon_python::def_processes(monitor_class); // processes(), hidden(): processes.hpp
 
     py::class_<PyStream>(m, "Stream",
                          "A subscription of its own read-only file (libtaskmon's taskmon::Stream).")

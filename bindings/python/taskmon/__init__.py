@@ -34,6 +34,12 @@ through libtaskmon::
   ``user_ns``, ``system_ns``, ``lost``, ``exited``) that the kernel samples
   on time and that ends after the last process's exit record; ``fileno()``
   for selectors and asyncio (docs/streaming.md);
+- hidden processes (docs/hidden.md): ``taskmon.processes()`` (or
+  ``Monitor.processes()``) lists every process from the kernel as
+  :class:`ProcessEntry` (``pid``, ``start_time_ns``); ``taskmon.hidden()``
+  (or ``Monitor.hidden(proc, settle)``) gives a :class:`HiddenProcess`
+  (``pid``, ``comm``, ``start_time_ns``, ``reasons``, ``uid``,
+  ``detail``) for each process that /proc does not show truthfully;
 - :class:`Process`: a psutil-shaped facade (``cpu_times()``,
   ``memory_info()``, ``pid``; :data:`NoSuchProcess`);
 - errors: :class:`Error` (an OSError) and its subclasses, which are also
@@ -58,6 +64,7 @@ from . import _ext
 from ._device import Hello, Monitor, Sample, StrPath, cpu_percent, stats
 from ._stats import Stats
 from ._stream import Record, Stream
+from ._hidden import HIDDEN_REASONS, HiddenProcess, ProcessEntry, hidden, processes
 from ._process import AccessDenied, NoSuchProcess, Process, pcputimes, pctxsw, pmem
 
 __all__ = [
@@ -69,6 +76,11 @@ __all__ = [
     "stats",
     "Stream",
     "Record",
+    "processes",
+    "ProcessEntry",
+    "hidden",
+    "HiddenProcess",
+    "HIDDEN_REASONS",
     "Process",
     "NoSuchProcess",
     "AccessDenied",

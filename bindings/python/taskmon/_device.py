@@ -16,6 +16,7 @@ from . import _ext
 from ._errors import Error, InvalidArgumentError, PermissionDeniedError
 from ._stats import Stats
 from ._stream import Stream
+from ._hidden import HiddenProcess, ProcessEntry, _list, _scan
 
 __all__ = ["Sample", "Monitor", "Hello", "StrPath", "stats", "cpu_percent"]
 
@@ -323,6 +324,31 @@ class Monitor(_Device):
         if self.closed:
             raise ValueError("I/O operation on closed monitor")
         return Stream(self._path, pids, period, ring=ring)
+
+    def processes(self) -> List[ProcessEntry]:
+        """Every process the kernel runs that this pid namespace can see
+        (TM_LIST), read from the kernel's own structures, not from /proc:
+        one :class:`ProcessEntry` (``pid``, ``start_time_ns``) per process,
+        zombies included, threads never, in ascending pid.  Not an atomic
+        snapshot: a process that exits during the call may be listed, one
+        forked during it may be missing.  Raises NotSupportedError on a
+        module without TM_LIST."""
+        return _list(self._dev)
+
+    def hidden(self, proc: StrPath = "/proc", settle: float = 0.2) -> List[HiddenProcess]:
+        """The processes the kernel runs that the procfs *proc* does not
+        show truthfully (docs/hidden.md): a :class:`HiddenProcess` each,
+        with the ``reasons`` that say which level lies ("getdents64",
+        "readdir", "open", "stat").  Candidates are checked again after
+        *settle* seconds (0 to 3600), so processes that start or exit
+        during the scan are never reported; the call lasts at least that
+        long when there is a candidate, without holding the GIL.
+
+        Raises what processes() raises; InvalidArgumentError for a bad
+        *settle*; taskmon.Error (an OSError, ``filename`` *proc*) when
+        *proc* cannot be read, with EXDEV when it is not the procfs of this
+        process's pid namespace."""
+        return _scan(self._dev, proc, settle)
 
     def _checked_pid(self, pid: int, operation: str, what: str) -> int:
         """*pid* as an int within pid_t; InvalidArgumentError otherwise."""
