@@ -3,6 +3,7 @@
 
 #include "exit_codes.hpp"
 #include "format.hpp"
+#include "hidden.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -196,6 +197,8 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
     case Command::version:
         write(out, version_text());
         return exit_ok;
+    case Command::hidden:
+        return run_hidden(opts, out, err);
     default:
         break;
     }
@@ -232,6 +235,7 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
         break;
     case Command::help:
     case Command::version:
+    case Command::hidden:
         break;
     }
     return exit_ok;

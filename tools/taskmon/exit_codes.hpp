@@ -17,6 +17,8 @@ enum ExitCode : int {
     exit_device_not_found = 5,  // ENOENT/ENODEV/ENXIO: module not loaded
     exit_permission_denied = 6, // EACCES/EPERM
     exit_not_supported = 7,     // ENOTTY: not a taskmonitor device, or module too old
+    exit_hidden_found = 1,      // hidden: some process is hidden
+    exit_hidden_failed = 8,     // hidden: what is 1 for the others (1 means found)
 };
 
 /** The exit status for an exception thrown while running a command. */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "options.hpp"
 
+#include "hidden.hpp"
+
 #include <taskmon/taskmon.hpp>
 
 #include <getopt.h>
@@ -97,6 +99,17 @@ const std::vector<CommandSpec>& commands()
          {{"PID...", "print the CPU time and memory of each PID (any\n"
                      "process; the target is neither read nor changed)"}},
          {{'t', "threads", nullptr, "each PID is a thread id: that thread's own figures"}}},
+        {Command::hidden,
+         "hidden",
+         {{"", "print the processes the kernel runs that /proc hides or\n"
+               "misrepresents, one a line; status 0 if none, 1 if some"}},
+         {{'w', "watch", "S",
+           "check every S seconds and print the changes, until\n"
+           "Ctrl-C (status: the last check's)"},
+          {'s', "settle", "S",
+           "seconds before candidates are checked again\n"
+           "(default 0.2; 0 to 3600)"},
+          {'p', "proc", "PATH", "the proc file system to check (default /proc)"}}},
         {Command::help, "help", {{"[COMMAND]", "show this help, or COMMAND's"}}, {}},
     };
     return table;
@@ -118,7 +131,7 @@ const CommandSpec& command_named(const std::string& name)
         }
     }
     throw UsageError("unknown command '" + name +
-                     "'; the commands are get, watch, start, stop, pid, stats and help");
+                     "'; the commands are get, watch, start, stop, pid, stats, hidden and help");
 }
 
 // The command, other than @p except, that has option @p key (or long @p name).
@@ -197,7 +210,7 @@ Read and control taskmonitor.ko, which measures the CPU time of one process
 )HELP";
 
 constexpr std::string_view help_tail = R"HELP(
-Reading (get, watch, pid, stats) opens the device read-only: root, or a
+Reading (get, watch, pid, stats, hidden) opens the device read-only: root, or a
 member of the group taskmon. Steering (start, stop, pid PID) opens it
 read-write and needs root.
 
@@ -207,7 +220,7 @@ for a process busy on several CPUs).
 
 Exit status:
   0  success (also when the reader of the output went away, as in '| head')
-  1  any other runtime error
+  1  any other runtime error; for hidden: hidden processes were found
   2  usage error: bad command, option or argument
   3  no such process: the pid does not exist, or the target exited
   4  no target set: set one with 'taskmon pid PID'
@@ -215,6 +228,7 @@ Exit status:
      (sudo modprobe taskmonitor, or sudo insmod taskmonitor.ko)
   6  permission denied: join the group taskmon to read, be root to steer
   7  not a taskmonitor device, or the loaded module is too old
+  8  hidden: any other runtime error (e.g. --proc cannot be read)
 
 Examples:
   sudo taskmon pid "$(pidof -s myapp)"
@@ -222,6 +236,7 @@ Examples:
   taskmon watch --interval 0.5 --count 10
   taskmon -j get
   taskmon stats $$ 1
+  taskmon hidden --watch 60 --json
 )HELP";
 
 // ---- getopt_long ------------------------------------------------------------
@@ -476,7 +491,8 @@ Options parse_args(const std::vector<std::string>& args)
     }
     if (optind >= argv.argc()) {
         throw UsageError(
-            "no command given; the commands are get, watch, start, stop, pid, stats and help");
+            "no command given; the commands are get, watch, start, stop, pid, stats, hidden and "
+            "help");
     }
     const CommandSpec& spec = command_named(argv[optind]);
     opts.command = spec.command;
@@ -490,6 +506,9 @@ Options parse_args(const std::vector<std::string>& args)
     std::vector<std::string> words;
     Getopt local(rest, '-', options, &spec);
     for (int key = local.next(); key != -1; key = local.next()) {
+        if (spec.command == Command::hidden && apply_hidden_option(opts, key, optarg)) {
+            continue;
+        }
         switch (key) {
         case 1:
             words.emplace_back(optarg);

@@ -26,6 +26,7 @@ enum class Command {
     stop,
     pid,
     stats,
+    hidden,
 };
 
 struct Options {
@@ -44,6 +45,12 @@ struct Options {
     std::vector<pid_t> pids;
     /** stats --threads: thread scope, each PID is a thread id. */
     bool threads = false;
+    /** hidden --proc: the procfs to check. */
+    std::string proc = "/proc";
+    /** hidden --settle: how long candidates settle before they are checked again. */
+    std::chrono::milliseconds settle{200};
+    /** hidden --watch: time between checks; unset means check once. */
+    std::optional<std::chrono::nanoseconds> watch;
 };
 
 /** A command line that cannot be run: the message says what is wrong. */

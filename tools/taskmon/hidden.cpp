@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "hidden.hpp"
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "format.hpp"
+
+#include <csignal>
+#include <ctime>
+
+#include <cerrno>
+#include <map>
+#include <ostream>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace taskmon::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock; // CLOCK_MONOTONIC on Linux
+
+constexpr std::chrono::seconds max_settle{3600};
+
+volatile std::sig_atomic_t hidden_stop =
+    0; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
+extern "C" void on_hidden_stop(int /*signum*/)
+{
+    hidden_stop = 1;
+}
+
+// Catches SIGINT and SIGTERM for its lifetime, so that `hidden --watch`
+// ends with the last check's status; restores the previous handlers.
+class StopSignals {
+public:
+    StopSignals()
+    {
+        hidden_stop = 0;
+        struct sigaction action {};
+        action.sa_handler = on_hidden_stop; // NOLINT(cppcoreguidelines-pro-type-union-access)
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = 0; // no SA_RESTART: interrupt the sleep
+        sigaction(SIGINT, &action, &old_int_);
+        sigaction(SIGTERM, &action, &old_term_);
+    }
+    StopSignals(const StopSignals&) = delete;
+    StopSignals& operator=(const StopSignals&) = delete;
+    StopSignals(StopSignals&&) = delete;
+    StopSignals& operator=(StopSignals&&) = delete;
+    ~StopSignals()
+    {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+
+private:
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+};
+
+// Sleeps until @p deadline; false if a stop signal arrived first.
+bool sleep_until(Clock::time_point deadline)
+{
+    const auto since_epoch = deadline.time_since_epoch();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(secs.count());
+    ts.tv_nsec = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
+    for (;;) {
+        if (hidden_stop != 0) {
+            return false;
+        }
+        const int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+        if (rc == 0) {
+            return hidden_stop == 0;
+        }
+        if (rc != EINTR) {
+            throw std::system_error(rc, std::generic_category(), "clock_nanosleep");
+        }
+    }
+}
+
+void write(std::ostream& out, const std::string& text)
+{
+    if (text.empty()) {
+        return;
+    }
+    errno = 0;
+    out << text;
+    out.flush();
+    if (!out) {
+        if (errno == EPIPE) { // SIGPIPE is ignored (main.cpp): the reader went away
+            throw OutputClosed();
+        }
+        throw std::runtime_error(
+            "cannot write to standard output (closed, or a full disk?); check where the output "
+            "goes");
+    }
+}
+
+// Text for people from something a process chose (its comm) or a path:
+// control characters become '?', so a name cannot forge lines or escapes.
+std::string printable(const std::string& text)
+{
+    std::string out = text;
+    for (char& c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            c = '?';
+        }
+    }
+    return out;
+}
+
+// Valid UTF-8 for JSON: a byte that does not begin a well-formed sequence
+// becomes U+FFFD (a comm is any bytes a process chose, /proc paths too).
+std::string utf8(const std::string& text)
+{
+    std::string out;
+    const auto cont = [&text](std::size_t i) {
+        return i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0U) == 0x80U;
+    };
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t n = 0;
+        if (c < 0x80U) {
+            n = 1;
+        } else if (c >= 0xC2U && c <= 0xDFU && cont(i + 1)) {
+            n = 2;
+        } else if ((c & 0xF0U) == 0xE0U && cont(i + 1) && cont(i + 2)) {
+            const auto c1 = static_cast<unsigned char>(text[i + 1]);
+            n = (c == 0xE0U && c1 < 0xA0U) || (c == 0xEDU && c1 >= 0xA0U) ? 0 : 3;
+        } else if (c >= 0xF0U && c <= 0xF4U && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
+            const auto c1 = static_cast<unsigned char>(text[i + 1]);
+            n = (c == 0xF0U && c1 < 0x90U) || (c == 0xF4U && c1 >= 0x90U) ? 0 : 4;
+        }
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else {
+            out.append(text, i, n);
+            i += n;
+        }
+    }
+    return out;
+}
+
+const char* event_name(HiddenEvent event)
+{
+    switch (event) {
+    case HiddenEvent::appeared:
+        return "appeared";
+    case HiddenEvent::disappeared:
+        return "disappeared";
+    case HiddenEvent::changed:
+        return "changed";
+    }
+    return "?";
+}
+
+using Key = std::pair<pid_t, std::chrono::nanoseconds::rep>; // a process: pid and start time
+using Found = std::map<Key, HiddenProcess>;
+
+Found by_key(std::vector<HiddenProcess> list)
+{
+    Found found;
+    for (auto& p : list) {
+        const Key key{p.pid, p.start_time.count()};
+        found.emplace(key, std::move(p));
+    }
+    return found;
+}
+
+// The lines of the changes from @p before to @p now, in pid order.
+std::string changes(const Found& before, const Found& now, bool json,
+                    std::chrono::nanoseconds elapsed)
+{
+    std::string text;
+    auto old_it = before.begin();
+    auto new_it = now.begin();
+    const auto line = [&](const HiddenProcess& p, HiddenEvent event) {
+        text += format_hidden(p, json, &event, elapsed);
+    };
+    while (old_it != before.end() || new_it != now.end()) {
+        if (new_it == now.end() || (old_it != before.end() && old_it->first < new_it->first)) {
+            line(old_it->second, HiddenEvent::disappeared);
+            ++old_it;
+        } else if (old_it == before.end() || new_it->first < old_it->first) {
+            line(new_it->second, HiddenEvent::appeared);
+            ++new_it;
+        } else {
+            if (old_it->second.reasons != new_it->second.reasons) {
+                line(new_it->second, HiddenEvent::changed);
+            }
+            ++old_it;
+            ++new_it;
+        }
+    }
+    return text;
+}
+
+int status_of(const Found& found)
+{
+    return found.empty() ? exit_ok : exit_hidden_found;
+}
+
+int scan(const Monitor& monitor, const Options& opts, std::ostream& out)
+{
+    HiddenScanOptions options;
+    options.proc = opts.proc;
+    options.settle = opts.settle;
+    if (!opts.watch) {
+        const auto found = find_hidden(monitor, options);
+        std::string text;
+        for (const auto& p : found) {
+            text += format_hidden(p, opts.json);
+        }
+        write(out, text);
+        return found.empty() ? exit_ok : exit_hidden_found;
+    }
+
+    const StopSignals signals;
+    const Clock::time_point begin = Clock::now();
+    Clock::time_point deadline = begin;
+    Found previous;
+    for (;;) {
+        Found now = by_key(find_hidden(monitor, options));
+        write(out, changes(previous, now, opts.json, Clock::now() - begin));
+        previous = std::move(now);
+        deadline += *opts.watch;
+        if (const auto t = Clock::now(); deadline < t) { // a scan longer than the interval
+            deadline = t;
+        }
+        if (!sleep_until(deadline)) {
+            return status_of(previous); // Ctrl-C or SIGTERM: the last check's status
+        }
+    }
+}
+
+} // namespace
+
+std::chrono::milliseconds parse_settle(const std::string& text)
+{
+    const auto bad = [&text]() {
+        return UsageError("invalid settle '" + text +
+                          "': give seconds as a decimal number from 0 to 3600, e.g. 0.2");
+    };
+    std::string_view rest(text);
+    if (!rest.empty() && rest.back() == 's') {
+        rest.remove_suffix(1);
+    }
+    const auto dot = rest.find('.');
+    const std::string_view whole = rest.substr(0, dot);
+    const std::string_view frac =
+        dot == std::string_view::npos ? std::string_view{} : rest.substr(dot + 1);
+    const auto digits = [](std::string_view s) {
+        return s.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    if ((whole.empty() && frac.empty()) || !digits(whole) || !digits(frac) || frac.size() > 9 ||
+        whole.size() > 4) {
+        throw bad();
+    }
+    std::int64_t ns = 0;
+    for (const char c : whole) {
+        ns = ns * 10 + (c - '0');
+    }
+    ns *= 1'000'000'000;
+    std::int64_t scale = 1'000'000'000;
+    for (const char c : frac) {
+        scale /= 10;
+        ns += (c - '0') * scale;
+    }
+    const auto settle = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(ns));
+    if (settle > max_settle) {
+        throw bad();
+    }
+    return settle;
+}
+
+bool apply_hidden_option(Options& opts, int key, const char* value)
+{
+    switch (key) {
+    case 'w':
+        opts.watch = parse_interval(value);
+        return true;
+    case 's':
+        opts.settle = parse_settle(value);
+        return true;
+    case 'p':
+        opts.proc = value;
+        if (opts.proc.empty()) {
+            throw UsageError("option --proc needs a non-empty PATH, e.g. /proc");
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+std::string format_hidden(const HiddenProcess& p, bool json, const HiddenEvent* event,
+                          std::chrono::nanoseconds elapsed)
+{
+    const auto names = reason_names(p.reasons);
+    std::string reasons;
+    for (const auto& name : names) {
+        if (json) {
+            reasons += (reasons.empty() ? "" : ", ") + json_string(name);
+        } else {
+            reasons += (reasons.empty() ? "" : ",") + name;
+        }
+    }
+    if (json) {
+        std::string text = "{";
+        if (event != nullptr) {
+            text += "\"elapsed_s\": " + json_seconds(elapsed) +
+                    ", \"event\": " + json_string(event_name(*event)) + ", ";
+        }
+        text += "\"pid\": " + std::to_string(p.pid) + ", \"comm\": " + json_string(utf8(p.comm)) +
+                ", \"uid\": " + (p.uid ? std::to_string(*p.uid) : std::string("null")) +
+                ", \"start_time_ns\": " + std::to_string(p.start_time.count()) +
+                ", \"reasons\": [" + reasons + "], \"detail\": " + json_string(utf8(p.detail)) +
+                "}\n";
+        return text;
+    }
+    std::string text;
+    if (event != nullptr) {
+        text = format_seconds(elapsed) + " " + event_name(*event) + " ";
+    }
+    text += "pid " + std::to_string(p.pid) + " comm " +
+            (p.comm.empty() ? std::string("-") : printable(p.comm)) + " uid " +
+            (p.uid ? std::to_string(*p.uid) : std::string("-")) + " start " +
+            format_seconds(p.start_time) + ": " + reasons;
+    if (!p.detail.empty()) {
+        text += " (" + printable(p.detail) + ")";
+    }
+    return text + "\n";
+}
+
+int run_hidden(const Options& opts, std::ostream& out, std::ostream& err)
+{
+    try {
+        const Monitor monitor(opts.device, Access::read);
+        return scan(monitor, opts, out);
+    } catch (const OutputClosed&) {
+        throw;
+    } catch (const std::exception& e) {
+        if (exit_code_for(e) != exit_failure) {
+            throw; // its own status (>1) and advice, as from the other commands
+        }
+        err << "taskmon: " << e.what() << '\n';
+        const auto* error = dynamic_cast<const Error*>(&e);
+        const auto* system = dynamic_cast<const std::system_error*>(&e);
+        if (error != nullptr) {
+            if (const std::string fix = advice(*error, opts); !fix.empty()) {
+                err << "taskmon: " << fix << '\n';
+            }
+        } else if (system != nullptr && system->code().value() == EXDEV) {
+            err << "taskmon: --proc must be the proc file system of this pid namespace (in a "
+                   "container: its own /proc)\n";
+        }
+        return exit_hidden_failed;
+    }
+}
+
+} // namespace taskmon::cli
