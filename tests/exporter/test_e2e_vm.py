@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""taskmon-exporter end to end, in the test VM: taskmonitor.ko loaded, the
+exporter on loopback, a real Prometheus server (Debian's prometheus)
+scraping it every second with the shipped alert rules, and this test
+asking Prometheus's HTTP API:
+
+- the busy watched process's CPU seconds increase between scrapes;
+- with a process hidden (a tmpfs mounted over /proc/PID: reason "open"),
+  taskmon_hidden_processes > 0, its info series names it, and the alert
+  TaskmonHiddenProcess fires.
+
+Run in the guest as root with the module loaded, e.g.:
+
+    insmod build/exporter/kernel/KVER/src/kernel/taskmonitor/taskmonitor.ko
+    TASKMON_IN_VM=1 PYTHONPATH=exporter:BUILD/bindings/python \\
+        python3 -m pytest -m vm tests/exporter/test_e2e_vm.py
+
+Skipped elsewhere (no device, not root, no prometheus), except that with
+TASKMON_IN_VM=1 a missing device or server fails: a VM run that skipped
+would prove nothing.  Everything is bounded in time and on 127.0.0.1.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXPORTER = os.path.join(ROOT, "exporter")
+PROMETHEUS = "/usr/bin/prometheus"
+IN_VM = os.environ.get("TASKMON_IN_VM") == "1"
+#: How long Prometheus gets to show each expected state (TCG is slow).
+DEADLINE = 180
+
+pytestmark = pytest.mark.vm
+
+
+def _problem():
+    if not os.path.exists("/dev/taskmonitor"):
+        return "/dev/taskmonitor missing: taskmonitor.ko is not loaded (run in the test VM)"
+    if os.geteuid() != 0:
+        return "needs root (mounts a tmpfs over /proc/PID to hide a process)"
+    if not os.access(PROMETHEUS, os.X_OK):
+        return f"{PROMETHEUS} missing (apt-get install prometheus)"
+    try:
+        import taskmon
+        del taskmon
+    except ImportError as exc:
+        return f"the taskmon bindings cannot be imported ({exc}): set PYTHONPATH to a build"
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _requirements():
+    problem = _problem()
+    if problem:
+        if IN_VM:
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port, proc, what, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with status {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{what} did not listen on 127.0.0.1:{port} in {timeout} s")
+
+
+def wait_ready(base, proc, timeout=120):
+    """Prometheus answers 503 until its TSDB is open: wait for /-/ready."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            pytest.fail(f"prometheus exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/-/ready", timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:  # urllib.error.HTTPError (503) and connection errors
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"prometheus was not ready in {timeout} s")
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """A busy process, a hidden sleeper, the exporter and Prometheus."""
+    work = tmp_path_factory.mktemp("exporter-e2e")
+    procs = []
+    try:
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        procs.append(busy)
+        sleeper = subprocess.Popen(["sleep", "3600"])
+        procs.append(sleeper)
+
+        exporter_port, prom_port = free_port(), free_port()
+        config = work / "exporter.toml"
+        config.write_text(f'listen = "127.0.0.1:{exporter_port}"\n'
+                          "hidden = true\nhidden_settle = 0.1\n"
+                          f"[watch]\npids = [{busy.pid}]\n")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [EXPORTER] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        log = open(work / "exporter.log", "w")
+        exporter = subprocess.Popen(
+            [sys.executable, os.path.join(EXPORTER, "taskmon-exporter"), "--config", str(config)],
+            env=env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(exporter)
+        wait_port(exporter_port, exporter, "taskmon-exporter")
+
+        rules = work / "taskmon-rules.yml"
+        shutil.copy(os.path.join(EXPORTER, "taskmon-rules.yml"), rules)
+        prom_config = work / "prometheus.yml"
+        prom_config.write_text(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+            f"rule_files:\n  - {rules}\n"
+            "scrape_configs:\n  - job_name: taskmon\n    static_configs:\n"
+            f"      - targets: ['127.0.0.1:{exporter_port}']\n")
+        prom_log = open(work / "prometheus.log", "w")
+        prometheus = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={prom_config}", f"--storage.tsdb.path={work / 'data'}",
+             f"--web.listen-address=127.0.0.1:{prom_port}"],
+            stdout=prom_log, stderr=subprocess.STDOUT)
+        procs.append(prometheus)
+        wait_port(prom_port, prometheus, "prometheus", timeout=120)
+        wait_ready(f"http://127.0.0.1:{prom_port}", prometheus)
+
+        yield dict(busy=busy, sleeper=sleeper, prom=f"http://127.0.0.1:{prom_port}", work=work,
+                   hide=lambda: _mount(sleeper.pid))
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+        if len(procs) > 1:  # the sleeper's /proc/PID may have a tmpfs over it
+            subprocess.run(["umount", "-l", f"/proc/{procs[1].pid}"], check=False,
+                           capture_output=True)
+
+
+def _mount(pid):
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "none", f"/proc/{pid}"], check=True)
+
+
+def api(base, path, **params):
+    url = f"{base}/api/v1/{path}"
+    if params:
+        url += "?" + urllib.parse.urlencode(params)
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        body = json.load(reply)
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+def until(what, check, setup, timeout=DEADLINE):
+    """check() until it returns something true; fail after *timeout* s,
+    with the exporter's and Prometheus's logs."""
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        last = check()
+        if last:
+            return last
+        time.sleep(1)
+    logs = "".join(f"--- {name}:\n{(setup['work'] / name).read_text()[-3000:]}\n"
+                   for name in ("exporter.log", "prometheus.log"))
+    pytest.fail(f"{what}: not seen in {timeout} s (last: {last!r})\n{logs}")
+
+
+def test_cpu_seconds_increase_between_scrapes(setup):
+    base, pid = setup["prom"], setup["busy"].pid
+    selector = f'taskmon_process_cpu_seconds_total{{pid="{pid}",mode="user"}}'
+
+    def samples():
+        data = api(base, "query", query=f"{selector}[60s]")
+        values = [float(v) for _, v in data["result"][0]["values"]] if data["result"] else []
+        return values if len(values) >= 3 and values[-1] > values[0] else None
+
+    values = until(f"{selector} increasing over 3 scrapes", samples, setup)
+    assert values == sorted(values), f"a counter that went down: {values}"
+    series = api(base, "series", **{"match[]": selector})
+    assert series and series[0]["comm"] == "python3" and series[0]["job"] == "taskmon"
+    # The exporter's health as Prometheus sees it.
+    assert api(base, "query", query="taskmon_module_loaded")["result"][0]["value"][1] == "1"
+    assert float(api(base, "query", query="taskmon_processes")["result"][0]["value"][1]) > 1
+    up = api(base, "query", query='up{job="taskmon"}')["result"]
+    assert up and up[0]["value"][1] == "1"
+
+
+def test_hidden_process_counted_and_alert_fires(setup):
+    base, pid = setup["prom"], setup["sleeper"].pid
+    setup["hide"]()
+
+    def hidden():
+        result = api(base, "query", query="taskmon_hidden_processes > 0")["result"]
+        return result[0]["value"][1] if result else None
+
+    until("taskmon_hidden_processes > 0", hidden, setup)
+    info = api(base, "query", query=f'taskmon_hidden_process_info{{pid="{pid}"}}')["result"]
+    assert info and info[0]["metric"]["reason"] == "open" \
+        and info[0]["metric"]["comm"] == "sleep", info
+
+    def firing():
+        alerts = api(base, "alerts")["alerts"]
+        return [a for a in alerts if a["state"] == "firing"
+                and a["labels"].get("alertname") == "TaskmonHiddenProcess"]
+
+    alerts = until("the alert TaskmonHiddenProcess firing", firing, setup)
+    assert alerts[0]["labels"]["severity"] == "critical"
