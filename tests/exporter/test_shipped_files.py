@@ -4,6 +4,7 @@ rules, promtool test rules), the systemd unit (systemd-analyze verify, and
 the sandboxing the docs promise) and the default configuration (it loads).
 Each check skips, saying what to install, when its tool is missing."""
 import os
+import re
 import shutil
 import subprocess
 
@@ -53,6 +54,23 @@ def test_unit_verifies(tmp_path):
     result = run(analyze, "verify", "--man=no", str(copy))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+def test_unit_security_exposure(tmp_path):
+    """systemd-analyze security rates the unit "OK" or better (exposure
+    below 4; what stays exposed is deliberate: the network, /proc, the
+    group taskmon)."""
+    analyze = tool("systemd-analyze", "systemd")
+    copy = tmp_path / "taskmon-exporter.service"
+    with open(UNIT, encoding="utf-8") as file:
+        copy.write_text(file.read().replace("/usr/bin/taskmon-exporter",
+                                            os.path.join(EXPORTER, "taskmon-exporter")))
+    result = run(analyze, "security", "--offline=yes", "--no-pager", "--threshold=30", str(copy))
+    if "--offline" in result.stderr and "unrecognized" in result.stderr:
+        pytest.skip("this systemd-analyze has no --offline (systemd 250 or later)")
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) < 4.0, result.stdout
 
 
 def test_unit_sandboxing():
