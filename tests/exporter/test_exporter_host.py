@@ -367,6 +367,17 @@ def test_cli_help():
     assert str(DEFAULT_PORT) in result.stdout
 
 
+def test_manpage_names_every_option():
+    """docs/taskmon-exporter.1 and --help name the same long options."""
+    import re
+    with open(os.path.join(ROOT, "docs", "taskmon-exporter.1"), encoding="utf-8") as file:
+        page = set(re.findall(r"\\-\\-([a-z][a-z\\-]*)", file.read()))
+    page = {name.replace("\\-", "-") for name in page}
+    options = {o[2:] for action in build_parser()._actions for o in action.option_strings
+               if o.startswith("--")}
+    assert page == options
+
+
 def test_http_server(source):
     config = Config(listen=("127.0.0.1", 0), watch=WatchSet(pids=[42]))
     registry = CollectorRegistry(auto_describe=False)
