@@ -141,7 +141,8 @@ TEST_F(Api, AgreesWithProcStat)
     monitor.set_target(child.pid());
     // At least a second of CPU time, so that the bounds below are far from 0.
     const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (proc_cpu_time(child.pid()).value_or(0ns) < 1s && std::chrono::steady_clock::now() < deadline) {
+    while (proc_cpu_time(child.pid()).value_or(0ns) < 1s &&
+           std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(50ms);
     }
     const auto before = proc_cpu_time(child.pid());
