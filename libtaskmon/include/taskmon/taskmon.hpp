@@ -13,7 +13,7 @@
  * - taskmon::Sample:  a CPU-time sample
  * - taskmon::Stats, taskmon::StatsResult, taskmon::Scope: per-process statistics
  * - taskmon::list_processes(), taskmon::find_hidden(): the kernel's process list, hidden processes
- * - taskmon::Stream, taskmon::StreamRecord: samples the kernel takes on time and queues (streaming.md)
+ * - taskmon::Stream, taskmon::StreamRecord: streams of samples (docs/streaming.md)
  * - taskmon::Error and subclasses: every failure (error.hpp)
  * - taskmon::version(), TASKMON_VERSION_STRING
  *
