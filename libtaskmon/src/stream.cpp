@@ -6,9 +6,9 @@
 
 #include <linux/taskmon.h>
 
+#include <csignal>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
