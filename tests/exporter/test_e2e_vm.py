@@ -120,12 +120,14 @@ def setup(tmp_path_factory):
         procs.append(busy)
         sleeper = subprocess.Popen(["sleep", "3600"])
         procs.append(sleeper)
+        doomed = subprocess.Popen(["sleep", "3600"])
+        procs.append(doomed)
 
         exporter_port, prom_port = free_port(), free_port()
         config = work / "exporter.toml"
         config.write_text(f'listen = "127.0.0.1:{exporter_port}"\n'
                           "hidden = true\nhidden_settle = 0.1\n"
-                          f"[watch]\npids = [{busy.pid}]\n")
+                          f"[watch]\npids = [{busy.pid}, {doomed.pid}]\n")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [EXPORTER] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
         log = open(work / "exporter.log", "w")
@@ -152,8 +154,8 @@ def setup(tmp_path_factory):
         wait_port(prom_port, prometheus, "prometheus", timeout=120)
         wait_ready(f"http://127.0.0.1:{prom_port}", prometheus)
 
-        yield dict(busy=busy, sleeper=sleeper, prom=f"http://127.0.0.1:{prom_port}", work=work,
-                   hide=lambda: _mount(sleeper.pid))
+        yield dict(busy=busy, sleeper=sleeper, doomed=doomed, env=env, work=work,
+                   prom=f"http://127.0.0.1:{prom_port}", hide=lambda: _mount(sleeper.pid))
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -231,3 +233,57 @@ def test_hidden_process_counted_and_alert_fires(setup):
 
     alerts = until("the alert TaskmonHiddenProcess firing", firing, setup)
     assert alerts[0]["labels"]["severity"] == "critical"
+
+
+def test_exited_process_leaves_the_next_scrape(setup):
+    """Prometheus marks the series of a process that exited stale at the
+    next scrape (gone from instant queries at once), and its selector
+    counts 0: the rule TaskmonWatchedProcessGone's condition."""
+    base, doomed = setup["prom"], setup["doomed"]
+    selector = f'taskmon_process_threads{{pid="{doomed.pid}"}}'
+    until(f"{selector} scraped", lambda: api(base, "query", query=selector)["result"], setup)
+    doomed.kill()
+    doomed.wait()
+    until(f"{selector} gone", lambda: not api(base, "query", query=selector)["result"], setup)
+    gone = f'taskmon_watch_processes{{selector="pid",value="{doomed.pid}"}} == 0'
+    until(gone, lambda: api(base, "query", query=gone)["result"], setup)
+    errors = api(base, "query", query="taskmon_exporter_scrape_errors_total")["result"]
+    assert errors and errors[0]["value"][1] == "0", "an exited process is no error"
+
+
+def test_runs_unprivileged_as_the_unit_does(setup, tmp_path):
+    """The unit's user model: no capabilities, no new privileges, a user
+    that owns nothing, reading the device as a member of its group (here a
+    numeric gid: the host's root, which the guest runs, may have no group
+    taskmon). Every figure the root exporter gives is there."""
+    gid = 4242
+    was = os.stat("/dev/taskmonitor")
+    os.chown("/dev/taskmonitor", 0, gid)
+    os.chmod("/dev/taskmonitor", 0o640)
+    port = free_port()
+    log = open(tmp_path / "exporter.log", "w")
+    exporter = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", f"--groups={gid}", "--no-new-privs",
+         "--inh-caps=-all", "--bounding-set=-all", "--",
+         sys.executable, os.path.join(EXPORTER, "taskmon-exporter"),
+         "--config", os.path.join(EXPORTER, "exporter.toml"),
+         "--listen", f"127.0.0.1:{port}", "--pid", str(setup["busy"].pid)],
+        env=setup["env"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_port(port, exporter, "the unprivileged taskmon-exporter")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as reply:
+            body = reply.read().decode()
+    finally:
+        stop(exporter)
+        os.chown("/dev/taskmonitor", was.st_uid, was.st_gid)
+        os.chmod("/dev/taskmonitor", was.st_mode & 0o7777)
+    lines = {line.split(" ")[0]: line.split(" ")[1] for line in body.splitlines()
+             if line and not line.startswith("#")}
+    assert lines["taskmon_module_loaded"] == "1.0"
+    assert lines["taskmon_exporter_scrape_errors_total"] == "0.0", \
+        (tmp_path / "exporter.log").read_text()
+    assert float(lines["taskmon_processes"]) > 1
+    assert "taskmon_hidden_processes" in lines
+    user = [v for k, v in lines.items() if k.startswith("taskmon_process_cpu_seconds_total{")
+            and f'pid="{setup["busy"].pid}"' in k and 'mode="user"' in k]
+    assert user and float(user[0]) > 0, body
