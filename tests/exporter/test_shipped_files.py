@@ -17,10 +17,19 @@ EXPORTER = os.path.join(ROOT, "exporter")
 UNIT = os.path.join(EXPORTER, "taskmon-exporter.service")
 
 
+# Where tests/exporter/prometheus-tools unpacks Debian's prometheus package
+# (scripts/test's setup step runs it): promtool without installing the
+# package, which would start a Prometheus server on the host.
+PROMETHEUS_TOOLS = os.path.join(os.environ.get("TASKMON_CACHE", "/var/cache/taskmon"),
+                                "prometheus", "current", "usr", "bin")
+
+
 def tool(name, package):
-    path = shutil.which(name)
+    path = shutil.which(name) or shutil.which(name, path=PROMETHEUS_TOOLS)
     if path is None:
-        pytest.skip(f"{name} is not installed (apt-get install {package})")
+        how = ("tests/exporter/prometheus-tools" if package == "prometheus"
+               else f"apt-get install {package}")
+        pytest.skip(f"{name} is not installed ({how})")
     return path
 
 
