@@ -121,4 +121,36 @@ TEST(WatchFormat, JsonLine)
     EXPECT_THAT(format_watch_row(none, true), ::testing::HasSubstr("\"cpu_percent\": null"));
 }
 
+TEST(WatchFormat, SeveralPidsHaveAPidColumn)
+{
+    EXPECT_EQ(
+        format_watch_pids_header({7, 42}, 100ms, false),
+        "pids 7 42, a sample every 0.100 s\n"
+        "     elapsed      pid            user          system       cpu      user    system\n");
+    EXPECT_EQ(format_watch_pids_header({7}, 1s, false).rfind("pid 7, a sample every 1.000 s\n", 0),
+              0U);
+    const WatchRow row =
+        make_watch_row(1s, 42, Sample{36'181ms, 512ms}, 42, Sample{35'181ms, 502ms}, 1s);
+    EXPECT_EQ(
+        format_watch_row(row, false, true),
+        "     1.000 s       42        36.181 s         0.512 s   101.0 %   100.0 %     1.0 %\n");
+    EXPECT_EQ(format_watch_row(row, true, true), format_watch_row(row, true));
+    EXPECT_EQ(format_watch_pids_header({7}, 1s, true), "");
+}
+
+TEST(WatchFormat, ExitAndLostLines)
+{
+    EXPECT_EQ(format_watch_exit(2100ms, 4242, Sample{1830ms, 20ms}, false, false),
+              "2.100 s  pid 4242 exited: user 1.830 s, system 0.020 s\n");
+    EXPECT_THAT(format_watch_exit(2100ms, 4242, Sample{1830ms, 20ms}, true, false),
+                ::testing::HasSubstr("(reaped before its exit was seen"));
+    EXPECT_EQ(format_watch_exit(2100ms, 4242, Sample{1830ms, 20ms}, true, true),
+              "{\"elapsed_s\": 2.100000000, \"pid\": 4242, \"exited\": true, \"reaped\": true, "
+              "\"user_ns\": 1830000000, \"system_ns\": 20000000, \"user_s\": 1.830000000, "
+              "\"system_s\": 0.020000000}\n");
+    EXPECT_EQ(format_watch_lost(3s, 5, false),
+              "3.000 s  5 samples lost: the output did not keep up\n");
+    EXPECT_EQ(format_watch_lost(3s, 5, true), "{\"elapsed_s\": 3.000000000, \"lost\": 5}\n");
+}
+
 } // namespace

@@ -110,6 +110,18 @@ TEST(ParseArgs, Watch)
     EXPECT_EQ(*p.count, 10U);
     EXPECT_TRUE(p.json);
     EXPECT_EQ(parse({"watch", "--interval=1.5"}).interval, 1500ms);
+    EXPECT_TRUE(o.pids.empty()) << "no PID: the target";
+}
+
+TEST(ParseArgs, WatchPids)
+{
+    const Options o = parse({"watch", "12", "-i", "0.1", "34", "--count=3"});
+    EXPECT_EQ(o.pids, (std::vector<pid_t>{12, 34}));
+    EXPECT_EQ(o.interval, 100ms);
+    EXPECT_EQ(*o.count, 3U);
+    EXPECT_THAT(usage_error({"watch", "x"}), HasSubstr("invalid pid 'x'"));
+    EXPECT_THAT(usage_error({"watch", "0"}), HasSubstr("invalid pid"));
+    EXPECT_THAT(usage_error({"watch", "-5"}), HasSubstr("invalid pid"));
 }
 
 TEST(ParseArgs, Pid)
@@ -243,7 +255,8 @@ TEST(HelpText, OfOneCommand)
 {
     using taskmon::cli::help_text;
     const std::string watch = help_text(Command::watch);
-    EXPECT_THAT(watch, ::testing::StartsWith("Usage: taskmon [OPTIONS] watch [-i S] [-n N]\n"));
+    EXPECT_THAT(watch,
+                ::testing::StartsWith("Usage: taskmon [OPTIONS] watch [-i S] [-n N] [PID...]\n"));
     EXPECT_THAT(watch, HasSubstr("--interval S"));
     EXPECT_THAT(watch, HasSubstr("--device PATH"));
     EXPECT_THAT(watch, ::testing::Not(HasSubstr("--threads")));

@@ -7,15 +7,22 @@
 
 #include <taskmon/taskmon.hpp>
 
+#include <poll.h>
+
 #include <csignal>
 #include <ctime>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <utility>
+#include <vector>
 
 namespace taskmon::cli {
 
@@ -128,9 +135,10 @@ private:
     bool atomic_ = true;
 };
 
-void watch(Monitor& monitor, const Options& opts, std::ostream& out)
+// `watch` without a stream: TM_GET in a sleep loop, for a module without
+// TM_SUBSCRIBE (or an interval above the stream's hour).
+void watch_polling(Monitor& monitor, const Options& opts, std::ostream& out)
 {
-    const StopSignals signals;
     TargetReader reader(monitor);
     auto [previous_pid, previous] = reader.read();
     const Clock::time_point begin = Clock::now();
@@ -158,6 +166,95 @@ void watch(Monitor& monitor, const Options& opts, std::ostream& out)
             deadline = now + opts.interval;
         }
     }
+}
+
+// What `watch` remembers of one process of the stream.
+struct Watched {
+    Sample sample;                    // of the previous record
+    std::chrono::nanoseconds time{0}; // its timestamp
+    std::uint64_t rows = 0;
+    bool done = false; // exited, or --count rows printed
+};
+
+// `watch [PID...]` from a stream of samples (TM_SUBSCRIBE): the kernel takes
+// them on time, so rows do not drift; each process's first record is the
+// base of its CPU use, the next ones are rows; an exit record is a line of
+// its own.  Ends when every process exited or has --count rows, or on a
+// stop signal.
+void watch_stream(Stream& stream, const Options& opts, std::ostream& out)
+{
+    const bool several = !opts.pids.empty();
+    if (several) {
+        write(out, format_watch_pids_header(opts.pids, opts.interval, opts.json));
+    }
+    std::map<pid_t, Watched> seen;
+    std::optional<std::chrono::nanoseconds> begin;
+    pollfd pfd{stream.fd(), POLLIN, 0};
+    for (;;) {
+        if (stop_requested != 0) {
+            return; // Ctrl-C or SIGTERM: a normal end
+        }
+        const std::optional<StreamRecord> r = stream.try_next();
+        if (!r) {
+            if (stream.ended()) {
+                return; // every process exited
+            }
+            if (::poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+                throw std::system_error(errno, std::generic_category(), "poll");
+            }
+            continue;
+        }
+        if (!begin) {
+            begin = r->timestamp;
+            if (!several) {
+                write(out, format_watch_header(r->pid, opts.interval, opts.json));
+            }
+        }
+        const std::chrono::nanoseconds elapsed = r->timestamp - *begin;
+        if (r->lost != 0) {
+            write(out, format_watch_lost(elapsed, r->lost, opts.json));
+        }
+        const auto found = seen.find(r->pid);
+        if (r->exited()) {
+            write(out, format_watch_exit(elapsed, r->pid, r->sample(), r->reaped(), opts.json));
+            seen[r->pid].done = true;
+        } else if (found == seen.end()) {
+            seen[r->pid] = Watched{r->sample(), r->timestamp, 0, false};
+        } else if (!found->second.done) {
+            Watched& w = found->second;
+            write(out, format_watch_row(make_watch_row(elapsed, r->pid, r->sample(), r->pid,
+                                                       w.sample, r->timestamp - w.time),
+                                        opts.json, several));
+            w = Watched{r->sample(), r->timestamp, w.rows + 1,
+                        opts.count && w.rows + 1 >= *opts.count};
+        }
+        const std::size_t processes = several ? opts.pids.size() : 1;
+        if (seen.size() >= processes &&
+            std::all_of(seen.begin(), seen.end(), [](const auto& p) { return p.second.done; })) {
+            return;
+        }
+    }
+}
+
+void watch(Monitor& monitor, const Options& opts, std::ostream& out)
+{
+    const StopSignals signals;
+    const bool several = !opts.pids.empty();
+    if (!several && opts.interval > Stream::max_period) {
+        watch_polling(monitor, opts, out);
+        return;
+    }
+    std::optional<Stream> stream;
+    try {
+        stream.emplace(monitor, several ? opts.pids : std::vector<pid_t>{0}, opts.interval);
+    } catch (const NotSupported&) {
+        if (several) {
+            throw; // the loop below follows only the target
+        }
+        watch_polling(monitor, opts, out); // a module older than streams
+        return;
+    }
+    watch_stream(*stream, opts, out);
 }
 
 // `stats PID...`: one batch; a pid that cannot be read gets its message on

@@ -197,6 +197,62 @@ std::string format_watch_row(const WatchRow& row, bool json)
                     percent_text(row.user_cpu), percent_text(row.system_cpu)});
 }
 
+std::string format_watch_pids_header(const std::vector<pid_t>& pids,
+                                     std::chrono::nanoseconds interval, bool json)
+{
+    if (json) {
+        return {};
+    }
+    std::string text = pids.size() == 1 ? "pid" : "pids";
+    for (const pid_t pid : pids) {
+        text += " " + std::to_string(pid);
+    }
+    std::ostringstream pid;
+    pid << ' ' << std::setw(8) << "pid";
+    return text + ", a sample every " + format_seconds(interval) + "\n" +
+           columns({"elapsed", "user", "system", "cpu", "user", "system"}).insert(12, pid.str());
+}
+
+std::string format_watch_row(const WatchRow& row, bool json, bool with_pid)
+{
+    std::string line = format_watch_row(row, json);
+    if (json || !with_pid) {
+        return line;
+    }
+    std::ostringstream pid;
+    pid << ' ' << std::setw(8) << row.pid;
+    return line.insert(12, pid.str());
+}
+
+std::string format_watch_exit(std::chrono::nanoseconds elapsed, pid_t pid, const Sample& sample,
+                              bool reaped, bool json)
+{
+    if (json) {
+        std::ostringstream out;
+        out << "{\"elapsed_s\": " << json_seconds(elapsed) << ", \"pid\": " << pid
+            << R"(, "exited": true, "reaped": )" << (reaped ? "true" : "false")
+            << ", \"user_ns\": " << sample.user.count()
+            << ", \"system_ns\": " << sample.system.count()
+            << ", \"user_s\": " << json_seconds(sample.user)
+            << ", \"system_s\": " << json_seconds(sample.system) << "}\n";
+        return out.str();
+    }
+    return format_seconds(elapsed) + "  pid " + std::to_string(pid) + " exited: user " +
+           format_seconds(sample.user) + ", system " + format_seconds(sample.system) +
+           (reaped ? " (reaped before its exit was seen: the times of its last sample)" : "") +
+           "\n";
+}
+
+std::string format_watch_lost(std::chrono::nanoseconds elapsed, std::uint64_t lost, bool json)
+{
+    if (json) {
+        return "{\"elapsed_s\": " + json_seconds(elapsed) + ", \"lost\": " + std::to_string(lost) +
+               "}\n";
+    }
+    return format_seconds(elapsed) + "  " + std::to_string(lost) +
+           " samples lost: the output did not keep up\n";
+}
+
 namespace {
 
 template <typename T>

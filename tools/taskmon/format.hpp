@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace taskmon::cli {
 
@@ -64,6 +65,28 @@ struct WatchRow {
 
 /** One line of `taskmon watch`: a table row, or one JSON object. */
 [[nodiscard]] std::string format_watch_row(const WatchRow& row, bool json);
+
+/**
+ * The first lines of `taskmon watch PID...` in text mode: "pids A B, a
+ * sample every S" and the columns, with a pid column (empty in JSON mode).
+ */
+[[nodiscard]] std::string format_watch_pids_header(const std::vector<pid_t>& pids,
+                                                   std::chrono::nanoseconds interval, bool json);
+
+/** A row of `taskmon watch PID...`: with @p with_pid, the pid's column after elapsed. */
+[[nodiscard]] std::string format_watch_row(const WatchRow& row, bool json, bool with_pid);
+
+/**
+ * The line of `taskmon watch` for a process that exited: "ELAPSED  pid N
+ * exited: user U s, system S s", its final times (@p reaped: those of its
+ * last sample), or {"elapsed_s", "pid", "exited": true, "reaped", ...}.
+ */
+[[nodiscard]] std::string format_watch_exit(std::chrono::nanoseconds elapsed, pid_t pid,
+                                            const Sample& sample, bool reaped, bool json);
+
+/** The line of `taskmon watch` for samples the kernel dropped: "ELAPSED  N samples lost: ...". */
+[[nodiscard]] std::string format_watch_lost(std::chrono::nanoseconds elapsed, std::uint64_t lost,
+                                            bool json);
 
 /** "4.0 KiB", "12.5 MiB", "3.2 GiB": a byte count for people (one decimal, binary units). */
 [[nodiscard]] std::string format_bytes(std::uint64_t bytes);

@@ -85,9 +85,13 @@ const std::vector<CommandSpec>& commands()
          {}},
         {Command::watch,
          "watch",
-         {{"", "print the CPU time and CPU use every interval"}},
-         {{'i', "interval", "S", "seconds between samples (default 1; 0.01 to 86400, e.g. 0.5)"},
-          {'n', "count", "N", "stop after N samples (default: until Ctrl-C)"}}},
+         {{"[PID...]", "print the CPU time and CPU use of each PID (default:\n"
+                       "the target) every interval, as the kernel samples\n"
+                       "them, and a line when one exits; ends when all exited"}},
+         {{'i', "interval", "S",
+           "seconds between samples (default 1; 0.01 to 3600 with\n"
+           "PIDs, else up to 86400; e.g. 0.5)"},
+          {'n', "count", "N", "stop after N samples of each (default: until Ctrl-C)"}}},
         {Command::start, "start", {{"", "start the module's monitoring thread (root)"}}, {}},
         {Command::stop, "stop", {{"", "stop the module's monitoring thread (root)"}}, {}},
         {Command::pid,
@@ -234,6 +238,7 @@ Examples:
   sudo taskmon pid "$(pidof -s myapp)"
   taskmon get
   taskmon watch --interval 0.5 --count 10
+  taskmon watch "$(pidof -s a)" "$(pidof -s b)" --interval 0.1
   taskmon -j get
   taskmon stats $$ 1
   taskmon hidden --watch 60 --json
@@ -339,7 +344,8 @@ private:
                    text + " ...'";
         }
         if (command_ != nullptr &&
-            (command_->command == Command::pid || command_->command == Command::stats) &&
+            (command_->command == Command::pid || command_->command == Command::stats ||
+             command_->command == Command::watch) &&
             std::isdigit(static_cast<unsigned char>(key)) != 0) {
             return "invalid pid: '" + text + "' is not an option, and a pid is a positive integer";
         }
@@ -388,6 +394,11 @@ void check_operands(Options& opts, const CommandSpec& spec, const std::vector<st
         }
         if (!words.empty()) {
             opts.pid = parse_pid(words.front());
+        }
+        return;
+    case Command::watch:
+        for (const auto& word : words) {
+            opts.pids.push_back(parse_pid(word));
         }
         return;
     case Command::stats:

@@ -41,7 +41,7 @@ struct Options {
     std::optional<std::uint64_t> count;
     /** pid: the new target; unset means print the current one. */
     std::optional<pid_t> pid;
-    /** stats: the processes (or, with threads, the threads) asked for. */
+    /** stats: the processes (or, with threads, the threads) asked for; watch: the processes. */
     std::vector<pid_t> pids;
     /** stats --threads: thread scope, each PID is a thread id. */
     bool threads = false;

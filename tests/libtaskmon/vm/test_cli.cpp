@@ -8,6 +8,7 @@
 #include <taskmon/taskmon.hpp>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -100,6 +101,91 @@ TEST_F(Cli, WatchTwoRows)
         EXPECT_THAT(l[i], ContainsRegex(
                               "^ +[0-9]+\\.[0-9]{3} s +[0-9]+\\.[0-9]{3} s +[0-9]+\\."
                               "[0-9]{3} s +[0-9]+\\.[0-9] % +[0-9]+\\.[0-9] % +[0-9]+\\.[0-9] %$"));
+    }
+}
+
+// A child running `sleep SECONDS`, reaped by the destructor (a zombie until then).
+class Sleeper {
+public:
+    explicit Sleeper(const char* seconds) : pid_(::fork())
+    {
+        if (pid_ == 0) {
+            ::execlp("sleep", "sleep", seconds, static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+    }
+    Sleeper(const Sleeper&) = delete;
+    Sleeper& operator=(const Sleeper&) = delete;
+    Sleeper(Sleeper&&) = delete;
+    Sleeper& operator=(Sleeper&&) = delete;
+    ~Sleeper()
+    {
+        int status = 0;
+        static_cast<void>(::waitpid(pid_, &status, 0));
+    }
+    [[nodiscard]] pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_;
+};
+
+// `taskmon watch PID PID`: a stream of both, a line per sample per process,
+// an exit line for each, and the end (status 0) once both exited.
+TEST_F(Cli, WatchSeveralPidsUntilTheyExit)
+{
+    try {
+        const Stream probe(monitor_device(), {::getpid()});
+    } catch (const NotSupported&) {
+        if (monitor_device() != Monitor::default_path) {
+            GTEST_SKIP() << "the emulated module has no TM_SUBSCRIBE";
+        }
+        throw;
+    }
+    const Sleeper a("0.5");
+    const Sleeper b("1");
+    const std::string pa = std::to_string(a.pid());
+    const std::string pb = std::to_string(b.pid());
+    const RunResult r = taskmon({"watch", pa, pb, "--interval", "0.1"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto l = lines(r.out);
+    ASSERT_GE(l.size(), 6U) << r.out;
+    EXPECT_EQ(l[0], "pids " + pa + " " + pb + ", a sample every 0.100 s");
+    EXPECT_THAT(l[1], ContainsRegex("^ +elapsed +pid +user"));
+    int rows_a = 0;
+    int rows_b = 0;
+    std::vector<std::string> exits;
+    for (std::size_t i = 2; i < l.size(); ++i) {
+        if (l[i].find(" exited: ") != std::string::npos) {
+            exits.push_back(l[i]);
+            continue;
+        }
+        EXPECT_THAT(l[i], ContainsRegex("^ +[0-9]+\\.[0-9]{3} s +[0-9]+ +[0-9]+\\.[0-9]{3} s"))
+            << l[i];
+        rows_a += l[i].find(" " + pa + " ") != std::string::npos ? 1 : 0;
+        rows_b += l[i].find(" " + pb + " ") != std::string::npos ? 1 : 0;
+    }
+    ASSERT_EQ(exits.size(), 2U) << r.out;
+    EXPECT_THAT(exits[0], ContainsRegex("pid " + pa + " exited: user [0-9.]+ s, system"));
+    EXPECT_THAT(exits[1], ContainsRegex("pid " + pb + " exited: user [0-9.]+ s, system"));
+    EXPECT_EQ(l.back(), exits[1]) << "the exit of the last process ends the watch";
+    EXPECT_GE(rows_a, 2) << r.out;
+    EXPECT_GT(rows_b, rows_a) << r.out;
+}
+
+TEST_F(Cli, WatchCountStopsAfterNSamplesOfEach)
+{
+    const BusyChild one;
+    const BusyChild two;
+    const RunResult r = taskmon({"-j", "watch", std::to_string(one.pid()),
+                                 std::to_string(two.pid()), "-i", "0.05", "-n", "3"});
+    if (r.status == 7 && monitor_device() != Monitor::default_path) {
+        GTEST_SKIP() << "the emulated module has no TM_SUBSCRIBE";
+    }
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto l = lines(r.out);
+    EXPECT_EQ(l.size(), 6U) << r.out;
+    for (const auto& line : l) {
+        EXPECT_THAT(line, ContainsRegex("^\\{\"elapsed_s\": [0-9.]+, \"pid\": [0-9]+, "));
     }
 }
 
