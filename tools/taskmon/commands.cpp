@@ -4,13 +4,12 @@
 #include "exit_codes.hpp"
 #include "format.hpp"
 #include "hidden.hpp"
+#include "output.hpp"
+#include "stop_signals.hpp"
 
 #include <taskmon/taskmon.hpp>
 
 #include <poll.h>
-
-#include <csignal>
-#include <ctime>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,83 +26,6 @@
 namespace taskmon::cli {
 
 namespace {
-
-using Clock = std::chrono::steady_clock; // CLOCK_MONOTONIC on Linux
-
-volatile std::sig_atomic_t stop_requested =
-    0; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
-
-extern "C" void on_stop_signal(int /*signum*/)
-{
-    stop_requested = 1;
-}
-
-// Catches SIGINT and SIGTERM for its lifetime so that `watch` ends cleanly
-// (exit status 0, last line complete); restores the previous handlers.
-class StopSignals {
-public:
-    StopSignals()
-    {
-        stop_requested = 0;
-        struct sigaction action {};
-        action.sa_handler = on_stop_signal; // NOLINT(cppcoreguidelines-pro-type-union-access)
-        sigemptyset(&action.sa_mask);
-        action.sa_flags = 0; // no SA_RESTART: interrupt the sleep
-        sigaction(SIGINT, &action, &old_int_);
-        sigaction(SIGTERM, &action, &old_term_);
-    }
-    StopSignals(const StopSignals&) = delete;
-    StopSignals& operator=(const StopSignals&) = delete;
-    StopSignals(StopSignals&&) = delete;
-    StopSignals& operator=(StopSignals&&) = delete;
-    ~StopSignals()
-    {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-
-private:
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
-};
-
-// Sleeps until @p deadline; false if a stop signal arrived first.
-bool sleep_until(Clock::time_point deadline)
-{
-    const auto since_epoch = deadline.time_since_epoch();
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(secs.count());
-    ts.tv_nsec = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
-    for (;;) {
-        if (stop_requested != 0) {
-            return false;
-        }
-        const int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
-        if (rc == 0) {
-            return stop_requested == 0;
-        }
-        if (rc != EINTR) {
-            throw std::system_error(rc, std::generic_category(), "clock_nanosleep");
-        }
-    }
-}
-
-void write(std::ostream& out, const std::string& text)
-{
-    errno = 0;
-    out << text;
-    out.flush();
-    if (!out) {
-        if (errno == EPIPE) { // SIGPIPE is ignored (main.cpp): the reader went away
-            throw OutputClosed();
-        }
-        throw std::runtime_error(
-            "cannot write to standard output (closed, or a full disk?); check where the output "
-            "goes");
-    }
-}
 
 // The target's pid and CPU time.  With TM_STATS (pid 0) both come from one
 // read, so another program switching the target cannot pair one pid with
@@ -144,7 +66,7 @@ void watch_polling(Monitor& monitor, const Options& opts, std::ostream& out)
     const Clock::time_point begin = Clock::now();
     Clock::time_point previous_time = begin;
     Clock::time_point deadline = begin + opts.interval;
-    write(out, format_watch_header(previous_pid, opts.interval, opts.json));
+    write_output(out, format_watch_header(previous_pid, opts.interval, opts.json));
 
     for (std::uint64_t rows = 0; !opts.count || rows < *opts.count; ++rows) {
         if (!sleep_until(deadline)) {
@@ -155,9 +77,9 @@ void watch_polling(Monitor& monitor, const Options& opts, std::ostream& out)
         // the old one's time, and the next row is right again.
         const auto [pid, current] = reader.read();
         const Clock::time_point now = Clock::now();
-        write(out, format_watch_row(make_watch_row(now - begin, pid, current, previous_pid,
-                                                   previous, now - previous_time),
-                                    opts.json));
+        write_output(out, format_watch_row(make_watch_row(now - begin, pid, current, previous_pid,
+                                                          previous, now - previous_time),
+                                           opts.json));
         previous_pid = pid;
         previous = current;
         previous_time = now;
@@ -185,13 +107,13 @@ void watch_stream(Stream& stream, const Options& opts, std::ostream& out)
 {
     const bool several = !opts.pids.empty();
     if (several) {
-        write(out, format_watch_pids_header(opts.pids, opts.interval, opts.json));
+        write_output(out, format_watch_pids_header(opts.pids, opts.interval, opts.json));
     }
     std::map<pid_t, Watched> seen;
     std::optional<std::chrono::nanoseconds> begin;
     pollfd pfd{stream.fd(), POLLIN, 0};
     for (;;) {
-        if (stop_requested != 0) {
+        if (stop_requested()) {
             return; // Ctrl-C or SIGTERM: a normal end
         }
         const std::optional<StreamRecord> r = stream.try_next();
@@ -207,24 +129,25 @@ void watch_stream(Stream& stream, const Options& opts, std::ostream& out)
         if (!begin) {
             begin = r->timestamp;
             if (!several) {
-                write(out, format_watch_header(r->pid, opts.interval, opts.json));
+                write_output(out, format_watch_header(r->pid, opts.interval, opts.json));
             }
         }
         const std::chrono::nanoseconds elapsed = r->timestamp - *begin;
         if (r->lost != 0) {
-            write(out, format_watch_lost(elapsed, r->lost, opts.json));
+            write_output(out, format_watch_lost(elapsed, r->lost, opts.json));
         }
         const auto found = seen.find(r->pid);
         if (r->exited()) {
-            write(out, format_watch_exit(elapsed, r->pid, r->sample(), r->reaped(), opts.json));
+            write_output(out,
+                         format_watch_exit(elapsed, r->pid, r->sample(), r->reaped(), opts.json));
             seen[r->pid].done = true;
         } else if (found == seen.end()) {
             seen[r->pid] = Watched{r->sample(), r->timestamp, 0, false};
         } else if (!found->second.done) {
             Watched& w = found->second;
-            write(out, format_watch_row(make_watch_row(elapsed, r->pid, r->sample(), r->pid,
-                                                       w.sample, r->timestamp - w.time),
-                                        opts.json, several));
+            write_output(out, format_watch_row(make_watch_row(elapsed, r->pid, r->sample(), r->pid,
+                                                              w.sample, r->timestamp - w.time),
+                                               opts.json, several));
             w = Watched{r->sample(), r->timestamp, w.rows + 1,
                         opts.count && w.rows + 1 >= *opts.count};
         }
@@ -279,7 +202,7 @@ int stats(const Monitor& monitor, const Options& opts, std::ostream& out, std::o
             }
         }
     }
-    write(out, text);
+    write_output(out, text);
     return status;
 }
 
@@ -289,10 +212,10 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
 {
     switch (opts.command) {
     case Command::help:
-        write(out, help_text(opts.help_for));
+        write_output(out, help_text(opts.help_for));
         return exit_ok;
     case Command::version:
-        write(out, version_text());
+        write_output(out, version_text());
         return exit_ok;
     case Command::hidden:
         return run_hidden(opts, out, err);
@@ -306,7 +229,7 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
     switch (opts.command) {
     case Command::get: {
         const auto [pid, sample] = TargetReader(monitor).read();
-        write(out, format_get(pid, sample, opts.json));
+        write_output(out, format_get(pid, sample, opts.json));
         break;
     }
     case Command::stats:
@@ -316,18 +239,18 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
         break;
     case Command::start:
         monitor.start();
-        write(out, format_thread(true, opts.json));
+        write_output(out, format_thread(true, opts.json));
         break;
     case Command::stop:
         monitor.stop();
-        write(out, format_thread(false, opts.json));
+        write_output(out, format_thread(false, opts.json));
         break;
     case Command::pid:
         if (opts.pid) {
             monitor.set_target(*opts.pid);
-            write(out, format_set_pid(*opts.pid, opts.json));
+            write_output(out, format_set_pid(*opts.pid, opts.json));
         } else {
-            write(out, format_pid(monitor.target(), opts.json));
+            write_output(out, format_pid(monitor.target(), opts.json));
         }
         break;
     case Command::help:

@@ -5,6 +5,7 @@
 #define TASKMON_TOOLS_COMMANDS_HPP
 
 #include "options.hpp"
+#include "output.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -14,15 +15,6 @@
 #include <vector>
 
 namespace taskmon::cli {
-
-/**
- * Thrown when standard output is a pipe whose reader went away (EPIPE, as in
- * `taskmon watch | head -1`): the command ends quietly with status 0.
- */
-class OutputClosed : public std::exception {
-public:
-    [[nodiscard]] const char* what() const noexcept override { return "output closed"; }
-};
 
 /**
  * What the user can do about @p error, in this command's terms (the

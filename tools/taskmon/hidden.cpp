@@ -4,11 +4,9 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "format.hpp"
+#include "output.hpp"
+#include "stop_signals.hpp"
 
-#include <csignal>
-#include <ctime>
-
-#include <cerrno>
 #include <map>
 #include <ostream>
 #include <stdexcept>
@@ -20,87 +18,7 @@ namespace taskmon::cli {
 
 namespace {
 
-using Clock = std::chrono::steady_clock; // CLOCK_MONOTONIC on Linux
-
 constexpr std::chrono::seconds max_settle{3600};
-
-volatile std::sig_atomic_t hidden_stop =
-    0; // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
-
-extern "C" void on_hidden_stop(int /*signum*/)
-{
-    hidden_stop = 1;
-}
-
-// Catches SIGINT and SIGTERM for its lifetime, so that `hidden --watch`
-// ends with the last check's status; restores the previous handlers.
-class StopSignals {
-public:
-    StopSignals()
-    {
-        hidden_stop = 0;
-        struct sigaction action {};
-        action.sa_handler = on_hidden_stop; // NOLINT(cppcoreguidelines-pro-type-union-access)
-        sigemptyset(&action.sa_mask);
-        action.sa_flags = 0; // no SA_RESTART: interrupt the sleep
-        sigaction(SIGINT, &action, &old_int_);
-        sigaction(SIGTERM, &action, &old_term_);
-    }
-    StopSignals(const StopSignals&) = delete;
-    StopSignals& operator=(const StopSignals&) = delete;
-    StopSignals(StopSignals&&) = delete;
-    StopSignals& operator=(StopSignals&&) = delete;
-    ~StopSignals()
-    {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-
-private:
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
-};
-
-// Sleeps until @p deadline; false if a stop signal arrived first.
-bool sleep_until(Clock::time_point deadline)
-{
-    const auto since_epoch = deadline.time_since_epoch();
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(secs.count());
-    ts.tv_nsec = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
-    for (;;) {
-        if (hidden_stop != 0) {
-            return false;
-        }
-        const int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
-        if (rc == 0) {
-            return hidden_stop == 0;
-        }
-        if (rc != EINTR) {
-            throw std::system_error(rc, std::generic_category(), "clock_nanosleep");
-        }
-    }
-}
-
-void write(std::ostream& out, const std::string& text)
-{
-    if (text.empty()) {
-        return;
-    }
-    errno = 0;
-    out << text;
-    out.flush();
-    if (!out) {
-        if (errno == EPIPE) { // SIGPIPE is ignored (main.cpp): the reader went away
-            throw OutputClosed();
-        }
-        throw std::runtime_error(
-            "cannot write to standard output (closed, or a full disk?); check where the output "
-            "goes");
-    }
-}
 
 // Text for people from something a process chose (its comm) or a path:
 // control characters become '?', so a name cannot forge lines or escapes.
@@ -219,7 +137,7 @@ int scan(const Monitor& monitor, const Options& opts, std::ostream& out)
         for (const auto& p : found) {
             text += format_hidden(p, opts.json);
         }
-        write(out, text);
+        write_output(out, text);
         return found.empty() ? exit_ok : exit_hidden_found;
     }
 
@@ -229,7 +147,7 @@ int scan(const Monitor& monitor, const Options& opts, std::ostream& out)
     Found previous;
     for (;;) {
         Found now = by_key(find_hidden(monitor, options));
-        write(out, changes(previous, now, opts.json, Clock::now() - begin));
+        write_output(out, changes(previous, now, opts.json, Clock::now() - begin));
         previous = std::move(now);
         deadline += *opts.watch;
         if (const auto t = Clock::now(); deadline < t) { // a scan longer than the interval
