@@ -14,9 +14,10 @@ from typing import Any, ClassVar, List, Optional, Type, TypeVar, Union, cast
 
 from . import _ext
 from ._errors import Error, InvalidArgumentError, PermissionDeniedError
+from ._hidden import HiddenProcess, ProcessEntry, _list, _scan
 from ._stats import Stats
 from ._stream import Stream
-from ._hidden import HiddenProcess, ProcessEntry, _list, _scan
+from ._times import CpuTimes
 
 __all__ = ["Sample", "Monitor", "Hello", "StrPath", "stats", "cpu_percent"]
 
@@ -30,7 +31,7 @@ _NS_PER_S = 1_000_000_000
 
 
 @dataclasses.dataclass(frozen=True)
-class Sample:
+class Sample(CpuTimes):
     """CPU time consumed by the monitored process, summed over all its
     threads (as in /proc/PID/stat).
 
@@ -51,26 +52,6 @@ class Sample:
     user_ns: int
     #: Time spent in kernel mode, in nanoseconds.
     system_ns: int
-
-    @property
-    def total_ns(self) -> int:
-        """user_ns + system_ns."""
-        return self.user_ns + self.system_ns
-
-    @property
-    def user(self) -> float:
-        """Time spent in user mode, in seconds."""
-        return self.user_ns / _NS_PER_S
-
-    @property
-    def system(self) -> float:
-        """Time spent in kernel mode, in seconds."""
-        return self.system_ns / _NS_PER_S
-
-    @property
-    def total(self) -> float:
-        """user + system, in seconds."""
-        return self.total_ns / _NS_PER_S
 
     def __iter__(self) -> typing.Iterator[int]:
         return iter((self.user_ns, self.system_ns))

@@ -16,6 +16,7 @@ from typing import ClassVar, List, Optional, Tuple, Type, Union
 
 from . import _device, _ext
 from ._errors import InvalidArgumentError
+from ._times import CpuTimes
 
 __all__ = ["Record", "Stream"]
 
@@ -29,7 +30,7 @@ _RING_MAX = 65536
 
 
 @dataclasses.dataclass(frozen=True)
-class Record:
+class Record(CpuTimes):
     """One sample of one subscribed process, as the kernel queued it.
 
     Integer nanoseconds end in ``_ns`` (``timestamp_ns`` is CLOCK_BOOTTIME,
@@ -81,29 +82,9 @@ class Record:
         return bool(self.flags & self.REAPED)
 
     @property
-    def total_ns(self) -> int:
-        """user_ns + system_ns."""
-        return self.user_ns + self.system_ns
-
-    @property
     def timestamp(self) -> float:
         """timestamp_ns in seconds since boot."""
         return self.timestamp_ns / _NS_PER_S
-
-    @property
-    def user(self) -> float:
-        """user_ns in seconds."""
-        return self.user_ns / _NS_PER_S
-
-    @property
-    def system(self) -> float:
-        """system_ns in seconds."""
-        return self.system_ns / _NS_PER_S
-
-    @property
-    def total(self) -> float:
-        """total_ns in seconds."""
-        return self.total_ns / _NS_PER_S
 
     @property
     def sample(self) -> _device.Sample:
