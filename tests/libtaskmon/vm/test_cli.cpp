@@ -23,31 +23,7 @@ namespace {
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
-class Cli : public VmTest {
-protected:
-    void SetUp() override
-    {
-        VmTest::SetUp();
-        if (IsSkipped() || HasFatalFailure()) {
-            return;
-        }
-        cli_ = cli_program();
-        if (cli_.empty()) {
-            if (in_vm()) {
-                GTEST_FAIL() << "the taskmon binary was not found: set TASKMON_CLI";
-            }
-            GTEST_SKIP() << "the taskmon binary was not found: set TASKMON_CLI";
-        }
-    }
-
-    RunResult taskmon(std::vector<std::string> args) const
-    {
-        args.insert(args.begin(), {"--device", monitor_device()});
-        return run_program(cli_, args);
-    }
-
-    std::string cli_;
-};
+class Cli : public CliTest {};
 
 std::vector<std::string> lines(const std::string& text)
 {
@@ -270,7 +246,7 @@ TEST_F(Cli, WatchIntoAClosedPipeEndsQuietlyWithStatus0)
         if (json) {
             args.insert(args.begin(), "-j"); // its first line comes after one interval
         }
-        const auto r = cli::test::run_into_closed_pipe(cli_, args);
+        const auto r = cli::test::run_into_closed_pipe(cli(), args);
         ASSERT_TRUE(r.pipe_was_closed) << "the test's pipe still had a reader";
         EXPECT_EQ(r.signal, 0) << "killed by signal " << r.signal;
         EXPECT_EQ(r.status, 0) << r.err;
@@ -315,7 +291,7 @@ protected:
                                          in_group ? "--groups=" + std::to_string(group)
                                                   : std::string("--clear-groups"),
                                          "--",
-                                         cli_,
+                                         cli(),
                                          "--device",
                                          node};
         command.insert(command.end(), args.begin(), args.end());
@@ -363,7 +339,7 @@ TEST_F(CliAccess, AUserOutsideTheGroupIsToldToJoinIt)
 
 TEST_F(Cli, MissingDevice)
 {
-    const RunResult r = run_program(cli_, {"--device", "/dev/taskmonitor-missing", "get"});
+    const RunResult r = run_program(cli(), {"--device", "/dev/taskmonitor-missing", "get"});
     EXPECT_EQ(r.status, 5);
     EXPECT_THAT(r.err, HasSubstr("sudo modprobe taskmonitor"));
 }

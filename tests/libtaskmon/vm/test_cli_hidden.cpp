@@ -82,33 +82,16 @@ private:
     bool mounted_;
 };
 
-class CliHidden : public VmTest {
+class CliHidden : public CliTest {
 protected:
-    void SetUp() override
-    {
-        VmTest::SetUp();
-        if (IsSkipped() || HasFatalFailure()) {
-            return;
-        }
-        cli_ = cli_program();
-        if (cli_.empty()) {
-            if (in_vm()) {
-                GTEST_FAIL() << "the taskmon binary was not found: set TASKMON_CLI";
-            }
-            GTEST_SKIP() << "the taskmon binary was not found: set TASKMON_CLI";
-        }
-    }
-
     [[nodiscard]] RunResult hidden(std::vector<std::string> args,
                                    std::vector<std::string> env = {}) const
     {
         std::vector<std::string> argv = std::move(env);
-        argv.insert(argv.end(), {cli_, "--device", monitor_device(), "hidden"});
+        argv.insert(argv.end(), {cli(), "--device", monitor_device(), "hidden"});
         argv.insert(argv.end(), args.begin(), args.end());
         return run_program("/usr/bin/env", argv, std::chrono::seconds(120));
     }
-
-    std::string cli_;
 };
 
 std::string describe(const RunResult& r)
@@ -193,7 +176,7 @@ TEST_F(CliHidden, ErrorsAreAboveOne)
     const RunResult r = hidden({"--proc", "/nonexistent/proc"});
     EXPECT_EQ(r.status, 8) << describe(r);
     EXPECT_THAT(r.err, HasSubstr("cannot read /nonexistent/proc/self"));
-    const RunResult e = run_program(cli_, {"--device", "/nonexistent/taskmonitor", "hidden"});
+    const RunResult e = run_program(cli(), {"--device", "/nonexistent/taskmonitor", "hidden"});
     EXPECT_EQ(e.status, 5) << describe(e);
 }
 
@@ -206,9 +189,9 @@ TEST_F(CliHidden, WatchPrintsChangesAndEndsOnSigintWithTheLastStatus)
         "\"$0\" --device \"$1\" hidden --watch 0.2 --settle 0 & t=$!; sleep 1.5; "
         "mount -t tmpfs -o size=4k none /proc/$2; sleep 2.5; umount -l /proc/$2; sleep 2.5; "
         "kill -INT $t; wait $t; echo status $?";
-    const RunResult r =
-        run_program("/bin/sh", {"-c", script, cli_, monitor_device(), std::to_string(victim.pid())},
-                    std::chrono::seconds(120));
+    const RunResult r = run_program(
+        "/bin/sh", {"-c", script, cli(), monitor_device(), std::to_string(victim.pid())},
+        std::chrono::seconds(120));
     const std::string pid = std::to_string(victim.pid());
     EXPECT_THAT(r.out, ContainsRegex("(^|\n)[0-9]+\\.[0-9]{3} s appeared pid " + pid +
                                      " comm sleep uid 0 start [0-9.]+ s: open"))
@@ -227,7 +210,7 @@ TEST_F(CliHidden, WatchWithSomethingHiddenEndsWithStatus1AndJson)
     const std::string script = "\"$0\" --json --device \"$1\" hidden -w 0.5 -s 0 & t=$!; "
                                "sleep 2; kill -TERM $t; wait $t; echo status $?";
     const RunResult r =
-        run_program("/bin/sh", {"-c", script, cli_, monitor_device()}, std::chrono::seconds(120));
+        run_program("/bin/sh", {"-c", script, cli(), monitor_device()}, std::chrono::seconds(120));
     EXPECT_THAT(r.out, ContainsRegex(R"(^\{"elapsed_s": [0-9]+\.[0-9]{9}, "event": "appeared", )"
                                      R"("pid": )" +
                                      std::to_string(victim.pid()) + ", "))
@@ -242,7 +225,7 @@ TEST_F(CliHidden, AClosedPipeEndsQuietlyWithStatus0)
     const TmpfsOver mount(victim.dir());
     ASSERT_TRUE(mount.mounted());
     const auto r = cli::test::run_into_closed_pipe(
-        cli_, {"--device", monitor_device(), "hidden", "--watch", "0.2", "--settle", "0"});
+        cli(), {"--device", monitor_device(), "hidden", "--watch", "0.2", "--settle", "0"});
     ASSERT_TRUE(r.pipe_was_closed);
     EXPECT_EQ(r.signal, 0) << "killed by signal " << r.signal;
     EXPECT_EQ(r.status, 0) << r.err;

@@ -367,4 +367,25 @@ std::string hello_program()
                         "hello-ioctl");
 }
 
+void CliTest::SetUp()
+{
+    VmTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+        return;
+    }
+    cli_ = cli_program();
+    if (cli_.empty()) {
+        if (in_vm()) {
+            GTEST_FAIL() << "the taskmon binary was not found: set TASKMON_CLI";
+        }
+        GTEST_SKIP() << "the taskmon binary was not found: set TASKMON_CLI";
+    }
+}
+
+RunResult CliTest::taskmon(std::vector<std::string> args) const
+{
+    args.insert(args.begin(), {"--device", monitor_device()});
+    return run_program(cli_, args);
+}
+
 } // namespace taskmon::vmtest

@@ -100,6 +100,25 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
 std::string cli_program();
 std::string hello_program();
 
+/**
+ * A test of the `taskmon` command: VmTest's checks, then the binary
+ * (cli_program()), whose absence fails the test in the VM and skips it
+ * elsewhere.  taskmon() runs it on monitor_device().
+ */
+class CliTest : public VmTest {
+protected:
+    void SetUp() override;
+
+    /** `taskmon --device DEV ARGS...`. */
+    [[nodiscard]] RunResult taskmon(std::vector<std::string> args) const;
+
+    /** The binary's path. */
+    [[nodiscard]] const std::string& cli() const { return cli_; }
+
+private:
+    std::string cli_;
+};
+
 /** Reads a whole small file (e.g. under /proc or /sys); nullopt if it cannot. */
 std::optional<std::string> read_file(const std::string& path);
 
