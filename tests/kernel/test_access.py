@@ -24,7 +24,9 @@ minutes under TCG.
 import errno
 import fcntl
 import os
+import shutil
 import struct
+import subprocess
 
 import pytest
 
@@ -92,6 +94,14 @@ def no_module_left_loaded():
     yield
 
 
+def _udev_settle() -> None:
+    """Wait for udevd's queue to empty, if a udevd runs (the DKMS step's
+    guest may have started one)."""
+    udevadm = shutil.which("udevadm")
+    if udevadm and os.path.exists("/run/udev/control"):
+        subprocess.run([udevadm, "settle", "--timeout=60"], check=False)
+
+
 def _set_perms(group: int, mode: int) -> None:
     for path in (tmdev.DEV, tmdev.SYSFS):
         os.chown(path, 0, group)
@@ -105,6 +115,10 @@ class Monitor:
 
     def load(self):
         kmod.load(module_path("taskmonitor"), f"target={self.target}")
+        # Where taskmon-dkms is installed and udevd runs, its rule gives the
+        # files the real group taskmon when the device appears: let it be
+        # done first, or it would undo what follows.
+        _udev_settle()
         # What debian/taskmon-dkms.udev does with the group taskmon.
         _set_perms(as_caller.GROUP, DEVICE_MODE)
 
