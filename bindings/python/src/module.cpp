@@ -16,6 +16,7 @@
 //   taskmon._errors, with errno, the device file, the complete message, the
 //   operation that failed and the pid concerned.
 #include "processes.hpp"
+#include "text.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -50,6 +51,8 @@
 namespace py = pybind11;
 
 namespace {
+
+using taskmon_python::text;
 
 // A call on a closed object; becomes ValueError with this message.
 class ClosedError : public std::exception {
@@ -325,18 +328,6 @@ void load_error_classes()
     classes.no_target = get("NoTargetError");
     classes.no_such_process = get("NoSuchProcessError");
     classes.invalid_argument = get("InvalidArgumentError");
-}
-
-// UTF-8 text from C++, never failing on bytes that are not UTF-8 (a device
-// path can hold any bytes): those are replaced.
-py::str text(const std::string& value)
-{
-    PyObject* str =
-        PyUnicode_DecodeUTF8(value.data(), static_cast<Py_ssize_t>(value.size()), "replace");
-    if (str == nullptr) {
-        throw py::error_already_set();
-    }
-    return py::reinterpret_steal<py::str>(str);
 }
 
 // The device file as Python names files: os.fsdecode() of its bytes.

@@ -3,6 +3,7 @@
 // taskmon._ext: the conversions behind Monitor.processes() and
 // Monitor.hidden() (processes.hpp).
 #include "processes.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -11,21 +12,6 @@
 namespace py = pybind11;
 
 namespace taskmon_python {
-
-namespace {
-
-// UTF-8 text from C++, bytes that are not UTF-8 replaced (a comm can hold any).
-py::str text(const std::string& value)
-{
-    PyObject* str =
-        PyUnicode_DecodeUTF8(value.data(), static_cast<Py_ssize_t>(value.size()), "replace");
-    if (str == nullptr) {
-        throw py::error_already_set();
-    }
-    return py::reinterpret_steal<py::str>(str);
-}
-
-} // namespace
 
 ProcessTuples process_tuples(const std::vector<taskmon::ProcessEntry>& entries)
 {
