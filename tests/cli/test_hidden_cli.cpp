@@ -6,6 +6,7 @@
 #include "exit_codes.hpp"
 #include "hidden.hpp"
 #include "options.hpp"
+#include "usage_error.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -30,15 +31,7 @@ using taskmon::cli::parse_settle;
 using taskmon::cli::UsageError;
 using ::testing::HasSubstr;
 
-std::string usage_error(const std::vector<std::string>& args)
-{
-    try {
-        static_cast<void>(parse_args(args));
-    } catch (const UsageError& e) {
-        return e.what();
-    }
-    return "";
-}
+using taskmon::cli::test::usage_error;
 
 HiddenProcess sample_process()
 {

@@ -2,6 +2,7 @@
 //
 // Host tests of the taskmon command's argument parsing.
 #include "options.hpp"
+#include "usage_error.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -25,16 +26,7 @@ Options parse(const std::vector<std::string>& args)
     return parse_args(args);
 }
 
-// The UsageError message for @p args ("" if none was thrown).
-std::string usage_error(const std::vector<std::string>& args)
-{
-    try {
-        static_cast<void>(parse_args(args));
-    } catch (const UsageError& e) {
-        return e.what();
-    }
-    return "";
-}
+using taskmon::cli::test::usage_error;
 
 TEST(ParseArgs, Commands)
 {
