@@ -67,8 +67,8 @@ struct task_sample_text {
 /*
  * Read or set the target, as a pid of the caller's pid namespace.
  * In: a negative value reads the target, a positive one switches to it
- * (ESRCH if there is no such process; the target is then unchanged),
- * 0 is EINVAL.  Out: the target's pid (ENODATA when there is none;
+ * (ESRCH if there is no such process, ENOMEM; the target is then
+ * unchanged), 0 is EINVAL.  Out: the target's pid (ENODATA when there is none;
  * ESRCH once it has been reaped, as its number may then name another
  * process, or if it is not visible in the caller's pid namespace).
  */

@@ -4,8 +4,14 @@
  *
  * The target is held as a struct pid, not a pid number: the reference
  * keeps the struct alive, and it can never come to name another process
- * once the target exits and its number is reused.  The task itself is
- * only looked up, and referenced, for the time of a sample.
+ * once the target exits and its number is reused.
+ *
+ * Reading the target is the hot path (TM_GET, sysfs, the kthread): it
+ * takes no lock and no reference.  Readers find the target under RCU;
+ * a writer publishes a new one and frees the old one after a grace
+ * period, so a reader that still sees the old one can finish with it.
+ * The task is found under RCU too (task_structs are freed after a grace
+ * period), never referenced.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,22 +22,55 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/seqlock.h>
+#include <linux/slab.h>
 #include "taskmonitor.h"
 
 /**
- * struct task_monitor - the process being monitored
- * @lock: protects @pid
- * @pid: the target, with a reference held; NULL while there is none
+ * struct monitor_target - one published target
+ * @pid: the process, with a reference held until @rcu runs
+ * @rcu: puts @pid and frees this once no reader can see it any more
  */
-struct task_monitor {
-	struct mutex lock;	/* protects pid */
+struct monitor_target {
 	struct pid *pid;
+	struct rcu_head rcu;
 };
 
-/* The one target of the module; monitor.lock protects monitor.pid. */
+/**
+ * struct task_monitor - the process being monitored
+ * @lock: serialises the writers of @target
+ * @target: the target, or NULL while there is none; read under RCU,
+ *	written under @lock
+ */
+struct task_monitor {
+	struct mutex lock;	/* serialises writers of target */
+	struct monitor_target __rcu *target;
+};
+
+/* The one target of the module; monitor.lock serialises its writers. */
 static struct task_monitor monitor = {
 	.lock = __MUTEX_INITIALIZER(monitor.lock),
 };
+
+static void monitor_target_free(struct rcu_head *head)
+{
+	struct monitor_target *t = container_of(head, struct monitor_target, rcu);
+
+	put_pid(t->pid);
+	kfree(t);
+}
+
+/* Publish @new (may be NULL); the old target goes after a grace period. */
+static void monitor_publish(struct monitor_target *new)
+{
+	struct monitor_target *old;
+
+	mutex_lock(&monitor.lock);
+	old = rcu_replace_pointer(monitor.target, new,
+				  lockdep_is_held(&monitor.lock));
+	mutex_unlock(&monitor.lock);
+	if (old)
+		call_rcu(&old->rcu, monitor_target_free);
+}
 
 /**
  * process_exited() - whether a process has exited
@@ -125,13 +164,14 @@ static struct task_struct *get_live_process(struct pid *pid)
  *
  * On failure the current target is kept.
  *
- * Return: 0, -EINVAL for a pid that is not positive, or -ESRCH if no live
- * process has that pid.
+ * Return: 0, -EINVAL for a pid that is not positive, -ESRCH if no live
+ * process has that pid, or -ENOMEM.
  */
 int monitor_pid(pid_t nr)
 {
+	struct monitor_target *new;
 	struct task_struct *task;
-	struct pid *pid, *old;
+	struct pid *pid;
 
 	if (nr <= 0)
 		return -EINVAL;
@@ -146,12 +186,13 @@ int monitor_pid(pid_t nr)
 	}
 	put_task_struct(task);
 
-	mutex_lock(&monitor.lock);
-	old = monitor.pid;
-	monitor.pid = pid;
-	mutex_unlock(&monitor.lock);
-
-	put_pid(old);
+	new = kmalloc(sizeof(*new), GFP_KERNEL);
+	if (!new) {
+		put_pid(pid);
+		return -ENOMEM;
+	}
+	new->pid = pid;
+	monitor_publish(new);
 	return 0;
 }
 
@@ -163,11 +204,14 @@ int monitor_pid(pid_t nr)
  */
 struct pid *monitor_get_target(void)
 {
-	struct pid *pid;
+	struct monitor_target *t;
+	struct pid *pid = NULL;
 
-	mutex_lock(&monitor.lock);
-	pid = get_pid(monitor.pid);
-	mutex_unlock(&monitor.lock);
+	rcu_read_lock();
+	t = rcu_dereference(monitor.target);
+	if (t)
+		pid = get_pid(t->pid);
+	rcu_read_unlock();
 	return pid;
 }
 
@@ -203,35 +247,38 @@ int monitor_target(pid_t *nr)
  *
  * The one place a sample is taken, for the kthread, sysfs and ioctl alike.
  * The target is looked up once: the pid and the times are of the same
- * process even if another caller switches the target meanwhile.  The
- * global lock is held only for that look-up, not while the times are
- * summed.
+ * process even if another caller switches the target meanwhile.  No lock
+ * is taken and no reference: the target and its task are read under RCU
+ * (see the top of this file), and the times are summed by
+ * read_thread_group().
  *
  * Return: 0, -ENODATA if there is no target, or -ESRCH if it has exited
  * or is not visible in the caller's pid namespace.
  */
 int get_sample(struct task_sample *sample, pid_t *nr)
 {
+	struct monitor_target *t;
 	struct task_struct *task;
-	struct pid *pid;
-	pid_t vnr;
 	int err = 0;
+	pid_t vnr;
 
-	pid = monitor_get_target();
-	if (!pid)
-		return -ENODATA;
-	vnr = pid_vnr(pid);
-	task = vnr ? get_live_process(pid) : NULL;
-	if (!task) {
+	rcu_read_lock();
+	t = rcu_dereference(monitor.target);
+	if (!t) {
+		err = -ENODATA;
+		goto out_unlock;
+	}
+	vnr = pid_vnr(t->pid);
+	task = vnr ? pid_task(t->pid, PIDTYPE_TGID) : NULL;
+	if (!task || process_exited(task)) {
 		err = -ESRCH;
-		goto out_put_pid;
+		goto out_unlock;
 	}
 	process_cputime(task, sample);
-	put_task_struct(task);
 	if (nr)
 		*nr = vnr;
-out_put_pid:
-	put_pid(pid);
+out_unlock:
+	rcu_read_unlock();
 	return err;
 }
 
@@ -261,11 +308,7 @@ int format_sample(char *buf, size_t size)
  */
 void monitor_release(void)
 {
-	struct pid *old;
-
-	mutex_lock(&monitor.lock);
-	old = monitor.pid;
-	monitor.pid = NULL;
-	mutex_unlock(&monitor.lock);
-	put_pid(old);
+	monitor_publish(NULL);
+	/* The callback is this module's code: wait for it before unloading. */
+	rcu_barrier();
 }
