@@ -21,7 +21,8 @@ pytestmark = [
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 SOURCES = sorted(str(p) for p in [*(ROOT / "bindings/python").rglob("*.py"),
                                   *(ROOT / "tests/python").glob("*.py"),
-                                  *(ROOT / "tests/pylib").glob("*.py")])
+                                  *(ROOT / "tests/pylib").glob("*.py"),
+                                  *(ROOT / "bench/python").glob("*.py")])
 
 
 def _tool(module):
