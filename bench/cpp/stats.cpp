@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The statistics requests: TM_STATS of one pid, and TM_STATS_BATCH of N
+// pids per call.  Raw ioctls on a kept read-only descriptor (reading needs
+// no steering), so that the kernel's path is measured, not libtaskmon's
+// conversion into std::optional fields.
+#include "child.hpp"
+#include "device.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace taskmon::bench {
+namespace {
+
+void stats_tm_stats(benchmark::State& state)
+{
+    const pid_t pid = sleeping_child().pid();
+    if (pid < 0) {
+        skip(state, errno_text("fork of the sleeping child", sleeping_child().error()));
+        return;
+    }
+    const Fd fd = open_or_skip(state, device_path, O_RDONLY);
+    if (!fd) {
+        return;
+    }
+    taskmon_stats stats{};
+    for (auto _ : state) {
+        stats.size = sizeof(stats); // the request's input, as a caller fills it each time
+        stats.flags = 0;
+        stats.pid = pid;
+        if (::ioctl(fd.get(), TM_STATS, &stats) < 0) { // NOLINT(*-vararg)
+            skip(state, errno_text("TM_STATS", errno));
+            break;
+        }
+        benchmark::DoNotOptimize(stats);
+    }
+}
+
+// One call per iteration: time per call; counters["pids"] says how many
+// processes it answered.
+void stats_tm_stats_batch(benchmark::State& state)
+{
+    const auto count = static_cast<std::size_t>(state.range(0));
+    const Fd fd = open_or_skip(state, device_path, O_RDONLY);
+    if (!fd) {
+        return;
+    }
+    const std::vector<pid_t> pids = live_pids(state, fd.get(), count, sleeping_child().pid());
+    if (state.error_occurred()) {
+        return;
+    }
+    if (pids.size() < count) {
+        skip(state, "TM_LIST lists " + std::to_string(pids.size()) + " processes, " +
+                        std::to_string(count) + " needed (run taskmon-bench-population " +
+                        std::to_string(count + 50) + ")");
+        return;
+    }
+    std::vector<taskmon_stats> records(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        records[i].size = sizeof(taskmon_stats);
+        records[i].pid = pids[i]; // kept by the kernel, even in a failed record
+    }
+    taskmon_stats_batch batch{};
+    batch.size = sizeof(taskmon_stats);
+    batch.count = static_cast<std::uint32_t>(count);
+    batch.records = reinterpret_cast<std::uintptr_t>(records.data());
+    for (auto _ : state) {
+        if (::ioctl(fd.get(), TM_STATS_BATCH, &batch) < 0) { // NOLINT(*-vararg)
+            skip(state, errno_text("TM_STATS_BATCH", errno));
+            break;
+        }
+        benchmark::DoNotOptimize(records.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["pids"] = static_cast<double>(count);
+    std::size_t failed = 0;
+    for (const taskmon_stats& record : records) {
+        failed += record.error != 0 ? 1 : 0;
+    }
+    if (failed != 0) { // processes that exited during the run: their records are cheaper
+        state.counters["failed"] = static_cast<double>(failed);
+    }
+}
+
+} // namespace
+
+// NOLINTBEGIN(cert-err58-cpp): registration at static initialisation is how gbench works
+BENCHMARK(stats_tm_stats)->Name("stats/tm_stats");
+BENCHMARK(stats_tm_stats_batch)->Name("stats/tm_stats_batch")->Arg(1)->Arg(10)->Arg(100)->Arg(1000);
+// NOLINTEND(cert-err58-cpp)
+
+} // namespace taskmon::bench
