@@ -68,8 +68,12 @@ long tm_list(int fd, std::vector<taskmon_proc>& entries)
         req.count = static_cast<std::uint32_t>(entries.size());
         req.entries = reinterpret_cast<std::uintptr_t>(entries.data());
         const long ret = ::ioctl(fd, TM_LIST, &req); // NOLINT(cppcoreguidelines-pro-type-vararg)
-        if (ret >= 0) {
+        if (ret >= 0 && !entries.empty()) {
             return ret;
+        }
+        if (ret >= 0) { // count 0 (the first call) answers the count needed
+            req.total = static_cast<std::uint32_t>(ret);
+            errno = ERANGE;
         }
         if (errno == EINTR) {
             continue;
