@@ -57,7 +57,7 @@ generate_version_header(VERSION)
 
 ext = Pybind11Extension(
     "taskmon._ext",
-    sources=["src/module.cpp", "src/processes.cpp"] + libtaskmon_sources(),
+    sources=["src/module.cpp", "src/processes.cpp", "src/shared.cpp"] + libtaskmon_sources(),
     include_dirs=[str(LIB / "include"), str(GENERATED), str(LIB / "src"),
                   str(ROOT / "include/uapi")],
     cxx_std=17,

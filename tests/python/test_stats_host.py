@@ -42,6 +42,17 @@ def test_stats_fields_are_exactly_the_documented_ones():
     assert [f.name for f in dataclasses.fields(taskmon.Stats)] == FIELDS
 
 
+def test_stats_from_the_extension_equals_the_constructed_one():
+    fields = dataclasses.asdict(full_stats(42))
+    made = taskmon.Stats._from_ext(fields)
+    assert made == full_stats(42) and hash(made) == hash(full_stats(42))
+    assert repr(made) == repr(full_stats(42))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.pid = 1  # type: ignore[misc]
+    fields["pid"] = 7
+    assert made.pid == 42, "the extension's dict is copied, not kept"
+
+
 def test_stats_is_frozen_hashable_picklable_and_defaults_to_none():
     s = taskmon.Stats(pid=7)
     assert all(getattr(s, name) is None for name in FIELDS[1:])
@@ -174,32 +185,61 @@ def test_stats_releases_the_gil(call):
 
 # ---- the psutil facade -----------------------------------------------------------
 
-class FakeMonitor:
-    """Stands for taskmon.Monitor in taskmon._process: answers from a dict."""
-    answers: dict = {}
-    DEFAULT_PATH = "/dev/taskmonitor"
+class FakeExt:
+    """Stands for taskmon._ext in taskmon._process: its _shared_* entries answer
+    from a dict of Stats as the extension's answer from the kernel (their own
+    figures are checked against /proc in test_stats_vm.py)."""
 
-    def __init__(self, path=DEFAULT_PATH):
-        self.path = path
+    def __init__(self):
+        self.answers = {}
+        self.devices = set()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-    def stats(self, pid):
-        answer = FakeMonitor.answers.get(pid)
+    def _read(self, path, pid):
+        assert isinstance(path, bytes)
+        self.devices.add(path)
+        answer = self.answers.get(pid)
         if answer is None:
             raise taskmon.NoSuchProcessError(errno.ESRCH, f"no process {pid}", pid=pid)
         return answer
 
+    @staticmethod
+    def _reused(s, start):
+        return start is not None and s.start_time_ns is not None and s.start_time_ns != start
+
+    def _shared_start(self, path, pid):
+        return self._read(path, pid).start_time_ns
+
+    def _shared_stats(self, path, pid):
+        return dataclasses.asdict(self._read(path, pid))
+
+    def _shared_cpu_times(self, path, pid, start):
+        s = self._read(path, pid)
+        if self._reused(s, start):
+            return None
+        if s.user_ns is None or s.system_ns is None:
+            raise NotImplementedError("the loaded taskmonitor module does not report cpu_times()")
+        return taskmon.pcputimes(s.user_ns / 1e9, s.system_ns / 1e9)
+
+    def _shared_memory_info(self, path, pid, start):
+        s = self._read(path, pid)
+        if self._reused(s, start):
+            return None
+        if s.rss_anon_bytes is None or s.vsize_bytes is None:
+            return taskmon.pmem(0, 0, 0)
+        shared = (s.rss_file_bytes or 0) + (s.rss_shmem_bytes or 0)
+        return taskmon.pmem(s.rss_anon_bytes + shared, s.vsize_bytes, shared)
+
 
 @pytest.fixture
-def fake(monkeypatch):
-    monkeypatch.setattr(taskmon._process, "Monitor", FakeMonitor)
-    FakeMonitor.answers = {}
-    return FakeMonitor.answers
+def fake_ext(monkeypatch):
+    ext = FakeExt()
+    monkeypatch.setattr(taskmon._process, "_ext", ext)
+    return ext
+
+
+@pytest.fixture
+def fake(fake_ext):
+    return fake_ext.answers
 
 
 def test_process_cpu_times_and_memory_info_have_psutils_names_and_units(fake):
@@ -281,8 +321,25 @@ def test_process_figures_the_module_did_not_fill_are_an_error_not_zero(fake):
 
 
 def test_process_on_an_old_module_is_not_supported():
-    with pytest.raises(taskmon.NotSupportedError):
+    with pytest.raises(taskmon.NotSupportedError) as exc:
         taskmon.Process(1, path="/dev/null")
+    assert exc.value.operation == "TM_STATS" and exc.value.filename == "/dev/null"
+    taskmon.close_shared_devices()
+
+
+def test_process_default_device_and_paths_as_bytes(fake_ext, tmp_path):
+    fake_ext.answers[42] = full_stats(42)
+    taskmon.Process(42)
+    taskmon.Process(42, path=tmp_path / "dev")
+    assert fake_ext.devices == {b"/dev/taskmonitor", os.fsencode(tmp_path / "dev")}
+
+
+@pytest.mark.parametrize("pid", [2**31, -2**31 - 1, 10**30])
+def test_process_pid_outside_pid_t_is_value_error_before_the_kernel(pid):
+    with pytest.raises(taskmon.InvalidArgumentError) as exc:
+        taskmon.Process(pid, path="/dev/null")
+    assert exc.value.errno == errno.EINVAL and "pid_t" in str(exc.value)
+    assert isinstance(exc.value, ValueError)
 
 
 def test_process_pid_must_be_an_int():
@@ -293,7 +350,7 @@ def test_process_pid_must_be_an_int():
 
 
 def test_threads_do_not_share_state(fake):
-    # Process objects are plain values over a per-call device: usable from threads.
+    # Process objects are plain values over a shared stateless device: usable from threads.
     fake[42] = full_stats(42)
     results = []
     threads = [threading.Thread(target=lambda: results.append(taskmon.Process(42).cpu_times()))

@@ -119,6 +119,67 @@ def test_exited_pid_is_process_lookup_error_naming_it(monitor, busy):
         taskmon.Process(pid)
 
 
+def test_process_that_exits_after_creation_is_no_such_process(busy):
+    proc = busy()
+    p = taskmon.Process(proc.pid)
+    assert p.cpu_times().user >= 0
+    lib.kill(proc)
+    for call in (p.cpu_times, p.memory_info, p.name):
+        with pytest.raises(taskmon.NoSuchProcess) as exc:
+            call()
+        assert exc.value.pid == proc.pid
+    assert not p.is_running()
+
+
+def test_process_lean_entries_check_the_start_time():
+    # What a reused pid looks like to the extension: another start time.
+    p = taskmon.Process()
+    for entry in (taskmon._ext._shared_cpu_times, taskmon._ext._shared_memory_info):
+        assert entry(p._device, p.pid, p._start_time_ns + 1) is None
+        assert entry(p._device, p.pid, p._start_time_ns) is not None
+        assert entry(p._device, p.pid, None) is not None
+    with pytest.raises(taskmon.NoSuchProcess, match="now names another process"):
+        p._start_time_ns += 1
+        p.cpu_times()
+
+
+def test_process_cpu_times_and_memory_info_agree_with_stats(monitor):
+    p = taskmon.Process()
+    before = monitor.stats(p.pid)
+    times = p.cpu_times()
+    mem = p.memory_info()
+    after = monitor.stats(p.pid)
+    assert type(times) is taskmon.pcputimes and type(mem) is taskmon.pmem
+    assert before.user <= times.user <= after.user
+    assert before.system <= times.system <= after.system
+    assert mem.vms == after.vsize_bytes
+    assert mem.rss == pytest.approx(after.rss_bytes, abs=4 << 20)
+    assert mem.shared == pytest.approx(after.rss_file_bytes + after.rss_shmem_bytes, abs=4 << 20)
+
+
+def _device_fds():
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == taskmon.Monitor.DEFAULT_PATH:
+                found.add(fd)
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def test_every_process_shares_one_kept_descriptor():
+    # Kept open, it also keeps the module loaded: test_vm_monitor.py's
+    # fresh_module closes it before reloading the module.
+    taskmon.close_shared_devices()
+    before = _device_fds()
+    for pid in (os.getpid(), 1, 2, os.getpid()):
+        taskmon.Process(pid).cpu_times()
+    assert len(_device_fds() - before) == 1
+    taskmon.close_shared_devices()
+    assert _device_fds() == before
+
+
 def test_stats_many_in_order_with_errors_as_entries(monitor, busy):
     gone = busy()
     gone_pid = gone.pid

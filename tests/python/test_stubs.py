@@ -106,6 +106,7 @@ def test_typed_client_program(tmp_path):
 
 _PYBIND_TO_STUB = {
     "Tuple[int, int]": "tuple[int, int]",
+    "dict": "Dict[str, object]",  # the keyword arguments of taskmon.Stats
     "os.PathLike": "_Path",
     "float": "float",
     "int": "int",

@@ -212,6 +212,7 @@ def fresh_module():
                     "TASKMON_KO_DIR to the folder holding it", pytrace=False)
     if lib.IN_VM:
         gc.collect()  # close the descriptors of unreferenced Monitors
+        taskmon.close_shared_devices()  # and the one every taskmon.Process shares
         subprocess.run(["rmmod", "taskmonitor"], check=True)
         subprocess.run(["insmod", str(ko)], check=True)
         assert lib.wait_until(lambda: os.path.exists("/dev/taskmonitor"))

@@ -16,6 +16,7 @@
 //   taskmon._errors, with errno, the device file, the complete message, the
 //   operation that failed and the pid concerned.
 #include "processes.hpp"
+#include "shared.hpp"
 #include "text.hpp"
 
 #include <taskmon/taskmon.hpp>
@@ -37,7 +38,6 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -71,13 +71,19 @@ private:
 // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
 std::atomic<std::int64_t> test_delay_ns{0};
 
-void test_delay()
+} // namespace
+
+void taskmon_python::test_delay()
 {
     const std::int64_t delay = test_delay_ns.load(std::memory_order_relaxed);
     if (delay > 0) {
         std::this_thread::sleep_for(std::chrono::nanoseconds(delay));
     }
 }
+
+namespace {
+
+using taskmon_python::test_delay;
 
 // A libtaskmon device (Monitor or Hello) that Python threads share.
 template <class Device>
@@ -415,6 +421,24 @@ void translate_exception(std::exception_ptr pending)
     }
 }
 
+} // namespace
+
+void taskmon_python::set_python_error(std::exception_ptr pending)
+{
+    try {
+        translate_exception(std::move(pending));
+    } catch (const std::exception& e) { // not a libtaskmon error: say what it was
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (...) {
+        PyErr_SetString(PyExc_RuntimeError, "taskmon._ext: unknown C++ exception");
+    }
+    if (PyErr_Occurred() == nullptr) {
+        PyErr_SetString(PyExc_RuntimeError, "taskmon._ext: unknown C++ exception");
+    }
+}
+
+namespace {
+
 template <class T>
 py::object optional_int(const std::optional<T>& value)
 {
@@ -460,18 +484,12 @@ taskmon::Scope scope_of(bool threads)
     return threads ? taskmon::Scope::thread : taskmon::Scope::process;
 }
 
-// A Stats as the keyword arguments of taskmon.Stats.  A std::map, not a
-// py::dict, so that pybind11's signature (and the stub) says Dict[str, object].
-using StatsFields = std::map<std::string, py::object>;
-
-StatsFields stats_fields(const taskmon::Stats& s)
+// A Stats as the keyword arguments of taskmon.Stats: the dict itself (a
+// std::map would make pybind11's signature say Dict[str, object], but costs
+// a conversion each way; tests/python/test_stubs.py maps "dict" to that).
+py::dict stats_fields(const taskmon::Stats& s)
 {
-    StatsFields fields;
-    for (const auto& item : stats_dict(s)) {
-        fields.emplace(item.first.cast<std::string>(),
-                       py::reinterpret_borrow<py::object>(item.second));
-    }
-    return fields;
+    return stats_dict(s);
 }
 
 // stats_many: per pid, its fields, or the error object of that pid.
@@ -482,7 +500,7 @@ std::vector<py::object> stats_many(PyMonitor& self, const std::vector<pid_t>& pi
     std::vector<py::object> out;
     out.reserve(pids.size());
     for (const taskmon::StatsResult& result : results) {
-        out.push_back(result.ok() ? py::cast(stats_fields(result.stats))
+        out.push_back(result.ok() ? py::object(stats_fields(result.stats))
                                   : error_object(result.exception));
     }
     return out;
@@ -571,6 +589,23 @@ PYBIND11_MODULE(_ext, m)
              "TM_STATS_BATCH: a dict, or the error object, per pid.");
     py::class_<PyMonitor> monitor_class(py::object(m.attr("Monitor")));
     taskmon_python::def_processes(monitor_class); // processes(), hidden(): processes.hpp
+
+    // taskmon.Process's shared devices (shared.hpp); the full figures here,
+    // as a dict like Monitor.stats().
+    taskmon_python::def_shared(m);
+    m.def(
+        "_shared_stats",
+        [](const py::bytes& path, pid_t pid) {
+            const std::string device = path;
+            std::optional<taskmon::Stats> s;
+            {
+                const py::gil_scoped_release nogil;
+                s = taskmon_python::SharedDevices::instance().call(
+                    device, [pid](const taskmon::Monitor& d) { return d.stats(pid); });
+            }
+            return stats_fields(*s);
+        },
+        py::arg("path"), py::arg("pid"), "TM_STATS on the shared device, as a dict.");
 
     py::class_<PyStream>(m, "Stream",
                          "A subscription of its own read-only file (libtaskmon's taskmon::Stream).")

@@ -41,7 +41,9 @@ through libtaskmon::
   (``pid``, ``comm``, ``start_time_ns``, ``reasons``, ``uid``,
   ``detail``) for each process that /proc does not show truthfully;
 - :class:`Process`: a psutil-shaped facade (``cpu_times()``,
-  ``memory_info()``, ``pid``; :data:`NoSuchProcess`);
+  ``memory_info()``, ``pid``; :data:`NoSuchProcess`), over one read-only
+  descriptor that every Process shares, kept open until
+  :func:`close_shared_devices` or exit;
 - errors: :class:`Error` (an OSError) and its subclasses, which are also
   FileNotFoundError, PermissionError, ProcessLookupError or ValueError where
   those apply, with ``errno``, ``operation``, ``device`` and ``pid``; a call
@@ -65,7 +67,15 @@ from ._device import Hello, Monitor, Sample, StrPath, cpu_percent, stats
 from ._stats import Stats
 from ._stream import Record, Stream
 from ._hidden import HIDDEN_REASONS, HiddenProcess, ProcessEntry, hidden, processes
-from ._process import AccessDenied, NoSuchProcess, Process, pcputimes, pctxsw, pmem
+from ._process import (
+    AccessDenied,
+    NoSuchProcess,
+    Process,
+    close_shared_devices,
+    pcputimes,
+    pctxsw,
+    pmem,
+)
 
 __all__ = [
     "Monitor",
@@ -87,6 +97,7 @@ __all__ = [
     "pcputimes",
     "pmem",
     "pctxsw",
+    "close_shared_devices",
     "StrPath",
     "Error",
     "DeviceNotFoundError",

@@ -20,16 +20,20 @@ with AttributeError.
 
 from __future__ import annotations
 
+import atexit
+import errno
 import os
 import time
 import typing
 from typing import Optional, TypeVar
 
+from . import _ext
 from ._device import Monitor, StrPath, _pid
-from ._errors import NoSuchProcessError, PermissionDeniedError
+from ._errors import InvalidArgumentError, NoSuchProcessError, PermissionDeniedError
 from ._stats import Stats
 
-__all__ = ["Process", "NoSuchProcess", "AccessDenied", "pcputimes", "pmem", "pctxsw"]
+__all__ = ["Process", "NoSuchProcess", "AccessDenied", "pcputimes", "pmem", "pctxsw",
+           "close_shared_devices"]
 
 #: psutil's name for the error of a process that does not exist (or exited):
 #: taskmon.NoSuchProcessError, a ProcessLookupError whose ``pid`` is set.
@@ -45,6 +49,11 @@ _STATUS = {
     "t": "tracing-stop", "Z": "zombie", "X": "dead", "x": "dead", "K": "wake-kill",
     "W": "waking", "I": "idle", "P": "parked",
 }
+
+_PID_MIN = -(2 ** 31)
+_PID_MAX = 2 ** 31 - 1
+_DEFAULT_PATH = Monitor.DEFAULT_PATH
+_DEFAULT_DEVICE = os.fsencode(_DEFAULT_PATH)
 
 
 class pcputimes(typing.NamedTuple):
@@ -82,15 +91,30 @@ class Process:
     ``Process()`` is the calling process.  Creating one checks that the
     process exists (NoSuchProcess otherwise) and records its start time:
     every later call raises NoSuchProcess once that process has exited,
-    even if its pid was reused.  Each call opens the device, makes one
-    request and closes it; the module's target is never read nor changed.
+    even if its pid was reused.  Each call makes one request (TM_STATS); the
+    module's target is never read nor changed.
+
+    Every Process of the interpreter shares one read-only descriptor of the
+    device (per *path*), opened by the first call and kept until
+    :func:`close_shared_devices` or exit: creating a Process and reading it
+    costs two ioctl(2)s, no open(2).  It may be used from several threads at
+    once; a forked child opens its own.  While it is open the module cannot
+    be unloaded (rmmod says it is in use): call close_shared_devices() first.
     """
 
+    __slots__ = ("_pid", "_device", "_start_time_ns", "__weakref__")
+
     def __init__(self, pid: Optional[int] = None, *,
-                 path: StrPath = Monitor.DEFAULT_PATH) -> None:
-        self._pid = os.getpid() if pid is None else _pid(pid)
-        self._path = path
-        self._start_time_ns = self._read().start_time_ns
+                 path: StrPath = _DEFAULT_PATH) -> None:
+        if pid is None:
+            pid = os.getpid()
+        elif type(pid) is not int:
+            pid = _pid(pid)
+        if not _PID_MIN <= pid <= _PID_MAX:
+            raise _out_of_range(pid, path)
+        self._pid = pid
+        self._device = _DEFAULT_DEVICE if path is _DEFAULT_PATH else os.fsencode(path)
+        self._start_time_ns = _ext._shared_start(self._device, pid)
 
     @property
     def pid(self) -> int:
@@ -98,14 +122,16 @@ class Process:
         return self._pid
 
     def _read(self) -> Stats:
-        with Monitor(self._path) as monitor:
-            s = monitor.stats(self._pid)
-        start = getattr(self, "_start_time_ns", None)
+        s = Stats._from_ext(_ext._shared_stats(self._device, self._pid))
+        start = self._start_time_ns
         if start is not None and s.start_time_ns is not None and s.start_time_ns != start:
-            raise NoSuchProcessError(
-                message=f"process {self._pid} has exited (its pid now names another process)",
-                pid=self._pid)
+            raise self._reused()
         return s
+
+    def _reused(self) -> NoSuchProcessError:
+        return NoSuchProcessError(
+            message=f"process {self._pid} has exited (its pid now names another process)",
+            pid=self._pid)
 
     def stats(self) -> Stats:
         """Every figure at once, as taskmon.Stats (integer ns and bytes)."""
@@ -143,18 +169,21 @@ class Process:
 
     def cpu_times(self) -> pcputimes:
         """CPU seconds in user and kernel mode, summed over every thread."""
-        s = self._read()
-        return pcputimes(_need(s.user_ns, "cpu_times") / 1e9,
-                         _need(s.system_ns, "cpu_times") / 1e9)
+        # The extension reads only these figures and builds the pcputimes
+        # itself (no taskmon.Stats): this is the call to make cheap.
+        times = _ext._shared_cpu_times(self._device, self._pid, self._start_time_ns)
+        if times is None:
+            raise self._reused()
+        return times  # type: ignore[return-value]  # a pcputimes (_shared_set_types)
 
     def memory_info(self) -> pmem:
-        """Resident and virtual memory in bytes.  A kernel thread has no
-        memory: all 0, as psutil reports it (taskmon.Stats says None)."""
-        s = self._read()
-        if s.rss_anon_bytes is None or s.vsize_bytes is None:
-            return pmem(0, 0, 0)
-        file_shmem = (s.rss_file_bytes or 0) + (s.rss_shmem_bytes or 0)
-        return pmem(s.rss_anon_bytes + file_shmem, s.vsize_bytes, file_shmem)
+        """Resident and virtual memory in bytes: rss = anon + file + shmem,
+        vms, shared = file + shmem.  A kernel thread has no memory: all 0, as
+        psutil reports it (taskmon.Stats says None)."""
+        mem = _ext._shared_memory_info(self._device, self._pid, self._start_time_ns)
+        if mem is None:
+            raise self._reused()
+        return mem  # type: ignore[return-value]  # a pmem (_shared_set_types)
 
     def num_ctx_switches(self) -> pctxsw:
         """Voluntary and involuntary context switches, summed over every thread."""
@@ -172,6 +201,26 @@ class Process:
 
     def __repr__(self) -> str:
         return f"taskmon.Process(pid={self._pid})"
+
+
+def close_shared_devices() -> None:
+    """Close the device files that every :class:`Process` shares (also done
+    at exit), e.g. before unloading the module; the next call reopens them.
+    Waits for the calls other threads are making on them."""
+    _ext._shared_close()
+
+
+atexit.register(close_shared_devices)
+_ext._shared_set_types(pcputimes, pmem)
+
+
+def _out_of_range(pid: int, path: StrPath) -> InvalidArgumentError:
+    """The error of a pid that does not fit a pid_t, as Monitor.stats() says it."""
+    device = os.fsdecode(path)
+    return InvalidArgumentError(
+        errno.EINVAL,
+        f"stats on {device}: a pid must fit a C pid_t (32 bits), and {pid} does not "
+        "(checked in Python, without asking the kernel)", device, operation="stats")
 
 
 def _need(value: Optional[_T], what: str) -> _T:

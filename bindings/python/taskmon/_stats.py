@@ -75,7 +75,12 @@ class Stats:
 
     @classmethod
     def _from_ext(cls, fields: typing.Mapping[str, Any]) -> Stats:
-        return cls(**fields)
+        # The extension gives every field: filled in at once, as unpickling
+        # does, rather than by the frozen __init__'s 22 object.__setattr__
+        # calls (a whole process table is thousands of Stats).
+        stats = object.__new__(cls)
+        stats.__dict__.update(fields)
+        return stats
 
     @property
     def cpu_ns(self) -> Optional[int]:
