@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// The statistics requests: TM_STATS of one pid, and TM_STATS_BATCH of N
-// pids per call.  Raw ioctls on a kept read-only descriptor (reading needs
+// The statistics requests: TM_STATS of one pid, TM_STATS of each of N pids,
+// and TM_STATS_BATCH of N pids per call.  Raw ioctls on a kept read-only descriptor (reading needs
 // no steering), so that the kernel's path is measured, not libtaskmon's
 // conversion into std::optional fields.
 #include "child.hpp"
@@ -88,10 +88,59 @@ void stats_tm_stats_batch(benchmark::State& state)
     }
 }
 
+// The single request's side of the batch comparison: one TM_STATS per pid
+// of the same N pids the batch asks for (stats/tm_stats asks for one pid
+// over and over, whose kernel structures then stay in the caches and TLB).
+// One iteration is N calls; counters["pids"] = N.
+void stats_tm_stats_each(benchmark::State& state)
+{
+    const auto count = static_cast<std::size_t>(state.range(0));
+    const Fd fd = open_or_skip(state, device_path, O_RDONLY);
+    if (!fd) {
+        return;
+    }
+    const std::vector<pid_t> pids = live_pids(state, fd.get(), count, sleeping_child().pid());
+    if (state.error_occurred()) {
+        return;
+    }
+    if (pids.size() < count) {
+        skip(state, "TM_LIST lists " + std::to_string(pids.size()) + " processes, " +
+                        std::to_string(count) + " needed (run taskmon-bench-population " +
+                        std::to_string(count + 50) + ")");
+        return;
+    }
+    taskmon_stats stats{};
+    std::size_t failed = 0;
+    for (auto _ : state) {
+        failed = 0;
+        for (const pid_t pid : pids) {
+            stats.size = sizeof(stats);
+            stats.flags = 0;
+            stats.pid = pid;
+            if (::ioctl(fd.get(), TM_STATS, &stats) < 0) { // NOLINT(*-vararg)
+                if (errno != ESRCH) {
+                    skip(state, errno_text("TM_STATS", errno));
+                    break;
+                }
+                ++failed; // exited during the run, as a batch record's error
+            }
+            benchmark::DoNotOptimize(stats);
+        }
+        if (state.error_occurred()) {
+            break;
+        }
+    }
+    state.counters["pids"] = static_cast<double>(count);
+    if (failed != 0) {
+        state.counters["failed"] = static_cast<double>(failed);
+    }
+}
+
 } // namespace
 
 // NOLINTBEGIN(cert-err58-cpp): registration at static initialisation is how gbench works
 BENCHMARK(stats_tm_stats)->Name("stats/tm_stats");
+BENCHMARK(stats_tm_stats_each)->Name("stats/tm_stats_each")->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(stats_tm_stats_batch)->Name("stats/tm_stats_batch")->Arg(1)->Arg(10)->Arg(100)->Arg(1000);
 // NOLINTEND(cert-err58-cpp)
 

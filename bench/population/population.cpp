@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -148,13 +149,21 @@ std::string which_limit()
     }
 }
 
+// A few children at a time: thousands killed at once are thousands of
+// runnable tasks tearing down their memory, which starves every other task
+// long enough (under emulation: seconds) for the kernel to report an RCU
+// stall of its grace-period thread.
 void kill_and_reap(const std::vector<pid_t>& children)
 {
-    for (const pid_t pid : children) {
-        ::kill(pid, SIGKILL);
-    }
-    for (const pid_t pid : children) {
-        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    constexpr std::size_t batch = 32;
+    for (std::size_t begin = 0; begin < children.size(); begin += batch) {
+        const std::size_t end = std::min(children.size(), begin + batch);
+        for (std::size_t i = begin; i < end; ++i) {
+            ::kill(children[i], SIGKILL);
+        }
+        for (std::size_t i = begin; i < end; ++i) {
+            while (::waitpid(children[i], nullptr, 0) < 0 && errno == EINTR) {
+            }
         }
     }
 }
