@@ -92,10 +92,11 @@ class Stats:
     @property
     def rss_bytes(self) -> Optional[int]:
         """Resident memory in all: anon + file + shmem, or None if unknown."""
-        parts = (self.rss_anon_bytes, self.rss_file_bytes, self.rss_shmem_bytes)
-        if any(part is None for part in parts):
+        # Plain arithmetic, no generator: a process table asks it per process.
+        anon, file, shmem = self.rss_anon_bytes, self.rss_file_bytes, self.rss_shmem_bytes
+        if anon is None or file is None or shmem is None:
             return None
-        return sum(part for part in parts if part is not None)
+        return anon + file + shmem
 
     @property
     def user(self) -> Optional[float]:
