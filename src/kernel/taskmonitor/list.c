@@ -86,6 +86,9 @@ static int copy_entries(char __user *entries, u32 entry_size, u32 index,
 	size_t known = min_t(size_t, entry_size, sizeof(*buf));
 	unsigned int i;
 
+	/* The common case, this kernel's entry size: one copy per chunk. */
+	if (entry_size == sizeof(*buf))
+		return copy_to_user(dst, buf, n * sizeof(*buf)) ? -EFAULT : 0;
 	for (i = 0; i < n; i++, dst += entry_size) {
 		if (copy_to_user(dst, &buf[i], known))
 			return -EFAULT;

@@ -216,6 +216,19 @@ struct pid *monitor_get_target(void)
 }
 
 /**
+ * monitor_target_rcu() - the target, for a caller in an RCU read section
+ *
+ * Return: the target's struct pid, valid until rcu_read_unlock() (no
+ * reference is taken), or NULL if there is no target.
+ */
+struct pid *monitor_target_rcu(void)
+{
+	struct monitor_target *t = rcu_dereference(monitor.target);
+
+	return t ? t->pid : NULL;
+}
+
+/**
  * monitor_target() - the pid of the target, as the caller sees it
  * @nr: set to the pid in the caller's pid namespace
  *

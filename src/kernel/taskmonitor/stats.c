@@ -156,53 +156,52 @@ static void fill_ids(struct taskmon_stats *s, struct task_struct *t,
 
 /*
  * Resident and virtual memory of @t's address space.  Kernel threads (and
- * exited processes) have none: their memory bits stay clear.
+ * exited processes) have none: their memory bits stay clear.  The figures
+ * are read under task_lock(), as get_task_mm() reads @t->mm: exit_mm()
+ * clears @t->mm under that lock before it drops the task's reference, so
+ * the mm is alive while the lock is held, and no reference is taken.
  */
 static void fill_memory(struct taskmon_stats *s, struct task_struct *t)
 {
 	struct mm_struct *mm;
 
-	if (t->flags & PF_KTHREAD)
-		return;
-	mm = get_task_mm(t);
-	if (!mm)
-		return;
-	s->rss_anon_bytes = (u64)taskmon_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
-	s->rss_file_bytes = (u64)taskmon_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
-	s->rss_shmem_bytes = (u64)taskmon_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
-	s->vsize_bytes = (u64)READ_ONCE(mm->total_vm) << PAGE_SHIFT;
-	mmput(mm);
-	s->mask |= TM_STATS_RSS | TM_STATS_VSIZE;
+	task_lock(t);
+	mm = t->mm;
+	if (mm && !(t->flags & PF_KTHREAD)) {
+		s->rss_anon_bytes = (u64)taskmon_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
+		s->rss_file_bytes = (u64)taskmon_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
+		s->rss_shmem_bytes = (u64)taskmon_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
+		s->vsize_bytes = (u64)READ_ONCE(mm->total_vm) << PAGE_SHIFT;
+		s->mask |= TM_STATS_RSS | TM_STATS_VSIZE;
+	}
+	task_unlock(t);
 }
 
 /*
  * Fill @s with the statistics of @pid: of its thread if @thread, else of
  * its whole process.  @s->pid is set to @pid's number in the caller's pid
  * namespace; every other output field is expected zeroed.
+ *
+ * Called under rcu_read_lock(), which keeps the task_structs readable
+ * (they are freed after a grace period): no reference is taken, so a
+ * query costs no atomic operation on shared counters (docs/performance.md).
+ * Nothing here sleeps.
  */
 static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
 {
 	struct pid_namespace *ns = task_active_pid_ns(current);
-	struct task_struct *task, *t;
+	struct task_struct *t;
 	struct group_sums sum;
 
 	s->pid = pid_nr_ns(pid, ns);
 	if (!s->pid)
 		return -ESRCH;
-	task = get_pid_task(pid, PIDTYPE_PID);
-	if (!task)
+	t = pid_task(pid, PIDTYPE_PID);
+	if (!t)
 		return -ESRCH;
-
-	if (thread) {
-		t = task;
-	} else {
-		/* A TID names its process, as /proc/TID/stat does. */
-		rcu_read_lock();
-		t = READ_ONCE(task->group_leader);
-		get_task_struct(t);
-		rcu_read_unlock();
-		put_task_struct(task);
-	}
+	/* A TID names its process, as /proc/TID/stat does. */
+	if (!thread)
+		t = READ_ONCE(t->group_leader);
 
 	fill_ids(s, t, ns);
 	if (thread)
@@ -223,14 +222,13 @@ static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
 	s->start_time_ns = timens_add_boottime_ns(t->start_boottime);
 	s->sample_time_ns = timens_add_boottime_ns(ktime_get_boottime_ns());
 	s->mask |= TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
-	put_task_struct(t);
 	return 0;
 }
 
 /*
  * Answer the query in @s (its @pid and @flags already checked): look the
  * pid up in the caller's pid namespace, or take the module's target for
- * pid 0, and fill the rest of @s.
+ * pid 0, and fill the rest of @s, all in one RCU read section.
  */
 static int query(struct taskmon_stats *s)
 {
@@ -240,14 +238,13 @@ static int query(struct taskmon_stats *s)
 
 	if (s->pid < 0)
 		return -EINVAL;
-	if (s->pid)
-		pid = find_get_pid(s->pid);
+	rcu_read_lock();
+	pid = s->pid ? find_vpid(s->pid) : monitor_target_rcu();
+	if (pid)
+		err = fill_stats(s, pid, thread);
 	else
-		pid = monitor_get_target();
-	if (!pid)
-		return s->pid ? -ESRCH : -ENODATA;
-	err = fill_stats(s, pid, thread);
-	put_pid(pid);
+		err = s->pid ? -ESRCH : -ENODATA;
+	rcu_read_unlock();
 	return err;
 }
 
@@ -258,23 +255,30 @@ static bool valid_size(u32 usize)
 }
 
 /*
- * Read one struct taskmon_stats of @usize bytes at @uarg into @s, as
- * copy_struct_from_user() does, and keep only its input fields.
+ * Read the query of one struct taskmon_stats of @usize bytes at @uarg into
+ * @s: its one input field, @pid, with copy_struct_from_user()'s rule for a
+ * larger struct (its bytes past ours must be zero, else -E2BIG).  Only the
+ * pid is read: copying the whole struct in costs as much as copying it out.
  */
 static int read_query(struct taskmon_stats *s,
 		      const struct taskmon_stats __user *uarg, u32 usize,
 		      u32 flags)
 {
-	struct taskmon_stats in;
-	int err;
+	s32 nr;
+	int ret;
 
-	err = copy_struct_from_user(&in, sizeof(in), uarg, usize);
-	if (err)
-		return err;
+	if (get_user(nr, &uarg->pid))
+		return -EFAULT;
+	if (usize > sizeof(*s)) {
+		ret = check_zeroed_user((const char __user *)uarg + sizeof(*s),
+					usize - sizeof(*s));
+		if (ret <= 0)
+			return ret ?: -E2BIG;
+	}
 	memset(s, 0, sizeof(*s));
 	s->size = usize;
 	s->flags = flags;
-	s->pid = in.pid;
+	s->pid = nr;
 	return 0;
 }
 

@@ -25,6 +25,7 @@ struct task_struct;
 
 int monitor_pid(pid_t nr);
 struct pid *monitor_get_target(void);
+struct pid *monitor_target_rcu(void);
 int monitor_target(pid_t *nr);
 int get_sample(struct task_sample *sample, pid_t *nr);
 int format_sample(char *buf, size_t size);
