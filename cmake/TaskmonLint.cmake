@@ -8,7 +8,7 @@
 # registered: without clang-format they report themselves as skipped
 # (taskmon_add_tool_test below), and the targets above say what to install.
 # scripts/setup-host installs every tool used here.
-set(TASKMON_LINT_DIRS libtaskmon tools tests/libtaskmon tests/cli)
+set(TASKMON_LINT_DIRS libtaskmon tools tests/libtaskmon tests/cli bench/cpp bench/population)
 
 find_program(TASKMON_CLANG_FORMAT_EXE NAMES clang-format clang-format-14)
 find_program(TASKMON_RUN_CLANG_TIDY_EXE NAMES run-clang-tidy run-clang-tidy-14)
