@@ -102,6 +102,10 @@ bool process_exited(struct task_struct *leader)
  * so a process that creates and exits threads without pause cannot keep
  * a reader looping.  The two passes are written out: sparse cannot follow
  * the lock through the macro form.
+ *
+ * Context: the caller holds rcu_read_lock(), which keeps the thread list
+ * walkable; every caller already reads its task under RCU, so the section
+ * is not opened a second time here on the hot path.
  */
 void read_thread_group(struct signal_struct *sig,
 		       void (*read)(struct signal_struct *sig, void *arg),
@@ -110,7 +114,7 @@ void read_thread_group(struct signal_struct *sig,
 	unsigned long flags;
 	unsigned int seq;
 
-	rcu_read_lock();
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "thread group read outside RCU");
 	seq = read_seqbegin(&sig->stats_lock);
 	read(sig, arg);
 	if (read_seqretry(&sig->stats_lock, seq)) {
@@ -119,7 +123,6 @@ void read_thread_group(struct signal_struct *sig,
 		read(sig, arg);
 		read_sequnlock_excl_irqrestore(&sig->stats_lock, flags);
 	}
-	rcu_read_unlock();
 }
 
 /*

@@ -114,17 +114,22 @@ static void thread_sums(struct task_struct *t, struct group_sums *sum)
  */
 int process_cpu(struct pid *pid, u64 *user_ns, u64 *system_ns, bool *exited)
 {
-	struct task_struct *leader = get_pid_task(pid, PIDTYPE_TGID);
+	struct task_struct *leader;
 	struct group_sums sum;
+	int err = -ESRCH;
 
-	if (!leader)
-		return -ESRCH;
-	group_sums(leader, &sum);
-	*user_ns = sum.utime;
-	*system_ns = sum.stime;
-	*exited = process_exited(leader);
-	put_task_struct(leader);
-	return 0;
+	/* Read under RCU, as TM_STATS does: no reference taken. */
+	rcu_read_lock();
+	leader = pid_task(pid, PIDTYPE_TGID);
+	if (leader) {
+		group_sums(leader, &sum);
+		*user_ns = sum.utime;
+		*system_ns = sum.stime;
+		*exited = process_exited(leader);
+		err = 0;
+	}
+	rcu_read_unlock();
+	return err;
 }
 
 /*
