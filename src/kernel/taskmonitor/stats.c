@@ -132,9 +132,16 @@ int process_cpu(struct pid *pid, u64 *user_ns, u64 *system_ns, bool *exited)
 	return err;
 }
 
+/* The process id of @t in @ns (0 if not visible), as task_tgid_nr_ns(). */
+static pid_t tgid_nr(struct task_struct *t, struct pid_namespace *ns)
+{
+	return pid_nr_ns(READ_ONCE(t->signal->pids[PIDTYPE_TGID]), ns);
+}
+
 /*
- * Ids, state, name and credentials of @t, seen from the caller's pid
- * namespace @ns and user namespace, as /proc/PID/stat and status show them.
+ * Ids, state and credentials of @t, seen from the caller's pid namespace
+ * @ns and user namespace, as /proc/PID/stat and status show them.  Called
+ * under rcu_read_lock(), which keeps @t, its parent and its creds readable.
  */
 static void fill_ids(struct taskmon_stats *s, struct task_struct *t,
 		     struct pid_namespace *ns)
@@ -142,35 +149,33 @@ static void fill_ids(struct taskmon_stats *s, struct task_struct *t,
 	struct user_namespace *user_ns = current_user_ns();
 	const struct cred *cred;
 
-	rcu_read_lock();
-	s->tgid = task_tgid_nr_ns(t, ns);
-	s->ppid = pid_alive(t) ?
-		task_tgid_nr_ns(rcu_dereference(t->real_parent), ns) : 0;
+	s->tgid = tgid_nr(t, ns);
+	s->ppid = pid_alive(t) ? tgid_nr(rcu_dereference(t->real_parent), ns) : 0;
 	cred = __task_cred(t);
 	s->uid = from_kuid_munged(user_ns, cred->uid);
 	s->euid = from_kuid_munged(user_ns, cred->euid);
 	s->gid = from_kgid_munged(user_ns, cred->gid);
 	s->egid = from_kgid_munged(user_ns, cred->egid);
-	rcu_read_unlock();
-
 	s->state = task_index_to_char(task_state_index(t));
-	get_task_comm(s->comm, t);
 	s->mask |= TM_STATS_IDS | TM_STATS_PPID | TM_STATS_STATE |
-		   TM_STATS_COMM | TM_STATS_CREDS;
+		   TM_STATS_CREDS;
 }
 
 /*
- * Resident and virtual memory of @t's address space.  Kernel threads (and
- * exited processes) have none: their memory bits stay clear.  The figures
- * are read under task_lock(), as get_task_mm() reads @t->mm: exit_mm()
- * clears @t->mm under that lock before it drops the task's reference, so
- * the mm is alive while the lock is held, and no reference is taken.
+ * The name of @t, and the resident and virtual memory of its address
+ * space, under one task_lock(): the lock get_task_comm() takes, and the
+ * one under which get_task_mm() reads @t->mm (exit_mm() clears @t->mm
+ * under it before dropping the task's reference, so the mm is alive while
+ * it is held, and no reference is taken).  Kernel threads (and exited
+ * processes) have no memory: their memory bits stay clear.
  */
-static void fill_memory(struct taskmon_stats *s, struct task_struct *t)
+static void fill_locked(struct taskmon_stats *s, struct task_struct *t)
 {
 	struct mm_struct *mm;
 
 	task_lock(t);
+	strscpy_pad(s->comm, t->comm, sizeof(s->comm));
+	s->mask |= TM_STATS_COMM;
 	mm = t->mm;
 	if (mm && !(t->flags & PF_KTHREAD)) {
 		s->rss_anon_bytes = (u64)taskmon_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
@@ -223,7 +228,7 @@ static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
 	s->mask |= TM_STATS_THREADS | TM_STATS_CPU | TM_STATS_FAULTS |
 		   TM_STATS_CTXSW;
 
-	fill_memory(s, t);
+	fill_locked(s, t);
 	s->start_time_ns = timens_add_boottime_ns(t->start_boottime);
 	s->sample_time_ns = timens_add_boottime_ns(ktime_get_boottime_ns());
 	s->mask |= TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
@@ -260,31 +265,55 @@ static bool valid_size(u32 usize)
 }
 
 /*
- * Read the query of one struct taskmon_stats of @usize bytes at @uarg into
- * @s: its one input field, @pid, with copy_struct_from_user()'s rule for a
- * larger struct (its bytes past ours must be zero, else -E2BIG).  Only the
- * pid is read: copying the whole struct in costs as much as copying it out.
+ * A caller's struct larger than the kernel's is accepted when the bytes
+ * the kernel does not know are zero, as copy_struct_from_user() decides.
+ * Only @pid is an input field beyond @size and @flags: the rest of the
+ * struct is not copied in (copying it in would cost as much as copying it
+ * out).
+ *
+ * Return: 0, -E2BIG or -EFAULT.
  */
-static int read_query(struct taskmon_stats *s,
-		      const struct taskmon_stats __user *uarg, u32 usize,
-		      u32 flags)
+static int check_tail(const struct taskmon_stats __user *uarg, u32 usize)
 {
-	s32 nr;
 	int ret;
 
-	if (get_user(nr, &uarg->pid))
-		return -EFAULT;
-	if (usize > sizeof(*s)) {
-		ret = check_zeroed_user((const char __user *)uarg + sizeof(*s),
-					usize - sizeof(*s));
-		if (ret <= 0)
-			return ret ?: -E2BIG;
-	}
+	if (usize <= sizeof(struct taskmon_stats))
+		return 0;
+	ret = check_zeroed_user((const char __user *)uarg + sizeof(struct taskmon_stats),
+				usize - sizeof(struct taskmon_stats));
+	if (ret < 0)
+		return ret;
+	return ret ? 0 : -E2BIG;
+}
+
+/* Start the answer to a query: every output field zero. */
+static void init_query(struct taskmon_stats *s, u32 usize, u32 flags, s32 pid)
+{
 	memset(s, 0, sizeof(*s));
 	s->size = usize;
 	s->flags = flags;
-	s->pid = nr;
+	s->pid = pid;
+}
+
+/*
+ * Store @s at @uarg, the @s->size bytes of the caller's struct or ours if
+ * it is larger (check_tail() made its tail zero).  In one user-access
+ * section: for a struct this small, copy_to_user()'s string copy and its
+ * object-size checks cost more than word stores (docs/performance.md).
+ */
+static int put_stats(struct taskmon_stats __user *uarg,
+		     const struct taskmon_stats *s)
+{
+	size_t len = min_t(size_t, s->size, sizeof(*s));
+
+	if (!user_write_access_begin(uarg, len))
+		return -EFAULT;
+	unsafe_copy_to_user((char __user *)uarg, (const char *)s, len, efault);
+	user_write_access_end();
 	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /**
@@ -300,22 +329,22 @@ long tm_stats(struct taskmon_stats __user *uarg)
 {
 	struct taskmon_stats s;
 	u32 usize, flags;
+	s32 pid;
 	int err;
 
-	if (get_user(usize, &uarg->size) || get_user(flags, &uarg->flags))
+	if (get_user(usize, &uarg->size) || get_user(flags, &uarg->flags) ||
+	    get_user(pid, &uarg->pid))
 		return -EFAULT;
 	if (!valid_size(usize) || flags & ~TM_STATS_FLAGS_ALL)
 		return -EINVAL;
-	err = read_query(&s, uarg, usize, flags);
+	err = check_tail(uarg, usize);
 	if (err)
 		return err;
+	init_query(&s, usize, flags, pid);
 	err = query(&s);
 	if (err)
 		return err;
-	/* A larger struct's tail is zero already, as it must be. */
-	if (copy_to_user(uarg, &s, min_t(size_t, usize, sizeof(s))))
-		return -EFAULT;
-	return 0;
+	return put_stats(uarg, &s);
 }
 
 /**
@@ -353,20 +382,18 @@ long tm_stats_batch(struct taskmon_stats_batch __user *uarg)
 
 		if (get_user(nr, &urec->pid))
 			return -EFAULT;
-		err = read_query(&s, urec, batch.size, batch.flags);
+		err = check_tail(urec, batch.size);
 		if (err == -EFAULT)
 			return err;
+		init_query(&s, batch.size, batch.flags, nr);
 		if (!err)
 			err = query(&s);
 		if (err) {
 			/* A failed record: its input fields and its error. */
-			memset(&s, 0, sizeof(s));
-			s.size = batch.size;
-			s.flags = batch.flags;
-			s.pid = nr;
+			init_query(&s, batch.size, batch.flags, nr);
 			s.error = err;
 		}
-		if (copy_to_user(urec, &s, min_t(size_t, batch.size, sizeof(s))))
+		if (put_stats(urec, &s))
 			return -EFAULT;
 		if (fatal_signal_pending(current))
 			return -EINTR;
