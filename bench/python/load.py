@@ -7,7 +7,9 @@ load/kthread_cpu      the module's kthread, started (TM_START) at the default
 load/stream_10ms_100  a stream of 100 pids at 10 ms read by a reader thread
                       (taskmon.Stream, its waiting done in C++ without the
                       GIL): system-wide CPU from /proc/stat during the window,
-                      minus an idle window of the same length.
+                      minus an idle window of the same length; of it, the
+                      reader's own CPU (reader_percent) and the rest, the
+                      kernel's sampling work (kernel_percent).
 Both put their figures in extra keys; "ns" is null.
 """
 
@@ -142,12 +144,18 @@ def _stream(taskmon, child: int, window: float) -> Result:
         with stream:
             thread = threading.Thread(target=reader, daemon=True)
             thread.start()
+            # The reader's own CPU (this process), to tell it from the
+            # kernel's sampling work in the system-wide figure.
+            cpu_before = time.process_time()
             busy = _busy_percent(window)
+            reader_cpu = time.process_time() - cpu_before
             stop.set()
             thread.join()
             lost = stream.lost
     r = Result(name, None, note=f"{STREAM_PIDS} pids at {STREAM_PERIOD_S * 1000:g} ms, "
                f"window {window:g} s; percent = busy - idle ({idle:.2f} %) of one CPU")
-    r.extra = {"percent": busy - idle, "records": records[0],
+    reader_percent = reader_cpu / window * 100
+    r.extra = {"percent": busy - idle, "reader_percent": reader_percent,
+               "kernel_percent": busy - idle - reader_percent, "records": records[0],
                "records_per_s": records[0] / window, "lost": lost, "window_s": window}
     return r
