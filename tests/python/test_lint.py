@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 SOURCES = sorted(str(p) for p in [*(ROOT / "bindings/python").rglob("*.py"),
                                   *(ROOT / "tests/python").glob("*.py"),
                                   *(ROOT / "tests/pylib").glob("*.py"),
-                                  *(ROOT / "bench/python").glob("*.py")])
+                                  *(ROOT / "bench").rglob("*.py")])
 
 
 def _tool(module):
