@@ -18,6 +18,23 @@
 namespace taskmon::bench {
 namespace {
 
+// @p count distinct live pids, the sleeping child first; none (and @p state
+// skipped, saying how to get enough) if fewer processes exist.
+std::vector<pid_t> count_live_pids(benchmark::State& state, int fd, std::size_t count)
+{
+    std::vector<pid_t> pids = live_pids(state, fd, count, sleeping_child().pid());
+    if (state.error_occurred()) {
+        return {};
+    }
+    if (pids.size() < count) {
+        skip(state, "TM_LIST lists " + std::to_string(pids.size()) + " processes, " +
+                        std::to_string(count) + " needed (run taskmon-bench-population " +
+                        std::to_string(count + 50) + ")");
+        return {};
+    }
+    return pids;
+}
+
 void stats_tm_stats(benchmark::State& state)
 {
     const pid_t pid = sleeping_child().pid();
@@ -51,14 +68,8 @@ void stats_tm_stats_batch(benchmark::State& state)
     if (!fd) {
         return;
     }
-    const std::vector<pid_t> pids = live_pids(state, fd.get(), count, sleeping_child().pid());
-    if (state.error_occurred()) {
-        return;
-    }
-    if (pids.size() < count) {
-        skip(state, "TM_LIST lists " + std::to_string(pids.size()) + " processes, " +
-                        std::to_string(count) + " needed (run taskmon-bench-population " +
-                        std::to_string(count + 50) + ")");
+    const std::vector<pid_t> pids = count_live_pids(state, fd.get(), count);
+    if (pids.empty()) {
         return;
     }
     std::vector<taskmon_stats> records(count);
@@ -99,14 +110,8 @@ void stats_tm_stats_each(benchmark::State& state)
     if (!fd) {
         return;
     }
-    const std::vector<pid_t> pids = live_pids(state, fd.get(), count, sleeping_child().pid());
-    if (state.error_occurred()) {
-        return;
-    }
-    if (pids.size() < count) {
-        skip(state, "TM_LIST lists " + std::to_string(pids.size()) + " processes, " +
-                        std::to_string(count) + " needed (run taskmon-bench-population " +
-                        std::to_string(count + 50) + ")");
+    const std::vector<pid_t> pids = count_live_pids(state, fd.get(), count);
+    if (pids.empty()) {
         return;
     }
     taskmon_stats stats{};

@@ -198,25 +198,42 @@ PyObject* shared_start(PyObject* /*module*/, PyObject* const* args, Py_ssize_t n
     return PyLong_FromLongLong(s->start_time->count());
 }
 
-// _shared_cpu_times(path, pid, start) -> pcputimes(user, system) in
-// seconds, or None if pid names another process than the one started at start.
-PyObject* shared_cpu_times(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs)
+// The common part of _shared_cpu_times() and _shared_memory_info(): the
+// arguments (path, pid, start), TM_STATS of pid, and the start-time check.
+// Without stats, done is what the entry returns: nullptr with a Python
+// error set, or a new reference to None if pid now names another process.
+std::optional<taskmon::Stats> read_same_process(PyObject* const* args, Py_ssize_t nargs,
+                                                const char* name, PyTypeObject* result_type,
+                                                PyObject*& done)
 {
     std::string path;
     pid_t pid = 0;
     std::optional<std::int64_t> start;
-    if (!parse(args, nargs, 3, "_shared_cpu_times", path, pid, start)) {
-        return nullptr;
+    done = nullptr;
+    if (!parse(args, nargs, 3, name, path, pid, start)) {
+        return std::nullopt;
     }
-    if (cpu_times_type == nullptr) {
-        return types_missing();
+    if (result_type == nullptr) {
+        types_missing();
+        return std::nullopt;
     }
-    const auto s = read_stats(path, pid);
+    auto s = read_stats(path, pid);
+    if (s && !same_process(*s, start)) {
+        Py_INCREF(Py_None);
+        done = Py_None;
+        return std::nullopt;
+    }
+    return s;
+}
+
+// _shared_cpu_times(path, pid, start) -> pcputimes(user, system) in
+// seconds, or None if pid names another process than the one started at start.
+PyObject* shared_cpu_times(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs)
+{
+    PyObject* done = nullptr;
+    const auto s = read_same_process(args, nargs, "_shared_cpu_times", cpu_times_type, done);
     if (!s) {
-        return nullptr;
-    }
-    if (!same_process(*s, start)) {
-        Py_RETURN_NONE;
+        return done;
     }
     if (!s->user || !s->system) {
         return not_reported("cpu_times");
@@ -230,21 +247,10 @@ PyObject* shared_cpu_times(PyObject* /*module*/, PyObject* const* args, Py_ssize
 // (all 0 for a kernel thread, as psutil), or None as _shared_cpu_times.
 PyObject* shared_memory_info(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs)
 {
-    std::string path;
-    pid_t pid = 0;
-    std::optional<std::int64_t> start;
-    if (!parse(args, nargs, 3, "_shared_memory_info", path, pid, start)) {
-        return nullptr;
-    }
-    if (memory_info_type == nullptr) {
-        return types_missing();
-    }
-    const auto s = read_stats(path, pid);
+    PyObject* done = nullptr;
+    const auto s = read_same_process(args, nargs, "_shared_memory_info", memory_info_type, done);
     if (!s) {
-        return nullptr;
-    }
-    if (!same_process(*s, start)) {
-        Py_RETURN_NONE;
+        return done;
     }
     std::uint64_t rss = 0;
     std::uint64_t vms = 0;
