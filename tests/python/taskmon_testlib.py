@@ -57,6 +57,32 @@ def cpp_cli() -> Optional[str]:
     return str(candidate) if os.access(candidate, os.X_OK) else None
 
 
+def assert_gil_released(call: Callable[[], object], *, expect: Optional[type] = None,
+                        delay: float = 0.3, attempts: int = 3) -> None:
+    """Asserts that call() releases the GIL: with the extension's test delay
+    set (every call into the kernel then lasts `delay` s), another Python
+    thread must run during the call (python_ran_during).  `expect`: the
+    error the call must raise (None: none).  A loaded machine may not
+    schedule the other thread within one window; a held GIL fails every
+    attempt, so `attempts` are allowed."""
+    ran_inside, duration = 0, 0.0
+    for _ in range(attempts):
+        taskmon._ext._set_test_delay(delay)
+        try:
+            ran_inside, duration, raised = python_ran_during(call)
+        finally:
+            taskmon._ext._set_test_delay(0)
+        if expect is None:
+            assert raised is None, f"the call failed: {raised!r}"
+        else:
+            assert isinstance(raised, expect), f"unexpected outcome: {raised!r}"
+        assert duration >= delay, "the test delay did not apply: the call was not measured"
+        if ran_inside > 0:
+            return
+    raise AssertionError(f"no other Python thread ran during a {duration:.3f} s call "
+                         f"({attempts} tries): the GIL was held")
+
+
 def python_ran_during(call: Callable[[], object], margin: float = 0.05) -> tuple:
     """Runs call() in this thread while another thread runs pure Python, and
     says whether that other thread ran *during* the call.

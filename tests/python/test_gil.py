@@ -45,18 +45,7 @@ MONITOR_CALLS = {
 
 
 def _check_released(call, expect_error=None):
-    taskmon._ext._set_test_delay(DELAY)
-    try:
-        ran_inside, duration, raised = lib.python_ran_during(call)
-    finally:
-        taskmon._ext._set_test_delay(0)
-    if expect_error is None:
-        assert raised is None, f"the call failed: {raised!r}"
-    else:
-        assert isinstance(raised, expect_error), f"unexpected outcome: {raised!r}"
-    assert duration >= DELAY, "the test delay did not apply: the call was not measured"
-    assert ran_inside > 0, (
-        f"no other Python thread ran during a {duration:.3f} s call: the GIL was held")
+    lib.assert_gil_released(call, expect=expect_error, delay=DELAY)
 
 
 # ---- controls: the measurement itself ------------------------------------------
