@@ -149,16 +149,15 @@ static void process_cputime(struct task_struct *leader,
 	read_thread_group(leader->signal, sum_cputime, sample);
 }
 
-/* Look up the live process behind @pid; the caller puts the reference. */
-static struct task_struct *get_live_process(struct pid *pid)
+/*
+ * The live process behind @pid, or NULL; called under rcu_read_lock(),
+ * which keeps the task readable (no reference is taken).
+ */
+static struct task_struct *live_process(struct pid *pid)
 {
-	struct task_struct *task = get_pid_task(pid, PIDTYPE_TGID);
+	struct task_struct *task = pid_task(pid, PIDTYPE_TGID);
 
-	if (task && process_exited(task)) {
-		put_task_struct(task);
-		task = NULL;
-	}
-	return task;
+	return task && !process_exited(task) ? task : NULL;
 }
 
 /**
@@ -173,8 +172,8 @@ static struct task_struct *get_live_process(struct pid *pid)
 int monitor_pid(pid_t nr)
 {
 	struct monitor_target *new;
-	struct task_struct *task;
 	struct pid *pid;
+	bool alive;
 
 	if (nr <= 0)
 		return -EINVAL;
@@ -182,12 +181,13 @@ int monitor_pid(pid_t nr)
 	pid = find_get_pid(nr);
 	if (!pid)
 		return -ESRCH;
-	task = get_live_process(pid);
-	if (!task) {
+	rcu_read_lock();
+	alive = live_process(pid);
+	rcu_read_unlock();
+	if (!alive) {
 		put_pid(pid);
 		return -ESRCH;
 	}
-	put_task_struct(task);
 
 	new = kmalloc(sizeof(*new), GFP_KERNEL);
 	if (!new) {
@@ -197,25 +197,6 @@ int monitor_pid(pid_t nr)
 	new->pid = pid;
 	monitor_publish(new);
 	return 0;
-}
-
-/**
- * monitor_get_target() - a reference to the target
- *
- * Return: the target's struct pid, which the caller puts with put_pid(),
- * or NULL if there is no target.
- */
-struct pid *monitor_get_target(void)
-{
-	struct monitor_target *t;
-	struct pid *pid = NULL;
-
-	rcu_read_lock();
-	t = rcu_dereference(monitor.target);
-	if (t)
-		pid = get_pid(t->pid);
-	rcu_read_unlock();
-	return pid;
 }
 
 /**
@@ -229,6 +210,22 @@ struct pid *monitor_target_rcu(void)
 	struct monitor_target *t = rcu_dereference(monitor.target);
 
 	return t ? t->pid : NULL;
+}
+
+/**
+ * monitor_get_target() - a reference to the target
+ *
+ * Return: the target's struct pid, which the caller puts with put_pid(),
+ * or NULL if there is no target.
+ */
+struct pid *monitor_get_target(void)
+{
+	struct pid *pid;
+
+	rcu_read_lock();
+	pid = get_pid(monitor_target_rcu());
+	rcu_read_unlock();
+	return pid;
 }
 
 /**
@@ -273,20 +270,20 @@ int monitor_target(pid_t *nr)
  */
 int get_sample(struct task_sample *sample, pid_t *nr)
 {
-	struct monitor_target *t;
 	struct task_struct *task;
+	struct pid *pid;
 	int err = 0;
 	pid_t vnr;
 
 	rcu_read_lock();
-	t = rcu_dereference(monitor.target);
-	if (!t) {
+	pid = monitor_target_rcu();
+	if (!pid) {
 		err = -ENODATA;
 		goto out_unlock;
 	}
-	vnr = pid_vnr(t->pid);
-	task = vnr ? pid_task(t->pid, PIDTYPE_TGID) : NULL;
-	if (!task || process_exited(task)) {
+	vnr = pid_vnr(pid);
+	task = vnr ? live_process(pid) : NULL;
+	if (!task) {
 		err = -ESRCH;
 		goto out_unlock;
 	}
