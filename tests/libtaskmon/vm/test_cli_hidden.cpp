@@ -14,8 +14,6 @@
 #include <gtest/gtest.h>
 
 #include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -32,32 +30,11 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-// A child "sleep" that runs until killed.
-class Sleeper {
-public:
-    Sleeper() : pid_(::fork())
-    {
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            ::execl("/bin/sleep", "sleep", "600", static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-    }
-    Sleeper(const Sleeper&) = delete;
-    Sleeper& operator=(const Sleeper&) = delete;
-    Sleeper(Sleeper&&) = delete;
-    Sleeper& operator=(Sleeper&&) = delete;
-    ~Sleeper()
-    {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    [[nodiscard]] pid_t pid() const { return pid_; }
-    [[nodiscard]] std::string dir() const { return "/proc/" + std::to_string(pid_); }
-
-private:
-    pid_t pid_;
-};
+// The /proc directory of a process.
+std::string proc_dir(pid_t pid)
+{
+    return "/proc/" + std::to_string(pid);
+}
 
 // A tmpfs over /proc/PID while it lives.
 class TmpfsOver {
@@ -122,8 +99,8 @@ TEST_F(CliHidden, NothingOnAnHonestSystemIsStatus0AndNoOutput)
 
 TEST_F(CliHidden, TmpfsOverProcPidIsStatus1AndOpen)
 {
-    const Sleeper victim;
-    const TmpfsOver mount(victim.dir());
+    const BusyChild victim(Load::sleep);
+    const TmpfsOver mount(proc_dir(victim.pid()));
     ASSERT_TRUE(mount.mounted()) << std::generic_category().message(errno);
     expect_one(hidden({}), victim.pid(), "open");
     const RunResult j = hidden({"--json", "--settle", "0.1"});
@@ -136,19 +113,21 @@ TEST_F(CliHidden, TmpfsOverProcPidIsStatus1AndOpen)
 
 TEST_F(CliHidden, AnotherProcessBoundOverProcPidIsStat)
 {
-    const Sleeper victim;
-    const Sleeper decoy;
-    ASSERT_EQ(::mount(decoy.dir().c_str(), victim.dir().c_str(), nullptr, MS_BIND, nullptr), 0)
+    const BusyChild victim(Load::sleep);
+    const BusyChild decoy(Load::sleep);
+    ASSERT_EQ(::mount(proc_dir(decoy.pid()).c_str(), proc_dir(victim.pid()).c_str(), nullptr,
+                      MS_BIND, nullptr),
+              0)
         << std::generic_category().message(errno);
     const RunResult r = hidden({});
-    ::umount2(victim.dir().c_str(), MNT_DETACH);
+    ::umount2(proc_dir(victim.pid()).c_str(), MNT_DETACH);
     expect_one(r, victim.pid(), "stat");
     EXPECT_THAT(r.out, HasSubstr("names pid " + std::to_string(decoy.pid())));
 }
 
 TEST_F(CliHidden, ReaddirFilterPreloadedIntoTaskmonIsReaddir)
 {
-    const Sleeper victim;
+    const BusyChild victim(Load::sleep);
     expect_one(hidden({}, {"LD_PRELOAD=" TASKMON_READDIR_FILTER,
                            "TASKMON_TEST_HIDE_PIDS=" + std::to_string(victim.pid())}),
                victim.pid(), "readdir");
@@ -163,7 +142,7 @@ TEST_F(CliHidden, KernelModuleFilteringGetdentsIsGetdents64)
         }
         GTEST_SKIP() << "TASKMON_PIDHIDER_KO is not set";
     }
-    const Sleeper victim;
+    const BusyChild victim(Load::sleep);
     const std::string load = "insmod " + ko + " pid=" + std::to_string(victim.pid());
     ASSERT_EQ(std::system(load.c_str()), 0); // NOLINT(concurrency-mt-unsafe): one at a time
     const RunResult r = hidden({});
@@ -182,7 +161,7 @@ TEST_F(CliHidden, ErrorsAreAboveOne)
 
 TEST_F(CliHidden, WatchPrintsChangesAndEndsOnSigintWithTheLastStatus)
 {
-    const Sleeper victim;
+    const BusyChild victim(Load::sleep);
     // taskmon in the background; the shell hides the victim for a while,
     // then interrupts taskmon and prints its status last.
     const std::string script =
@@ -204,8 +183,8 @@ TEST_F(CliHidden, WatchPrintsChangesAndEndsOnSigintWithTheLastStatus)
 
 TEST_F(CliHidden, WatchWithSomethingHiddenEndsWithStatus1AndJson)
 {
-    const Sleeper victim;
-    const TmpfsOver mount(victim.dir());
+    const BusyChild victim(Load::sleep);
+    const TmpfsOver mount(proc_dir(victim.pid()));
     ASSERT_TRUE(mount.mounted());
     const std::string script = "\"$0\" --json --device \"$1\" hidden -w 0.5 -s 0 & t=$!; "
                                "sleep 2; kill -TERM $t; wait $t; echo status $?";
@@ -221,8 +200,8 @@ TEST_F(CliHidden, WatchWithSomethingHiddenEndsWithStatus1AndJson)
 
 TEST_F(CliHidden, AClosedPipeEndsQuietlyWithStatus0)
 {
-    const Sleeper victim;
-    const TmpfsOver mount(victim.dir());
+    const BusyChild victim(Load::sleep);
+    const TmpfsOver mount(proc_dir(victim.pid()));
     ASSERT_TRUE(mount.mounted());
     const auto r = cli::test::run_into_closed_pipe(
         cli(), {"--device", monitor_device(), "hidden", "--watch", "0.2", "--settle", "0"});

@@ -44,33 +44,6 @@ namespace {
 namespace vm = taskmon::vmtest;
 using ::testing::HasSubstr;
 
-// A child that sleeps until killed.
-class Sleeper {
-public:
-    Sleeper() : pid_(::fork())
-    {
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            for (;;) {
-                ::pause();
-            }
-        }
-    }
-    Sleeper(const Sleeper&) = delete;
-    Sleeper& operator=(const Sleeper&) = delete;
-    Sleeper(Sleeper&&) = delete;
-    Sleeper& operator=(Sleeper&&) = delete;
-    ~Sleeper()
-    {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-    [[nodiscard]] pid_t pid() const { return pid_; }
-
-private:
-    pid_t pid_;
-};
-
 // One line of taskmon-hidden-scan: "PID REASONS COMM # ...".
 struct Found {
     pid_t pid;
@@ -173,7 +146,7 @@ TEST_F(Hidden, NothingOnAnHonestSystem)
 
 TEST_F(Hidden, ReaddirFilterInTheListerIsReaddir)
 {
-    const Sleeper victim;
+    const vm::BusyChild victim(vm::Load::sleep);
     const std::string pid = std::to_string(victim.pid());
     expect_only(scan({}, {"LD_PRELOAD=" TASKMON_READDIR_FILTER, "TASKMON_TEST_HIDE_PIDS=" + pid}),
                 victim.pid(), "readdir");
@@ -181,7 +154,7 @@ TEST_F(Hidden, ReaddirFilterInTheListerIsReaddir)
 
 TEST_F(Hidden, TmpfsOverProcPidIsOpen)
 {
-    const Sleeper victim;
+    const vm::BusyChild victim(vm::Load::sleep);
     const std::string dir = "/proc/" + std::to_string(victim.pid());
     ASSERT_EQ(::mount("none", dir.c_str(), "tmpfs", 0, "size=4k"), 0)
         << std::generic_category().message(errno);
@@ -192,8 +165,8 @@ TEST_F(Hidden, TmpfsOverProcPidIsOpen)
 
 TEST_F(Hidden, AnotherProcessBoundOverProcPidIsStat)
 {
-    const Sleeper victim;
-    const Sleeper decoy;
+    const vm::BusyChild victim(vm::Load::sleep);
+    const vm::BusyChild decoy(vm::Load::sleep);
     const std::string dir = "/proc/" + std::to_string(victim.pid());
     const std::string other = "/proc/" + std::to_string(decoy.pid());
     ASSERT_EQ(::mount(other.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr), 0)
@@ -213,7 +186,7 @@ TEST_F(Hidden, KernelModuleFilteringGetdentsIsGetdents)
         }
         GTEST_SKIP() << "TASKMON_PIDHIDER_KO is not set";
     }
-    const Sleeper victim;
+    const vm::BusyChild victim(vm::Load::sleep);
     const std::string pid = std::to_string(victim.pid());
     ASSERT_EQ(run_shell("insmod " + ko + " pid=" + pid), 0);
     const auto s = scan({});
@@ -259,7 +232,7 @@ TEST_F(Hidden, HidepidInvisibleAsANonRootUserIsNothing)
     ::mkdir(dir.c_str(), 0755);
     ASSERT_EQ(::mount("proc", dir.c_str(), "proc", 0, "hidepid=2"), 0)
         << std::generic_category().message(errno);
-    const Sleeper root_owned; // invisible to uid 65534 there
+    const vm::BusyChild root_owned(vm::Load::sleep); // invisible to uid 65534 there
     const auto s = scan({"--proc", dir, "--uid", "65534"});
     // As root, through the same mount: hidepid hides nothing from root.
     const auto as_root = scan({"--proc", dir});

@@ -105,6 +105,9 @@ extern "C" void* spin_thread_main(void* /*unused*/)
             ::pause();
         }
     }
+    case Load::sleep:
+        ::execl("/bin/sleep", "sleep", "600", static_cast<char*>(nullptr));
+        ::_exit(127);
     }
     ::_exit(3);
 }

@@ -39,10 +39,11 @@ enum class Load {
     spin,        // a user-mode busy loop
     syscalls,    // a loop of getppid(2): mostly kernel time
     spin_thread, // main thread sleeps in pause(); a second thread spins
+    sleep,       // no load: execs sleep(1), so its comm is "sleep"
 };
 
 /**
- * A child process busy with @p load until destroyed (SIGKILL + waitpid).
+ * A child process doing @p load until destroyed (SIGKILL + waitpid).
  * It also dies with the test (PR_SET_PDEATHSIG).
  */
 class BusyChild {
