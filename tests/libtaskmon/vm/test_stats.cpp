@@ -41,14 +41,8 @@ protected:
         if (IsSkipped() || HasFailure()) {
             return;
         }
-        try {
-            static_cast<void>(Monitor(monitor_device()).stats(::getpid()));
-        } catch (const NotSupported& e) {
-            if (monitor_device() != Monitor::default_path) {
-                GTEST_SKIP() << "the emulated module has no TM_STATS: " << e.what();
-            }
-            FAIL() << "the loaded module has no TM_STATS: " << e.what();
-        }
+        require_request("TM_STATS",
+                        [] { static_cast<void>(Monitor(monitor_device()).stats(::getpid())); });
     }
 };
 

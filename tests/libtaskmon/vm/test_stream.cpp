@@ -41,14 +41,8 @@ protected:
         if (IsSkipped() || HasFailure()) {
             return;
         }
-        try {
-            const Stream probe(monitor_device(), {::getpid()}, 1s);
-        } catch (const NotSupported& e) {
-            if (monitor_device() != Monitor::default_path) {
-                GTEST_SKIP() << "the emulated module has no TM_SUBSCRIBE: " << e.what();
-            }
-            FAIL() << "the loaded module has no TM_SUBSCRIBE: " << e.what();
-        }
+        require_request("TM_SUBSCRIBE",
+                        [] { const Stream probe(monitor_device(), {::getpid()}, 1s); });
     }
 };
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "vm_util.hpp"
 
+#include <taskmon/taskmon.hpp>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -185,6 +187,18 @@ void VmTest::SetUp()
         GTEST_FAIL() << "TASKMON_IN_VM=1 but " << msg;
     }
     GTEST_SKIP() << msg << " (set TASKMON_IN_VM=1 to make this a failure)";
+}
+
+void VmTest::require_request(const char* request, const std::function<void()>& probe)
+{
+    try {
+        probe();
+    } catch (const NotSupported& e) {
+        if (monitor_device() != Monitor::default_path) {
+            GTEST_SKIP() << "the emulated module has no " << request << ": " << e.what();
+        }
+        FAIL() << "the loaded module has no " << request << ": " << e.what();
+    }
 }
 
 BusyChild::BusyChild(Load load) : pid_(spawn(load))

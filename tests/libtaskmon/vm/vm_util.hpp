@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,13 @@ bool in_vm();
 class VmTest : public ::testing::Test {
 protected:
     void SetUp() override;
+    /**
+     * For a SetUp() that needs the ioctl @p request: runs @p probe, a call
+     * that uses it, and fails the test if it throws NotSupported (the loaded
+     * module lacks the request), or skips it against an emulated device
+     * ($TASKMON_DEVICE).
+     */
+    static void require_request(const char* request, const std::function<void()>& probe);
 };
 
 /** What a forked child does until it is killed. */
