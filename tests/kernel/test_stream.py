@@ -75,12 +75,13 @@ def test_records_arrive_at_the_period_in_order(monitor, busy):
     finally:
         os.close(fd)
     assert [r.seq for r in records] == list(range(21))
-    assert all(r.pid == proc.pid and r.flags == 0 and r.lost == 0 for r in records)
+    # A period the sampler skipped (TM_RECORD_GAP) is no failure here.
+    assert all(r.pid == proc.pid and r.flags & ~su.GAP == 0 and r.lost == 0 for r in records)
     cpu = [r.user_ns + r.system_ns for r in records]
     assert cpu == sorted(cpu) and cpu[-1] > cpu[0], "a busy process's CPU time must grow"
     # The n-th record is due n periods after the subscription: never
-    # earlier, and lateness does not add up (a tick more than a period late
-    # restarts the schedule, so it only ever moves later).
+    # earlier, and lateness does not add up (a tick a period or more late
+    # skips the due times that passed, so it only ever moves later).
     late = [(r.timestamp_ns - subscribed - i * period) / MS for i, r in enumerate(records)]
     gaps = [(b.timestamp_ns - a.timestamp_ns) / MS for a, b in zip(records, records[1:])]
     print(f"period 50 ms: mean gap {statistics.mean(gaps):.1f} ms, worst gap {max(gaps):.1f} ms, "
