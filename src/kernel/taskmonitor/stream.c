@@ -40,6 +40,7 @@
 #include <linux/time_namespace.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -54,6 +55,19 @@
  * OOM killer (__GFP_RETRY_MAYFAIL): the subscriber asks for a smaller ring.
  */
 #define TM_STREAM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
+
+/*
+ * Zeroed memory for a stream, freed with kvfree().  Above the costly order
+ * straight from vmalloc: kvmalloc() with __GFP_RETRY_MAYFAIL would first
+ * try hard (reclaim, compaction) for contiguous pages that a ring does not
+ * need.
+ */
+static void *stream_zalloc(size_t size)
+{
+	if (size > PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER)
+		return __vmalloc(size, TM_STREAM_GFP | __GFP_ZERO);
+	return kvzalloc(size, TM_STREAM_GFP);
+}
 
 /*
  * The most streams one real uid may hold at a time, machine-wide, as
@@ -370,12 +384,12 @@ static struct tm_stream *stream_create(const struct taskmon_subscribe *req)
 	s32 nr;
 	int err;
 
-	s = kvzalloc(struct_size(s, procs, req->count), TM_STREAM_GFP);
+	s = stream_zalloc(struct_size(s, procs, req->count));
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 	s->nr_procs = req->count;
 	s->size = req->ring ? req->ring : TM_STREAM_RING_DEFAULT;
-	s->ring = kvcalloc(s->size, sizeof(*s->ring), TM_STREAM_GFP);
+	s->ring = stream_zalloc(array_size(s->size, sizeof(*s->ring)));
 	if (!s->ring) {
 		err = -ENOMEM;
 		goto err_free;
