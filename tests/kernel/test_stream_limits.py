@@ -228,7 +228,8 @@ def cgroup():
 
 
 def _events(cg: pathlib.Path) -> dict:
-    return {k: int(v) for k, v in (line.split() for line in (cg / "memory.events").read_text().splitlines())}
+    lines = (cg / "memory.events").read_text().splitlines()
+    return {k: int(v) for k, v in (line.split() for line in lines)}
 
 
 def test_rings_are_charged_to_the_callers_cgroup_and_fail_with_enomem(monitor, cgroup):
