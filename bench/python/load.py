@@ -10,7 +10,11 @@ load/stream_10ms_100  a stream of 100 pids at 10 ms read by a reader thread
                       minus an idle window of the same length (tick-sampled);
                       and from the scheduler's exact run times, the reader's
                       own CPU (reader_percent) and the kworkers', where the
-                      kernel's sampling work runs (kworkers_percent).
+                      kernel's sampling work runs (kworkers_percent); and
+                      both per 1,000 pid-samples (records read plus lost):
+                      kworker_ns_per_1000_samples (what the module's
+                      sampling costs, docs/streaming.md "Bounds") and
+                      reader_ns_per_1000_samples.
 Both put their figures in extra keys; "ns" is null.
 """
 
@@ -175,7 +179,11 @@ def _stream(taskmon, child: int, window: float) -> Result:
             lost = stream.lost
     r = Result(name, None, note=f"{STREAM_PIDS} pids at {STREAM_PERIOD_S * 1000:g} ms, "
                f"window {window:g} s; percent = busy - idle ({idle:.2f} %) of one CPU")
+    samples = max(records[0] + lost, 1)
     r.extra = {"percent": busy - idle, "reader_percent": reader_cpu / window * 100,
-               "kworkers_percent": kworkers_ns / (window * 1e9) * 100, "records": records[0],
+               "kworkers_percent": kworkers_ns / (window * 1e9) * 100,
+               "kworker_ns_per_1000_samples": kworkers_ns * 1000 / samples,
+               "reader_ns_per_1000_samples": reader_cpu * 1e9 * 1000 / samples,
+               "records": records[0],
                "records_per_s": records[0] / window, "lost": lost, "window_s": window}
     return r

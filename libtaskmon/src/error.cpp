@@ -229,9 +229,30 @@ std::string error_reason(int errnum, const ErrorContext& ctx)
             return std::string(ctx.operation == "set_target" ? "a target pid" : "a pid") +
                    " must be a positive process id, not " + std::to_string(ctx.pid);
         }
+        if (op == "TM_SUBSCRIBE") {
+            return "the " + module +
+                   " module rejected the subscription: each process may be named once (0, the "
+                   "target, and the target's own pid are the same process), and the period and "
+                   "ring must be within the bounds of <linux/taskmon.h>";
+        }
         return "the " + module +
                " module rejected the request; it may be from another taskmon "
                "release than libtaskmon " TASKMON_VERSION_STRING;
+    case EDQUOT:
+        if (op == "TM_SUBSCRIBE") {
+            return "this user (uid " + std::to_string(::getuid()) +
+                   ") already holds as many streams as the " + module +
+                   " module allows one user; close one, or have root raise "
+                   "/sys/module/" +
+                   module + "/parameters/max_user_subscriptions";
+        }
+        return {};
+    case ENOMEM:
+        if (op == "TM_SUBSCRIBE") {
+            return "the stream's ring does not fit in this process's memory cgroup (memory.max) "
+                   "or in the machine's memory; ask for a smaller ring or fewer pids";
+        }
+        return {};
     case EFAULT:
         return "the kernel could not access the request's buffer: a bug in "
                "libtaskmon " TASKMON_VERSION_STRING;

@@ -33,6 +33,7 @@ static_assert(Stream::max_pids == TM_STREAM_PIDS_MAX);
 static_assert(Stream::max_ring == TM_STREAM_RING_MAX);
 static_assert(StreamRecord::exit_flag == TM_RECORD_EXIT);
 static_assert(StreamRecord::reaped_flag == TM_RECORD_REAPED);
+static_assert(StreamRecord::gap_flag == TM_RECORD_GAP);
 
 std::chrono::nanoseconds to_ns(__u64 value) noexcept
 {
@@ -290,6 +291,9 @@ std::ostream& operator<<(std::ostream& out, const StreamRecord& record)
         << " usr " << record.user.count() << " sys " << record.system.count();
     if (record.lost != 0) {
         out << " lost " << record.lost;
+    }
+    if (record.gap()) {
+        out << " gap";
     }
     if (record.exited()) {
         out << " exited";

@@ -301,6 +301,28 @@ TEST(ErrorMapping, EinvalFromTheKernelIsInvalidArgument)
     EXPECT_THAT(std::string(e.what()), HasSubstr("the taskmonitor module rejected the request"));
 }
 
+TEST(ErrorMapping, StreamLimitsSayWhatToDo)
+{
+    // EDQUOT: the per-user limit on streams; the message names the
+    // parameter root may raise.  A plain Error, as every other errno.
+    const auto quota = thrown<taskmon::Error>(EDQUOT, ioctl_ctx("TM_SUBSCRIBE"));
+    EXPECT_EQ(quota.errnum(), EDQUOT);
+    const std::string what = quota.what();
+    EXPECT_THAT(what, HasSubstr("TM_SUBSCRIBE on /dev/taskmonitor failed: "));
+    EXPECT_THAT(what, HasSubstr("uid " + std::to_string(::getuid())));
+    EXPECT_THAT(what, HasSubstr("/sys/module/taskmonitor/parameters/max_user_subscriptions"));
+    expect_no_front_end_advice(what);
+    // ENOMEM: the ring does not fit in the caller's memory cgroup.
+    EXPECT_THAT(std::string(thrown<taskmon::Error>(ENOMEM, ioctl_ctx("TM_SUBSCRIBE")).what()),
+                HasSubstr("ask for a smaller ring"));
+    // EINVAL: a process named twice is one of the reasons given.
+    EXPECT_THAT(
+        std::string(thrown<taskmon::InvalidArgument>(EINVAL, ioctl_ctx("TM_SUBSCRIBE")).what()),
+        HasSubstr("each process may be named once"));
+    // Other requests do not speak of streams.
+    EXPECT_THAT(error_message(EDQUOT, ioctl_ctx("TM_GET")), Not(HasSubstr("streams")));
+}
+
 TEST(ErrorMapping, OtherErrnosArePlainErrorsWithTheSystemMessage)
 {
     for (const int errnum : {EIO, ENOMEM, EBUSY, EFAULT, EMFILE, EINTR, EISDIR}) {

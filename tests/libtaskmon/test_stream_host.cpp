@@ -147,6 +147,14 @@ TEST(StreamHost, RecordFlagsAndPrinting)
     std::ostringstream last;
     last << r;
     EXPECT_THAT(last.str(), HasSubstr(" lost 3 exited reaped"));
+    EXPECT_FALSE(r.gap());
+
+    r.flags = taskmon::StreamRecord::gap_flag;
+    EXPECT_TRUE(r.gap());
+    EXPECT_FALSE(r.exited());
+    std::ostringstream gap;
+    gap << r;
+    EXPECT_THAT(gap.str(), HasSubstr(" lost 3 gap"));
 }
 
 } // namespace

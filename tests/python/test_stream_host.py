@@ -39,7 +39,8 @@ def test_record_properties():
     assert not r.exited and not r.reaped and r.lost == 2
     assert _record(flags=taskmon.Record.EXIT).exited
     gone = _record(flags=taskmon.Record.EXIT | taskmon.Record.REAPED)
-    assert gone.exited and gone.reaped
+    assert gone.exited and gone.reaped and not gone.gap
+    assert _record(flags=taskmon.Record.GAP).gap
     assert "pid=42" in repr(r)
 
 

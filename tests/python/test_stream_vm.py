@@ -4,6 +4,7 @@ of busy processes at the asked period, exit records and the end of the
 iteration, several pids, the target by default, lost records, the GIL
 released while a reader waits, close() from another thread, selectors and
 the README's asyncio example (run as written)."""
+import errno
 import os
 import pathlib
 import re
@@ -85,6 +86,31 @@ def test_a_missing_pid_is_no_such_process(monitor):
     with pytest.raises(taskmon.NoSuchProcessError) as info:
         monitor.stream([os.getpid(), pid])
     assert info.value.pid == pid and str(pid) in str(info.value)
+
+
+LIMIT = pathlib.Path("/sys/module/taskmonitor/parameters/max_user_subscriptions")
+
+
+def test_the_per_user_limit_says_which_parameter_to_raise(monitor):
+    """Past max_user_subscriptions the module answers EDQUOT; the message
+    names the parameter to raise (root is counted like any user)."""
+    old = LIMIT.read_text()
+    LIMIT.write_text("1\n")
+    try:
+        with monitor.stream([os.getpid()]):
+            with pytest.raises(taskmon.Error) as info:
+                monitor.stream([os.getpid()])
+    finally:
+        LIMIT.write_text(old)
+    assert info.value.errno == errno.EDQUOT
+    assert info.value.operation == "TM_SUBSCRIBE"
+    assert "max_user_subscriptions" in str(info.value), str(info.value)
+
+
+def test_a_process_named_twice_is_invalid(monitor):
+    with pytest.raises(taskmon.InvalidArgumentError) as info:
+        monitor.stream([os.getpid(), os.getpid()])
+    assert "named once" in str(info.value), str(info.value)
 
 
 def test_a_slow_reader_loses_the_oldest_and_is_told(monitor, busy):

@@ -15,6 +15,11 @@ programs already catch::
     EINVAL                  InvalidArgumentError     ValueError
     anything else           Error                    -
 
+(EDQUOT from Monitor.stream(): the user holds max_user_subscriptions
+streams already, see docs/streaming.md; ENOMEM: the ring does not fit in
+the caller's memory cgroup.  Both are a plain Error whose message says
+what to do.)
+
 so ``except ProcessLookupError`` and ``except taskmon.Error`` both work.
 ``str(error)`` is libtaskmon's complete message (what failed and why);
 ``strerror`` is the C library's short text for ``errno``, ``filename``

@@ -54,13 +54,16 @@ class Record(CpuTimes):
     system_ns: int
     #: Records lost just before this one.
     lost: int = 0
-    #: The raw TM_RECORD_* bits (EXIT, REAPED).
+    #: The raw TM_RECORD_* bits (EXIT, REAPED, GAP).
     flags: int = 0
 
     #: ``flags``: the process exited; this is its last record.
     EXIT: ClassVar[int] = 1
     #: ``flags``, with EXIT: reaped before the module saw the exit.
     REAPED: ClassVar[int] = 2
+    #: ``flags``: periods were skipped just before this record (the module's
+    #: sampling ran a period or more late); not counted in ``lost``.
+    GAP: ClassVar[int] = 4
 
     @classmethod
     def _from_ext(cls, raw: object) -> Record:
@@ -80,6 +83,11 @@ class Record(CpuTimes):
     def reaped(self) -> bool:
         """True when the exit was seen only after the reap (last sample's times)."""
         return bool(self.flags & self.REAPED)
+
+    @property
+    def gap(self) -> bool:
+        """True when periods were skipped just before this record."""
+        return bool(self.flags & self.GAP)
 
     @property
     def timestamp(self) -> float:

@@ -255,10 +255,16 @@ struct taskmon_stats_batch {
  * @pids: user pointer to @count __s32 pids of the caller's pid namespace;
  *	0 is the module's target at the time of the call (ENODATA without
  *	one): the stream follows that process, not later changes of target.
- *	ESRCH if one is not a live process visible to the caller.
+ *	ESRCH if one is not a live process visible to the caller.  EINVAL
+ *	if one process is named twice (0 and the target's pid included).
  *
  * A file subscribes once (EBUSY the second time); open another file for
- * another subscription.
+ * another subscription.  Each real uid holds at most the module parameter
+ * max_user_subscriptions streams at a time across the machine (default
+ * 128, root included; /sys/module/taskmonitor/parameters/, writable by
+ * root): EDQUOT beyond, until one of its subscribed files is closed.  The
+ * stream's memory (its ring and process array) is charged to the caller's
+ * memory cgroup: ENOMEM when that cgroup's limit does not leave room.
  */
 struct taskmon_subscribe {
 	__u32 flags;
@@ -277,6 +283,12 @@ struct taskmon_subscribe {
  */
 #define TM_RECORD_EXIT		(1U << 0)
 #define TM_RECORD_REAPED	(1U << 1)
+/*
+ * TM_RECORD_GAP: the sampler skipped one or more periods just before this
+ * record (it ran a period or more late); the timestamps show how long the
+ * gap is.  Skipped periods produce no record and are not counted in @lost.
+ */
+#define TM_RECORD_GAP		(1U << 2)
 
 /**
  * struct taskmon_record - one sample of one subscribed process, as read()
@@ -292,8 +304,11 @@ struct taskmon_subscribe {
  *	this one because the reader did not keep up
  *
  * The period is kept without drift: the n-th sample is due at the
- * subscription's start plus n periods; a sampler that falls more than a
- * period behind starts again from the current time instead of catching up.
+ * subscription's start plus n periods.  A sampler that falls a period or
+ * more behind (a stopped VM, a starved CPU) does not catch up: it skips
+ * the due times that passed, keeps to the same schedule afterwards, and
+ * flags the records that follow the gap TM_RECORD_GAP (one record per
+ * process).
  */
 struct taskmon_record {
 	__u64 seq;

@@ -40,7 +40,7 @@ struct StreamRecord {
     std::chrono::nanoseconds timestamp{0};
     /** @brief The process, as the subscriber named it (the target's own pid for 0). */
     pid_t pid = 0;
-    /** @brief TM_RECORD_* bits: exit_flag, reaped_flag. */
+    /** @brief TM_RECORD_* bits: exit_flag, reaped_flag, gap_flag. */
     std::uint32_t flags = 0;
     /** @brief CPU time in user mode so far. */
     std::chrono::nanoseconds user{0};
@@ -56,11 +56,19 @@ struct StreamRecord {
      *        saw it exit, so the times are the last sample's (TM_RECORD_REAPED).
      */
     static constexpr std::uint32_t reaped_flag = 1U << 1U;
+    /**
+     * @brief flags: the module skipped one or more periods just before this
+     *        record, as its sampling ran a period or more late (TM_RECORD_GAP);
+     *        the timestamps show the gap, which lost does not count.
+     */
+    static constexpr std::uint32_t gap_flag = 1U << 2U;
 
     /** @brief True for the last record of a process (it exited). */
     [[nodiscard]] constexpr bool exited() const noexcept { return (flags & exit_flag) != 0U; }
     /** @brief True when the exit was seen only after the reap (times of the last sample). */
     [[nodiscard]] constexpr bool reaped() const noexcept { return (flags & reaped_flag) != 0U; }
+    /** @brief True when periods were skipped just before this record (gap_flag). */
+    [[nodiscard]] constexpr bool gap() const noexcept { return (flags & gap_flag) != 0U; }
     /** @brief The CPU figures as a Sample, for operator- and cpu_percent(). */
     [[nodiscard]] constexpr Sample sample() const noexcept { return Sample{user, system}; }
 };

@@ -15,12 +15,22 @@
  * everything, references to the processes included.  An open file holds a
  * reference to the module (the fops' owner), so the module cannot be
  * removed while a stream exists, and its exit waits for nobody.
+ *
+ * Bounds: every allocation a subscription causes is charged to the
+ * subscriber's memory cgroup (GFP_KERNEL_ACCOUNT), and each real uid holds
+ * at most max_user_subscriptions streams at a time, machine-wide (EDQUOT
+ * beyond).  The sampling runs in an unbound kworker, which yields between
+ * processes; a tick that runs a period or more late skips the periods it
+ * missed and flags the next records TM_RECORD_GAP.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/jiffies.h>
+#include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/pid.h>
@@ -30,12 +40,89 @@
 #include <linux/time_namespace.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include "taskmonitor.h"
 
 /* Records copied to user space per round of tm_stream_read(). */
 #define TM_READ_BATCH	8
+
+/*
+ * A stream's memory is charged to the subscriber's memory cgroup, and an
+ * allocation that does not fit fails with ENOMEM rather than invoking the
+ * OOM killer (__GFP_RETRY_MAYFAIL): the subscriber asks for a smaller ring.
+ */
+#define TM_STREAM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
+
+/*
+ * Zeroed memory for a stream, freed with kvfree().  Above the costly order
+ * straight from vmalloc: kvmalloc() with __GFP_RETRY_MAYFAIL would first
+ * try hard (reclaim, compaction) for contiguous pages that a ring does not
+ * need.
+ */
+static void *stream_zalloc(size_t size)
+{
+	if (size > PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER)
+		return __vmalloc(size, TM_STREAM_GFP | __GFP_ZERO);
+	return kvzalloc(size, TM_STREAM_GFP);
+}
+
+/*
+ * The most streams one real uid may hold at a time, machine-wide, as
+ * inotify's max_user_instances; TM_SUBSCRIBE beyond it is EDQUOT.  Read
+ * once per TM_SUBSCRIBE: lowering it ends no stream, it only refuses new
+ * ones until the count is below it.  Root is counted too.
+ */
+static unsigned int max_user_subscriptions = 128;
+module_param(max_user_subscriptions, uint, 0644);
+MODULE_PARM_DESC(max_user_subscriptions,
+		 "most streams (TM_SUBSCRIBE) one real uid may hold at a time, machine-wide; beyond it EDQUOT (default: 128)");
+
+/*
+ * The number of streams each real uid holds: index the uid's value in the
+ * initial user namespace, entry xa_mk_value(count), no entry for none.
+ * user_subs_lock makes each read-modify-write of a count atomic (the
+ * xarray's own lock is dropped while it allocates).
+ */
+static DEFINE_MUTEX(user_subs_lock);	/* protects the counts of user_subs */
+static DEFINE_XARRAY(user_subs);
+
+/* Count one more stream for @uid; -EDQUOT at the limit. */
+static int user_subs_get(kuid_t uid)
+{
+	unsigned int max = READ_ONCE(max_user_subscriptions);
+	unsigned long n;
+	void *entry;
+	int err = 0;
+
+	mutex_lock(&user_subs_lock);
+	entry = xa_load(&user_subs, __kuid_val(uid));
+	n = entry ? xa_to_value(entry) : 0;
+	if (n >= max)
+		err = -EDQUOT;
+	else
+		err = xa_err(xa_store(&user_subs, __kuid_val(uid),
+				      xa_mk_value(n + 1), GFP_KERNEL));
+	mutex_unlock(&user_subs_lock);
+	return err;
+}
+
+/* Count one stream less for @uid, which user_subs_get() counted. */
+static void user_subs_put(kuid_t uid)
+{
+	unsigned long n;
+
+	mutex_lock(&user_subs_lock);
+	n = xa_to_value(xa_load(&user_subs, __kuid_val(uid)));
+	if (WARN_ON_ONCE(!n) || n == 1)
+		xa_erase(&user_subs, __kuid_val(uid));
+	else	/* replaces an entry: allocates nothing, cannot fail */
+		xa_store(&user_subs, __kuid_val(uid), xa_mk_value(n - 1),
+			 GFP_KERNEL);
+	mutex_unlock(&user_subs_lock);
+}
 
 /**
  * struct tm_stream_proc - one subscribed process
@@ -60,8 +147,12 @@ struct tm_stream_proc {
  * @time_offset_ns: the subscriber's CLOCK_BOOTTIME offset (time namespace);
  *	read-only after subscription
  * @size: how many records @ring holds; read-only after subscription
+ * @uid: the subscriber's real uid, whose count of streams this one is in;
+ *	read-only after subscription
  * @work: samples every process once per period and re-arms itself
  * @next_due_ns: when the next tick is due (CLOCK_BOOTTIME); the work's own
+ * @gap: periods were skipped since the last tick's records, whose next
+ *	records say so (TM_RECORD_GAP); the work's own
  * @live: processes whose exit record is not queued yet; the work's own
  * @lock: protects @ring, @head, @count, @seq and @done
  * @ring: the queued records, oldest at @head
@@ -81,9 +172,11 @@ struct tm_stream {
 	u64 period_ns;
 	s64 time_offset_ns;
 	u32 size;
+	kuid_t uid;
 
 	struct delayed_work work;
 	u64 next_due_ns;
+	bool gap;
 	unsigned int live;
 
 	spinlock_t lock;	/* protects ring, head, count, seq, done */
@@ -151,19 +244,53 @@ static unsigned long jiffies_until(u64 ns)
 	return nsecs_to_jiffies(ns + TICK_NSEC - 1) + 1;
 }
 
+/*
+ * Skip the due times of @s up to @now: move @next_due_ns to the first one
+ * after @now (@after) or to the last one not after it (!@after), and flag
+ * the next records if that skipped any.
+ */
+static void skip_missed(struct tm_stream *s, u64 now, bool after)
+{
+	u64 missed;
+
+	if (now < s->next_due_ns)
+		return;
+	missed = div64_u64(now - s->next_due_ns, s->period_ns) + after;
+	if (!missed)
+		return;
+	s->next_due_ns += missed * s->period_ns;
+	s->gap = true;
+}
+
+/*
+ * One tick, in an unbound kworker (process context: it may sleep, and
+ * yields between processes).
+ */
 static void stream_tick(struct work_struct *work)
 {
 	struct tm_stream *s = container_of(to_delayed_work(work),
 					   struct tm_stream, work);
 	struct taskmon_record rec;
 	unsigned int i;
+	u32 gap;
 	u64 now;
+
+	/*
+	 * A tick that starts a period or more after it was due (a stopped
+	 * VM, a starved CPU) samples for the last due time that passed: the
+	 * ones before it are skipped, not caught up.
+	 */
+	skip_missed(s, ktime_get_boottime_ns(), false);
+	gap = s->gap ? TM_RECORD_GAP : 0;
+	s->gap = false;
 
 	for (i = 0; i < s->nr_procs; i++) {
 		if (!s->procs[i].pid)
 			continue;
 		sample_proc(s, &s->procs[i], &rec);
+		rec.flags |= gap;
 		stream_push(s, &rec);
+		cond_resched();
 	}
 
 	if (!s->live) {
@@ -177,17 +304,14 @@ static void stream_tick(struct work_struct *work)
 
 	/*
 	 * Due times are multiples of the period from the first tick, so
-	 * delays do not add up.  A tick more than a period late (a stopped
-	 * VM, a starved CPU) restarts the schedule from now rather than
-	 * firing a burst of catch-up ticks.
+	 * delays do not add up.  If the next one passed while this tick
+	 * sampled, it is skipped too: the work is never re-armed at once.
 	 */
 	s->next_due_ns += s->period_ns;
 	now = ktime_get_boottime_ns();
-	if (s->next_due_ns + s->period_ns <= now)
-		s->next_due_ns = now;
+	skip_missed(s, now, true);
 	queue_delayed_work(system_unbound_wq, &s->work,
-			   s->next_due_ns > now ?
-			   jiffies_until(s->next_due_ns - now) : 0);
+			   jiffies_until(s->next_due_ns - now));
 }
 
 static void stream_free(struct tm_stream *s)
@@ -198,6 +322,17 @@ static void stream_free(struct tm_stream *s)
 		put_pid(s->procs[i].pid);
 	kvfree(s->ring);
 	kvfree(s);
+}
+
+/* The same process twice in @procs[0..@n]: the last one again? */
+static bool duplicate_pid(const struct tm_stream_proc *procs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (procs[i].pid == procs[n].pid)
+			return true;
+	return false;
 }
 
 /*
@@ -249,12 +384,12 @@ static struct tm_stream *stream_create(const struct taskmon_subscribe *req)
 	s32 nr;
 	int err;
 
-	s = kvzalloc(struct_size(s, procs, req->count), GFP_KERNEL);
+	s = stream_zalloc(struct_size(s, procs, req->count));
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 	s->nr_procs = req->count;
 	s->size = req->ring ? req->ring : TM_STREAM_RING_DEFAULT;
-	s->ring = kvcalloc(s->size, sizeof(*s->ring), GFP_KERNEL);
+	s->ring = stream_zalloc(array_size(s->size, sizeof(*s->ring)));
 	if (!s->ring) {
 		err = -ENOMEM;
 		goto err_free;
@@ -267,6 +402,11 @@ static struct tm_stream *stream_create(const struct taskmon_subscribe *req)
 		err = subscribe_pid(nr, &s->procs[i].pid, &s->procs[i].nr);
 		if (err)
 			goto err_free;
+		/* Also a pid and 0 naming the target: one process, twice. */
+		if (duplicate_pid(s->procs, i)) {
+			err = -EINVAL;
+			goto err_free;
+		}
 	}
 	s->live = s->nr_procs;
 	s->period_ns = req->period_ns ? req->period_ns :
@@ -289,13 +429,16 @@ err_free:
  * @file: the open file, which then owns the stream
  * @uarg: the struct taskmon_subscribe
  *
- * Return: 0; -EFAULT, -EINVAL, -E2BIG for a bad request; -ESRCH or
- * -ENODATA for a pid; -EBUSY if @file subscribed already; -ENOMEM.
+ * Return: 0; -EFAULT, -EINVAL, -E2BIG for a bad request (-EINVAL also
+ * for a process named twice); -ESRCH or -ENODATA for a pid; -EBUSY if
+ * @file subscribed already; -EDQUOT if the caller's real uid holds
+ * max_user_subscriptions streams; -ENOMEM, in the caller's memory cgroup.
  */
 long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 {
 	struct taskmon_subscribe req;
 	struct tm_stream *s;
+	kuid_t uid;
 	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
@@ -306,13 +449,21 @@ long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 	if (READ_ONCE(file->private_data))
 		return -EBUSY;
 
+	uid = current_uid();
+	err = user_subs_get(uid);
+	if (err)
+		return err;
 	s = stream_create(&req);
-	if (IS_ERR(s))
+	if (IS_ERR(s)) {
+		user_subs_put(uid);
 		return PTR_ERR(s);
+	}
+	s->uid = uid;
 
 	/* Publish the finished stream; cmpxchg() orders its set-up before. */
 	if (cmpxchg(&file->private_data, NULL, s)) {
 		stream_free(s);
+		user_subs_put(uid);
 		return -EBUSY;
 	}
 	/* The first sample now, so that a watcher has one at once. */
@@ -480,5 +631,6 @@ void tm_stream_release(struct file *file)
 		return;
 	/* Waits for a running tick and keeps it from re-arming. */
 	cancel_delayed_work_sync(&s->work);
+	user_subs_put(s->uid);
 	stream_free(s);
 }
