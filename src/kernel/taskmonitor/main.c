@@ -12,6 +12,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/build_bug.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -58,6 +59,11 @@ MODULE_PARM_DESC(target,
 static int __init taskmonitor_init(void)
 {
 	int err;
+
+	/* The uapi's frozen first sizes are those of the structures. */
+	BUILD_BUG_ON(sizeof(struct taskmon_stats) != TM_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct taskmon_list) != TM_LIST_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct taskmon_proc) != TM_PROC_SIZE_VER0);
 
 	if (target) {
 		err = monitor_pid(target);
