@@ -235,7 +235,6 @@ def test_interleaved_stats_and_proc_never_go_backwards(load, pool):
             prev = cur
 
 
-
 def config_hz() -> int:
     """The kernel's HZ, from its config (Debian's kernels: 250)."""
     try:

@@ -299,25 +299,44 @@ static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
 }
 
 /*
- * Answer the query in @s (its @pid and @flags already checked): look the
- * pid up in the caller's pid namespace, or take the module's target for
- * pid 0, and fill the rest of @s, all in one RCU read section.
+ * Answer the query in @s (its @pid and @flags already checked) for the
+ * opener of @file: look the pid up in the caller's pid namespace, or take
+ * the module's target for pid 0, and fill the rest of @s, all in one RCU
+ * read section.  Only when access=ptrace asks for a check
+ * (access_pid()) is the section left for it, the pids referenced
+ * meanwhile, and the figures read in a second one.
  */
-static int query(struct taskmon_stats *s)
+static int query(const struct file *file, struct taskmon_stats *s)
 {
 	bool thread = s->flags & TM_STATS_THREAD;
-	struct pid *pid;
+	struct pid *pid, *check;
 	int err;
 
 	if (s->pid < 0)
 		return -EINVAL;
 	rcu_read_lock();
 	pid = s->pid ? find_vpid(s->pid) : monitor_target_rcu();
-	if (pid)
+	if (!pid) {
+		rcu_read_unlock();
+		return s->pid ? -ESRCH : -ENODATA;
+	}
+	check = access_pid(file, pid, thread);
+	if (!check) {
 		err = fill_stats(s, pid, thread);
-	else
-		err = s->pid ? -ESRCH : -ENODATA;
+		rcu_read_unlock();
+		return err;
+	}
+	get_pid(pid);
+	get_pid(check);
 	rcu_read_unlock();
+	err = access_check(file, check);
+	if (!err) {
+		rcu_read_lock();
+		err = fill_stats(s, pid, thread);
+		rcu_read_unlock();
+	}
+	put_pid(check);
+	put_pid(pid);
 	return err;
 }
 
@@ -381,14 +400,16 @@ efault:
 
 /**
  * tm_stats() - TM_STATS: fill the struct taskmon_stats at @uarg
+ * @file: the caller's open /dev/taskmonitor
  * @uarg: the caller's struct, whose @size says how large it is
  *
  * Return: 0; -EFAULT; -EINVAL for a bad size, unknown flags or a negative
  * pid; -E2BIG when the caller's struct is larger than the kernel's and
  * the extra bytes are not zero; -ENODATA for pid 0 without a target;
- * -ESRCH if there is no such process visible to the caller.
+ * -ESRCH if there is no such process visible to the caller; -EACCES if
+ * access=ptrace refuses it.
  */
-long tm_stats(struct taskmon_stats __user *uarg)
+long tm_stats(const struct file *file, struct taskmon_stats __user *uarg)
 {
 	struct taskmon_stats s;
 	u32 usize, flags;
@@ -404,7 +425,7 @@ long tm_stats(struct taskmon_stats __user *uarg)
 	if (err)
 		return err;
 	init_query(&s, usize, flags, pid);
-	err = query(&s);
+	err = query(file, &s);
 	if (err)
 		return err;
 	return put_stats(uarg, &s);
@@ -412,17 +433,20 @@ long tm_stats(struct taskmon_stats __user *uarg)
 
 /**
  * tm_stats_batch() - TM_STATS_BATCH: fill every record of a batch
+ * @file: the caller's open /dev/taskmonitor
  * @uarg: the caller's struct taskmon_stats_batch
  *
  * Each record gets its own @error (0, -ESRCH, -ENODATA, -EINVAL for a
- * negative pid, -E2BIG for a non-zero tail); a record that is filled has
+ * negative pid, -E2BIG for a non-zero tail, -EACCES if access=ptrace
+ * refuses it); a record that is filled has
  * the fields of TM_STATS.
  *
  * Return: 0 once every record is answered; -EFAULT; -EINVAL for a bad
  * size, unknown flags, a non-zero @reserved or a count of 0; -E2BIG for a
  * count above TM_STATS_BATCH_MAX; -EINTR if a fatal signal came first.
  */
-long tm_stats_batch(struct taskmon_stats_batch __user *uarg)
+long tm_stats_batch(const struct file *file,
+		    struct taskmon_stats_batch __user *uarg)
 {
 	struct taskmon_stats_batch batch;
 	struct taskmon_stats s;
@@ -450,7 +474,7 @@ long tm_stats_batch(struct taskmon_stats_batch __user *uarg)
 			return err;
 		init_query(&s, batch.size, batch.flags, nr);
 		if (!err)
-			err = query(&s);
+			err = query(file, &s);
 		if (err) {
 			/* A failed record: its input fields and its error. */
 			init_query(&s, batch.size, batch.flags, nr);

@@ -284,13 +284,28 @@ err_free:
 	return ERR_PTR(err);
 }
 
+/* Whether @file's opener may read every process of @s (access.c). */
+static int stream_may_read(const struct file *file, struct tm_stream *s)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < s->nr_procs; i++) {
+		err = access_may_read(file, s->procs[i].pid);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /**
  * tm_subscribe() - TM_SUBSCRIBE: subscribe @file to samples of processes
  * @file: the open file, which then owns the stream
  * @uarg: the struct taskmon_subscribe
  *
  * Return: 0; -EFAULT, -EINVAL, -E2BIG for a bad request; -ESRCH or
- * -ENODATA for a pid; -EBUSY if @file subscribed already; -ENOMEM.
+ * -ENODATA for a pid; -EACCES for a pid access=ptrace refuses; -EBUSY if
+ * @file subscribed already; -ENOMEM.
  */
 long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 {
@@ -309,6 +324,11 @@ long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 	s = stream_create(&req);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
+	err = stream_may_read(file, s);
+	if (err) {
+		stream_free(s);
+		return err;
+	}
 
 	/* Publish the finished stream; cmpxchg() orders its set-up before. */
 	if (cmpxchg(&file->private_data, NULL, s)) {
