@@ -34,13 +34,15 @@ def _check_cell(value: str, where: str) -> str:
     raise TableError(f"{where}: {value!r} is none of 'ok', '-' or an errno name")
 
 
-def read(path: pathlib.Path = DOC):
-    """(callers, {operation: {caller: cell}}), in the doc's order."""
+def read(path: pathlib.Path = DOC, name: str = "access-table"):
+    """(callers, {operation: {caller: cell}}), in the doc's order, of the
+    table between `<!-- NAME: begin -->` and `<!-- NAME: end -->`."""
     lines = path.read_text().splitlines()
+    begin_mark, end_mark = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
     try:
-        begin, end = lines.index(BEGIN), lines.index(END)
+        begin, end = lines.index(begin_mark), lines.index(end_mark)
     except ValueError:
-        raise TableError(f"{path}: no table between {BEGIN!r} and {END!r}") from None
+        raise TableError(f"{path}: no table between {begin_mark!r} and {end_mark!r}") from None
     rows = [(n + 1, line) for n, line in enumerate(lines[begin + 1:end], begin + 1)
             if line.strip()]
     if len(rows) < 3:

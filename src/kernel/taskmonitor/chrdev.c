@@ -3,7 +3,9 @@
  * /dev/taskmonitor: the ioctl requests of include/uapi/linux/taskmon.h,
  * one function each.  Pids cross this interface in the caller's pid
  * namespace.  Who may do what is docs/security.md's model: whoever may
- * open the device reads; steering needs more (tm_may_steer()).
+ * open the device reads (under access=ptrace, other processes only where
+ * ptrace's rules let the opener: access.c); steering needs more
+ * (tm_may_steer()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -155,9 +157,9 @@ static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case TM_PID:
 		return tm_pid(file, argp);
 	case TM_STATS:
-		return tm_stats(argp);
+		return tm_stats(file, argp);
 	case TM_STATS_BATCH:
-		return tm_stats_batch(argp);
+		return tm_stats_batch(file, argp);
 	case TM_SUBSCRIBE:
 		return tm_subscribe(file, argp);
 	case TM_LIST:

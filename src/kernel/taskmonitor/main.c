@@ -12,6 +12,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/build_bug.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -59,11 +60,20 @@ static int __init taskmonitor_init(void)
 {
 	int err;
 
+	/* The uapi's frozen first sizes are those of the structures. */
+	BUILD_BUG_ON(sizeof(struct taskmon_stats) != TM_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct taskmon_list) != TM_LIST_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct taskmon_proc) != TM_PROC_SIZE_VER0);
+
+	err = taskmonitor_access_init();
+	if (err)
+		return err;
+
 	if (target) {
 		err = monitor_pid(target);
 		if (err) {
 			pr_err("target=%d: no such process\n", target);
-			return err;
+			goto err_access_exit;
 		}
 	}
 
@@ -87,6 +97,8 @@ err_thread_stop:
 	monitor_thread_stop();
 err_release_target:
 	monitor_release();
+err_access_exit:
+	taskmonitor_access_exit();
 	return err;
 }
 
@@ -96,6 +108,7 @@ static void __exit taskmonitor_exit(void)
 	taskmonitor_sysfs_exit();
 	monitor_thread_stop();
 	monitor_release();
+	taskmonitor_access_exit();
 }
 
 module_init(taskmonitor_init);

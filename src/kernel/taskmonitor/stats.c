@@ -3,11 +3,11 @@
  * TM_STATS and TM_STATS_BATCH: the statistics of any process, or of one
  * thread, in the caller's pid namespace (include/uapi/linux/taskmon.h).
  *
- * A query for an explicit pid takes no lock of this module: the process
- * is looked up by its struct pid, referenced for the time of the query,
- * and read the way /proc reads it.  Pid 0 asks for the module's target:
- * its struct pid is referenced once, so the pid returned and the figures
- * are of the same process even if the target is switched meanwhile.
+ * A query takes no lock of this module and no reference: the process is
+ * looked up and read in one RCU read section, the way /proc reads it.
+ * Pid 0 asks for the module's target: it is looked up once in that
+ * section, so the pid returned and the figures are of the same process
+ * even if the target is switched meanwhile.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,10 +29,17 @@
 #include <linux/uaccess.h>
 #include "taskmonitor.h"
 
-/* The figures summed over a thread group. */
+/*
+ * The figures summed over a thread group: @utime and @stime as the tick
+ * sampled them, @rtime the precise runtime; @user_ns and @system_ns the
+ * runtime split between the two modes (cputime_split()).
+ */
 struct group_sums {
 	u64 utime;
 	u64 stime;
+	u64 rtime;
+	u64 user_ns;
+	u64 system_ns;
 	u64 min_flt;
 	u64 maj_flt;
 	u64 nvcsw;
@@ -41,45 +48,30 @@ struct group_sums {
 };
 
 /*
- * Sum the figures of every thread of the process @leader belongs to: the
- * live threads' own, plus what exited threads left in signal_struct, in
- * a read section of sig->stats_lock (read_thread_group()).
- *
- * Each live thread's CPU time is task_cputime_adjusted()'s, the figure of
- * /proc/PID/task/TID/stat: its precise runtime split in the ratio of its
- * tick samples, and right on nohz_full CPUs, where the raw fields lag.
- * The exited threads' runtime is split the same way, so user + system is
- * the process's runtime, as in /proc/PID/stat.
+ * Sum the figures of every thread of a process: the live threads' own,
+ * plus what exited threads left in signal_struct, in a read section of
+ * sig->stats_lock (read_thread_group()).  These are the totals that
+ * thread_group_cputime() takes for /proc/PID/stat: an exiting thread
+ * moves its ticks and its runtime to signal_struct in the write section
+ * that unlinks it, so every total is monotonic across thread exits.
  */
-/*
- * The CPU time of the threads that exited: their precise runtime, split
- * in the ratio of their tick samples as cputime_adjust() splits it.
- */
-static void exited_cputime(struct signal_struct *sig, u64 *ut, u64 *st)
-{
-	u64 rtime = sig->sum_sched_runtime;
-	u64 ticks = sig->utime + sig->stime;
-
-	*st = ticks ? mul_u64_u64_div_u64(sig->stime, rtime, ticks) : 0;
-	*ut = rtime - *st;
-}
-
 static void sum_group(struct signal_struct *sig, void *arg)
 {
 	struct group_sums *sum = arg;
 	struct task_struct *t;
-	u64 ut, st;
 
-	exited_cputime(sig, &sum->utime, &sum->stime);
+	sum->utime = sig->utime;
+	sum->stime = sig->stime;
+	sum->rtime = sig->sum_sched_runtime;
 	sum->min_flt = sig->min_flt;
 	sum->maj_flt = sig->maj_flt;
 	sum->nvcsw = sig->nvcsw;
 	sum->nivcsw = sig->nivcsw;
 	sum->threads = READ_ONCE(sig->nr_threads);
 	__for_each_thread(sig, t) {
-		task_cputime_adjusted(t, &ut, &st);
-		sum->utime += ut;
-		sum->stime += st;
+		sum->utime += READ_ONCE(t->utime);
+		sum->stime += READ_ONCE(t->stime);
+		sum->rtime += READ_ONCE(t->se.sum_exec_runtime);
 		sum->min_flt += READ_ONCE(t->min_flt);
 		sum->maj_flt += READ_ONCE(t->maj_flt);
 		sum->nvcsw += READ_ONCE(t->nvcsw);
@@ -87,15 +79,75 @@ static void sum_group(struct signal_struct *sig, void *arg)
 	}
 }
 
-static void group_sums(struct task_struct *leader, struct group_sums *sum)
+/*
+ * Split the process's runtime @sum->rtime between user and system mode in
+ * the ratio of its tick samples, as thread_group_cputime_adjusted() does
+ * for /proc/PID/stat, getrusage() and wait4(): with cputime_adjust()'s
+ * rule (kernel/sched/cputime.c), applied to the same state,
+ * @sig->prev_cputime, under its lock.  Neither function is exported to
+ * modules, so the rule is restated here:
+ *
+ *  - a runtime not above the last split's sum (a reader reordered by the
+ *    lock) gives the last split again;
+ *  - otherwise system gets the runtime times its share of the ticks (all
+ *    of it if only system ticks were seen, none if no system tick), but
+ *    never less than the last split's system time, and user the rest,
+ *    but never less than the last split's user time (system then gets
+ *    the rest).
+ *
+ * So user, system and their sum never decrease, whoever reads them: this
+ * module, /proc or the process's parent.  Each caller's split is written
+ * back, as the kernel's callers' are; the state stays what the kernel's
+ * rule keeps it: a pair that only grows and adds up to a runtime seen.
+ */
+static void cputime_split(struct signal_struct *sig, struct group_sums *sum)
 {
-	read_thread_group(leader->signal, sum_group, sum);
+	struct prev_cputime *prev = &sig->prev_cputime;
+	u64 rtime = sum->rtime, stime;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&prev->lock, flags);
+	if (prev->utime + prev->stime >= rtime)
+		goto out;
+	if (!sum->stime)
+		stime = 0;
+	else if (!sum->utime)
+		stime = rtime;
+	else
+		stime = min(mul_u64_u64_div_u64(sum->stime, rtime,
+						sum->stime + sum->utime), rtime);
+	stime = max(stime, prev->stime);
+	if (rtime - stime < prev->utime)
+		stime = rtime - prev->utime;
+	prev->stime = stime;
+	prev->utime = rtime - stime;
+out:
+	sum->user_ns = prev->utime;
+	sum->system_ns = prev->stime;
+	raw_spin_unlock_irqrestore(&prev->lock, flags);
 }
 
-/* The figures of thread @t alone. */
+/*
+ * The figures of the whole process @leader belongs to; its CPU time split
+ * by cputime_split(), the one split every interface of the module gives
+ * for a process (TM_STATS, TM_STATS_BATCH, the streams).
+ */
+static void group_sums(struct task_struct *leader, struct group_sums *sum)
+{
+	struct signal_struct *sig = leader->signal;
+
+	read_thread_group(sig, sum_group, sum);
+	cputime_split(sig, sum);
+}
+
+/*
+ * The figures of thread @t alone; its CPU time is task_cputime_adjusted()'s,
+ * the figure of /proc/PID/task/TID/stat, clamped by the kernel in the
+ * thread's own prev_cputime.
+ */
 static void thread_sums(struct task_struct *t, struct group_sums *sum)
 {
-	task_cputime_adjusted(t, &sum->utime, &sum->stime);
+	task_cputime_adjusted(t, &sum->user_ns, &sum->system_ns);
 	sum->min_flt = READ_ONCE(t->min_flt);
 	sum->maj_flt = READ_ONCE(t->maj_flt);
 	sum->nvcsw = READ_ONCE(t->nvcsw);
@@ -108,7 +160,13 @@ static void thread_sums(struct task_struct *t, struct group_sums *sum)
  * @pid: the process
  * @user_ns: set to its time in user mode
  * @system_ns: set to its time in kernel mode
- * @exited: set if it has exited (a zombie): the times are then final
+ * @exited: set if it had exited (a zombie) before the times were read:
+ *	they are then its final times
+ *
+ * Whether it exited is decided first, and the times are summed after: a
+ * process seen exited has no thread left to add time, so the sum taken
+ * after is final (a process that exits while being summed is not reported
+ * exited, and the next call gives its final times).
  *
  * Return: 0, or -ESRCH once it has been reaped (or if @pid is no process).
  */
@@ -122,10 +180,15 @@ int process_cpu(struct pid *pid, u64 *user_ns, u64 *system_ns, bool *exited)
 	rcu_read_lock();
 	leader = pid_task(pid, PIDTYPE_TGID);
 	if (leader) {
-		group_sums(leader, &sum);
-		*user_ns = sum.utime;
-		*system_ns = sum.stime;
 		*exited = process_exited(leader);
+		/*
+		 * The last thread's exit is seen before the sums: pairs with
+		 * the write section of sig->stats_lock that unlinked it.
+		 */
+		smp_rmb();
+		group_sums(leader, &sum);
+		*user_ns = sum.user_ns;
+		*system_ns = sum.system_ns;
 		err = 0;
 	}
 	rcu_read_unlock();
@@ -219,8 +282,8 @@ static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
 	else
 		group_sums(t, &sum);
 	s->threads = sum.threads;
-	s->user_ns = sum.utime;
-	s->system_ns = sum.stime;
+	s->user_ns = sum.user_ns;
+	s->system_ns = sum.system_ns;
 	s->minor_faults = sum.min_flt;
 	s->major_faults = sum.maj_flt;
 	s->voluntary_ctxsw = sum.nvcsw;
@@ -236,25 +299,44 @@ static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
 }
 
 /*
- * Answer the query in @s (its @pid and @flags already checked): look the
- * pid up in the caller's pid namespace, or take the module's target for
- * pid 0, and fill the rest of @s, all in one RCU read section.
+ * Answer the query in @s (its @pid and @flags already checked) for the
+ * opener of @file: look the pid up in the caller's pid namespace, or take
+ * the module's target for pid 0, and fill the rest of @s, all in one RCU
+ * read section.  Only when access=ptrace asks for a check
+ * (access_pid()) is the section left for it, the pids referenced
+ * meanwhile, and the figures read in a second one.
  */
-static int query(struct taskmon_stats *s)
+static int query(const struct file *file, struct taskmon_stats *s)
 {
 	bool thread = s->flags & TM_STATS_THREAD;
-	struct pid *pid;
+	struct pid *pid, *check;
 	int err;
 
 	if (s->pid < 0)
 		return -EINVAL;
 	rcu_read_lock();
 	pid = s->pid ? find_vpid(s->pid) : monitor_target_rcu();
-	if (pid)
+	if (!pid) {
+		rcu_read_unlock();
+		return s->pid ? -ESRCH : -ENODATA;
+	}
+	check = access_pid(file, pid, thread);
+	if (!check) {
 		err = fill_stats(s, pid, thread);
-	else
-		err = s->pid ? -ESRCH : -ENODATA;
+		rcu_read_unlock();
+		return err;
+	}
+	get_pid(pid);
+	get_pid(check);
 	rcu_read_unlock();
+	err = access_check(file, check);
+	if (!err) {
+		rcu_read_lock();
+		err = fill_stats(s, pid, thread);
+		rcu_read_unlock();
+	}
+	put_pid(check);
+	put_pid(pid);
 	return err;
 }
 
@@ -318,14 +400,16 @@ efault:
 
 /**
  * tm_stats() - TM_STATS: fill the struct taskmon_stats at @uarg
+ * @file: the caller's open /dev/taskmonitor
  * @uarg: the caller's struct, whose @size says how large it is
  *
  * Return: 0; -EFAULT; -EINVAL for a bad size, unknown flags or a negative
  * pid; -E2BIG when the caller's struct is larger than the kernel's and
  * the extra bytes are not zero; -ENODATA for pid 0 without a target;
- * -ESRCH if there is no such process visible to the caller.
+ * -ESRCH if there is no such process visible to the caller; -EACCES if
+ * access=ptrace refuses it.
  */
-long tm_stats(struct taskmon_stats __user *uarg)
+long tm_stats(const struct file *file, struct taskmon_stats __user *uarg)
 {
 	struct taskmon_stats s;
 	u32 usize, flags;
@@ -341,7 +425,7 @@ long tm_stats(struct taskmon_stats __user *uarg)
 	if (err)
 		return err;
 	init_query(&s, usize, flags, pid);
-	err = query(&s);
+	err = query(file, &s);
 	if (err)
 		return err;
 	return put_stats(uarg, &s);
@@ -349,17 +433,20 @@ long tm_stats(struct taskmon_stats __user *uarg)
 
 /**
  * tm_stats_batch() - TM_STATS_BATCH: fill every record of a batch
+ * @file: the caller's open /dev/taskmonitor
  * @uarg: the caller's struct taskmon_stats_batch
  *
  * Each record gets its own @error (0, -ESRCH, -ENODATA, -EINVAL for a
- * negative pid, -E2BIG for a non-zero tail); a record that is filled has
+ * negative pid, -E2BIG for a non-zero tail, -EACCES if access=ptrace
+ * refuses it); a record that is filled has
  * the fields of TM_STATS.
  *
  * Return: 0 once every record is answered; -EFAULT; -EINVAL for a bad
  * size, unknown flags, a non-zero @reserved or a count of 0; -E2BIG for a
  * count above TM_STATS_BATCH_MAX; -EINTR if a fatal signal came first.
  */
-long tm_stats_batch(struct taskmon_stats_batch __user *uarg)
+long tm_stats_batch(const struct file *file,
+		    struct taskmon_stats_batch __user *uarg)
 {
 	struct taskmon_stats_batch batch;
 	struct taskmon_stats s;
@@ -387,7 +474,7 @@ long tm_stats_batch(struct taskmon_stats_batch __user *uarg)
 			return err;
 		init_query(&s, batch.size, batch.flags, nr);
 		if (!err)
-			err = query(&s);
+			err = query(file, &s);
 		if (err) {
 			/* A failed record: its input fields and its error. */
 			init_query(&s, batch.size, batch.flags, nr);

@@ -424,15 +424,30 @@ err_free:
 	return ERR_PTR(err);
 }
 
+/* Whether @file's opener may read every process of @s (access.c). */
+static int stream_may_read(const struct file *file, struct tm_stream *s)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < s->nr_procs; i++) {
+		err = access_may_read(file, s->procs[i].pid);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /**
  * tm_subscribe() - TM_SUBSCRIBE: subscribe @file to samples of processes
  * @file: the open file, which then owns the stream
  * @uarg: the struct taskmon_subscribe
  *
  * Return: 0; -EFAULT, -EINVAL, -E2BIG for a bad request (-EINVAL also
- * for a process named twice); -ESRCH or -ENODATA for a pid; -EBUSY if
- * @file subscribed already; -EDQUOT if the caller's real uid holds
- * max_user_subscriptions streams; -ENOMEM, in the caller's memory cgroup.
+ * for a process named twice); -ESRCH or -ENODATA for a pid; -EACCES for a
+ * pid access=ptrace refuses; -EBUSY if @file subscribed already; -EDQUOT
+ * if the caller's real uid holds max_user_subscriptions streams; -ENOMEM,
+ * in the caller's memory cgroup.
  */
 long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 {
@@ -459,6 +474,12 @@ long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 		return PTR_ERR(s);
 	}
 	s->uid = uid;
+	err = stream_may_read(file, s);
+	if (err) {
+		stream_free(s);
+		user_subs_put(uid);
+		return err;
+	}
 
 	/* Publish the finished stream; cmpxchg() orders its set-up before. */
 	if (cmpxchg(&file->private_data, NULL, s)) {

@@ -8,6 +8,7 @@
  *   stats.c    TM_STATS and TM_STATS_BATCH: statistics of any process
  *   stream.c   TM_SUBSCRIBE, read() and poll(): streams of samples
  *   list.c     TM_LIST: the kernel's list of processes
+ *   access.c   the access= parameter: who reads which process
  *   chrdev.c   /dev/taskmonitor and its ioctl requests
  *   main.c     module parameter, init and exit
  */
@@ -36,18 +37,25 @@ void read_thread_group(struct signal_struct *sig,
 		       void (*read)(struct signal_struct *sig, void *arg),
 		       void *arg);
 
-long tm_stats(struct taskmon_stats __user *uarg);
-long tm_stats_batch(struct taskmon_stats_batch __user *uarg);
+struct file;
+long tm_stats(const struct file *file, struct taskmon_stats __user *uarg);
+long tm_stats_batch(const struct file *file,
+		    struct taskmon_stats_batch __user *uarg);
 int process_cpu(struct pid *pid, u64 *user_ns, u64 *system_ns, bool *exited);
 bool process_exited(struct task_struct *leader);
 
-struct file;
 struct poll_table_struct;
 long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg);
 ssize_t tm_stream_read(struct file *file, char __user *buf, size_t len);
 __poll_t tm_stream_poll(struct file *file, struct poll_table_struct *wait);
 void tm_stream_release(struct file *file);
 long tm_list(struct taskmon_list __user *uarg);
+
+struct pid *access_pid(const struct file *file, struct pid *pid, bool thread);
+int access_check(const struct file *file, struct pid *pid);
+int access_may_read(const struct file *file, struct pid *pid);
+int taskmonitor_access_init(void);
+void taskmonitor_access_exit(void);
 
 int monitor_thread_start(void);
 void monitor_thread_stop(void);
