@@ -49,7 +49,7 @@ endfunction()
 # CLI and the Python extension under AddressSanitizer and
 # UndefinedBehaviorSanitizer; any report fails the test that triggered it.
 # Python itself is not instrumented: its tests load the extension with
-# libasan preloaded (ASan must come first) and leak detection off (the
+# libasan (and libstdc++) preloaded (ASan must come first) and leak detection off (the
 # interpreter's own allocations at exit are not ours).
 option(TASKMON_SANITIZE "Build with -fsanitize=address,undefined (scripts/test: build/asan)" OFF)
 set(TASKMON_SANITIZER_ENV "")
@@ -59,7 +59,12 @@ if(TASKMON_SANITIZE)
     add_link_options(-fsanitize=address,undefined)
     execute_process(COMMAND "${CMAKE_CXX_COMPILER}" -print-file-name=libasan.so
         OUTPUT_VARIABLE _taskmon_libasan OUTPUT_STRIP_TRAILING_WHITESPACE)
-    set(TASKMON_SANITIZER_ENV "LD_PRELOAD=${_taskmon_libasan}"
+    # libstdc++ too: ASan resolves the __cxa_throw it intercepts when it
+    # starts, and python3 itself does not load libstdc++ ("CHECK failed:
+    # real___cxa_throw != 0" at the extension's first exception).
+    execute_process(COMMAND "${CMAKE_CXX_COMPILER}" -print-file-name=libstdc++.so
+        OUTPUT_VARIABLE _taskmon_libstdcxx OUTPUT_STRIP_TRAILING_WHITESPACE)
+    set(TASKMON_SANITIZER_ENV "LD_PRELOAD=${_taskmon_libasan}:${_taskmon_libstdcxx}"
         "ASAN_OPTIONS=detect_leaks=0"
         "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 endif()
