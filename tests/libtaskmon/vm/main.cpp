@@ -8,9 +8,9 @@
 // $TASKMON_TEST_TIMEOUT seconds (default 300).  A test still running then
 // is reported by name on stderr; the watchdog writes the --gtest_output XML
 // itself (the tests that ended, and the hung one as a failure), writes the
-// names of all of them to $TASKMON_GTEST_RESUME (if set) as a GoogleTest
-// filter, and ends the process with status 124.  tests/run-guest-suites then
-// runs the binary again without those tests.
+// names of all of them to $TASKMON_GTEST_RESUME (if set, and if tests are
+// left to run) as a GoogleTest filter, and ends the process with status 124. tests/run-guest-suites
+// then runs the binary again without those tests.
 #include "vm_util.hpp"
 
 #include <taskmon/taskmon.hpp>
@@ -106,7 +106,11 @@ struct WatchdogState {
         }
         xml << "  </testsuite>\n</testsuites>\n";
     }
-    if (!s.resume_path.empty()) {
+    // The tests after the hung one run again without those that ran, if
+    // there are any left.
+    const auto to_run =
+        static_cast<std::size_t>(::testing::UnitTest::GetInstance()->test_to_run_count());
+    if (!s.resume_path.empty() && s.ended.size() < to_run) {
         std::ofstream resume(s.resume_path);
         for (std::size_t i = 0; i < s.ended.size(); ++i) {
             resume << (i ? ":" : "") << s.ended[i].suite << "." << s.ended[i].name;
