@@ -51,3 +51,20 @@ def test_no_readable_log_is_status_2(tmp_path):
     out = scan(tmp_path / "missing.log")
     assert out.returncode == 2
     assert "cannot read" in out.stderr
+
+
+def test_the_squatters_provoked_stack_dump_is_not_a_report():
+    """tests/reliability's squatter holds taskmonitor's class name on
+    purpose: sysfs_warn_dup()'s stack dump of the failing load is expected."""
+    out = scan(FIXTURES / "squatter-duplicate.log")
+    assert out.returncode == 1, out.stdout
+
+
+def test_a_duplicate_without_the_squatter_is_a_report(tmp_path):
+    log = tmp_path / "dmesg.log"
+    log.write_text("".join(line for line in
+                           (FIXTURES / "squatter-duplicate.log").read_text().splitlines(True)
+                           if "squatter: took" not in line))
+    out = scan(log)
+    assert out.returncode == 0
+    assert "Call Trace:" in out.stdout
