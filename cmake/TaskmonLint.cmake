@@ -61,8 +61,9 @@ set(TASKMON_SKIP_CODE 77)
 # taskmon_add_tool_test(NAME <name> TOOL <path or NOTFOUND> PACKAGE <debian package>
 #                       [LABELS <labels>...] [WORKING_DIRECTORY <dir>] COMMAND <args>...)
 # Registers a test that needs TOOL.  Without TOOL the test is registered
-# all the same, and reports itself as skipped (SKIP_RETURN_CODE), saying
-# what to install: a check never disappears from the summary.
+# all the same, saying what to install: skipped (SKIP_RETURN_CODE), or
+# failed under TASKMON_REQUIRE_TOOLS=1 (scripts/test, CI), where every tool
+# must be there.  A check never disappears from the summary.
 function(taskmon_add_tool_test)
     cmake_parse_arguments(arg "" "NAME;TOOL;PACKAGE;WORKING_DIRECTORY" "LABELS;COMMAND" ${ARGN})
     if(NOT arg_WORKING_DIRECTORY)
@@ -72,7 +73,7 @@ function(taskmon_add_tool_test)
         add_test(NAME ${arg_NAME} COMMAND ${arg_COMMAND} WORKING_DIRECTORY "${arg_WORKING_DIRECTORY}")
     else()
         add_test(NAME ${arg_NAME}
-            COMMAND sh -c "echo 'skipped: ${arg_PACKAGE} is not installed (apt-get install ${arg_PACKAGE}, or scripts/setup-host)'; exit ${TASKMON_SKIP_CODE}")
+            COMMAND sh -c "echo '${arg_PACKAGE} is not installed (apt-get install ${arg_PACKAGE}, or scripts/setup-host)'; [ \"$TASKMON_REQUIRE_TOOLS\" = 1 ] && exit 1; exit ${TASKMON_SKIP_CODE}")
     endif()
     set_tests_properties(${arg_NAME} PROPERTIES
         LABELS "${arg_LABELS}"

@@ -21,12 +21,20 @@
 #   tm_unpack_kernel DIR KVER DEB...
 #                                unpacks kernel packages into DIR/root for
 #                                the VM (never installs them)
-#   tm_pytest SUITE XML ARGS...  pytest with JUnit XML, as every suite runs it
+#   tm_pytest SUITE XML ARGS...  pytest with JUnit XML and a time limit per
+#                                test, as every suite runs it
 #   tm_require_results XML WHAT  fails when a suite left no results
+#   tm_require_tool PRESENT WHAT a missing tool: a skip (status 77), or a
+#                                failure (1) under TASKMON_REQUIRE_TOOLS=1
+#   tm_guest_env                 the environment that crosses into the VM
+#                                (tm_guest_vars), as NAME=VALUE lines
+#   tm_check_tools               fails, naming each, when a program of
+#                                tm_tools is missing (scripts/check-fresh)
 #   tm_insmod KO_DIR NAME [ARGS...]
 #                                loads NAME.ko found under KO_DIR
 
 tm_prog=${tm_prog:-$(basename "$0")}
+# shellcheck disable=SC2034 # for the scripts that source this file
 tm_cache=${TASKMON_CACHE:-/var/cache/taskmon}
 
 tm_note() { echo "$tm_prog: $*" >&2; }
@@ -131,11 +139,55 @@ tm_unpack_kernel() {
 
 # tm_pytest SUITE XML ARGS...: the system's Python (the guest sees the
 # host's root, where a pyenv or virtualenv python3 may come first in PATH).
+# Every test has TASKMON_TEST_TIMEOUT seconds (default 300; pytest-timeout,
+# python3-pytest-timeout): a hung test fails by name and the suite goes on.
 tm_pytest() {
 	local suite=$1 xml=$2
 	shift 2
-	/usr/bin/python3 -m pytest -p no:cacheprovider -v \
+	/usr/bin/python3 -m pytest -p no:cacheprovider -v -rs \
+		-p timeout --timeout="${TASKMON_TEST_TIMEOUT:-300}" \
 		--junitxml="$xml" -o junit_suite_name="$suite" "$@"
+}
+
+# tm_require_tool PRESENT WHAT: for a test that needs a tool (PRESENT is
+# true or false, or a command to run).  With the tool, returns 0.  Without
+# it, says WHAT is missing and returns 77 (skip), or 1 (failure) under
+# TASKMON_REQUIRE_TOOLS=1: scripts/test and CI set it, where every tool
+# scripts/setup-host installs must be there.  The same rule as
+# tests/pylib/required.py and TASKMON_REQUIRE_TOOL (tests/libtaskmon/vm).
+tm_require_tool() {
+	local present=$1
+	shift
+	if eval "$present" >/dev/null 2>&1; then return 0; fi
+	if [ "${TASKMON_REQUIRE_TOOLS:-0}" = 1 ]; then
+		tm_note "FAILED: $* (TASKMON_REQUIRE_TOOLS=1: it must be there)"
+		return 1
+	fi
+	tm_note "skipped: $*"
+	return 77
+}
+
+# What crosses into the test VM (tests/vm/run-vm passes the guest only
+# TASKMON_IN_VM=1): every entry point that boots one (scripts/test's vm
+# step, tests/sanitizer/run, tests/dkms/run) passes these on with
+# `env $(tm_guest_env)`.  The knobs of docs/reliability.md, the cache
+# (the exporter's end-to-end test finds promtool and Prometheus there),
+# the per-test time limit and TASKMON_REQUIRE_TOOLS.
+tm_guest_vars=(
+	TASKMON_SEED TASKMON_STRESS_SECONDS TASKMON_STRESS_THREADS TASKMON_STRESS_PROCESSES
+	TASKMON_CHURN_SECONDS TASKMON_CHURN_THREADS TASKMON_CHURN_IDLE
+	TASKMON_VM_CHURN_SECONDS TASKMON_UNLOAD_CYCLES TASKMON_RACE_ITERATIONS TASKMON_CALL_DEADLINE
+	TASKMON_FUZZ_WRITES TASKMON_FUZZ_IOCTLS TASKMON_FUZZ_LIST_CALLS
+	TASKMON_CACHE TASKMON_TEST_TIMEOUT TASKMON_REQUIRE_TOOLS
+)
+
+# tm_guest_env: NAME=VALUE for each of tm_guest_vars that is set, one a
+# line (mapfile -t them, then: run-vm ... -- env "${vars[@]}" COMMAND).
+tm_guest_env() {
+	local var
+	for var in "${tm_guest_vars[@]}"; do
+		[ -z "${!var+set}" ] || printf '%s=%s\n' "$var" "${!var}"
+	done
 }
 
 # A suite that wrote no results did not run (or crashed): a failure, never
@@ -167,4 +219,34 @@ tm_debian_security_archive() {
 		return
 	fi
 	tm_apt_source_of "$(tm_codename)-security"
+}
+
+# Every program the scripts and tests call that a minimal Debian 12
+# (debootstrap --variant=minbase) lacks, as PROGRAM:PACKAGE, the package
+# being the one scripts/setup-host installs for it.  The guest runs the
+# host's root: what the guest scripts call (ip, udevadm...) is here too.
+# scripts/check-fresh checks them with command -v after scripts/setup-host.
+tm_tools=(
+	cmake:cmake ctest:cmake g++:build-essential gcc:build-essential make:build-essential
+	pkg-config:pkgconf git:git python3:python3-dev pandoc:pandoc
+	clang-format:clang-format run-clang-tidy:clang-tidy pycodestyle:pycodestyle
+	shellcheck:shellcheck
+	insmod:kmod rmmod:kmod modprobe:kmod depmod:kmod sparse:sparse xz:xz-utils perl:perl
+	qemu-system-x86_64:qemu-system-x86 busybox:busybox-static cpio:cpio unshare:util-linux
+	mountpoint:util-linux zstd:zstd gzip:gzip readelf:binutils
+	dkms:dkms dpkg-buildpackage:dpkg-dev dpkg-checkbuilddeps:dpkg-dev debuild:devscripts
+	lintian:lintian fakeroot:fakeroot debootstrap:debootstrap
+	bpftrace:bpftrace perf:linux-perf flex:flex bison:bison bc:bc
+	ip:iproute2 udevadm:udev /lib/systemd/systemd-udevd:udev systemd-analyze:systemd
+	pgrep:procps ps:procps
+)
+
+tm_check_tools() {
+	local entry missing=()
+	for entry in "${tm_tools[@]}"; do
+		command -v "${entry%%:*}" >/dev/null || missing+=("${entry%%:*} (${entry#*:})")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	tm_note "missing after scripts/setup-host: ${missing[*]}"
+	return 1
 }

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+import required  # tests/pylib (conftest.py puts it on sys.path)
 
 from taskmon_exporter.config import load
 
@@ -29,7 +30,7 @@ def tool(name, package):
     if path is None:
         how = ("tests/exporter/prometheus-tools" if package == "prometheus"
                else f"apt-get install {package}")
-        pytest.skip(f"{name} is not installed ({how})")
+        required.tool(False, f"{name} is not installed ({how})")
     return path
 
 

@@ -24,6 +24,7 @@ import time
 
 import pytest
 
+import required
 import stats_uapi as su
 import tmdev
 
@@ -101,8 +102,7 @@ CALLS = 10
 
 @pytest.fixture(scope="module")
 def churner_binary(tmp_path_factory):
-    if not shutil.which("gcc"):
-        pytest.skip("gcc is needed to build the thread churner")
+    required.tool(shutil.which("gcc"), "gcc is needed to build the thread churner (gcc)")
     src = tmp_path_factory.mktemp("churn") / "churn.c"
     src.write_text(_CHURNER)
     binary = src.with_suffix("")

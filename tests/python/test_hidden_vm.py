@@ -21,6 +21,8 @@ import time
 
 import pytest
 
+import required  # tests/pylib (conftest.py puts it on sys.path)
+
 import taskmon
 import taskmon_testlib as lib
 
@@ -127,8 +129,7 @@ def test_tmpfs_over_proc_pid_is_open(sleeper):
 def test_pidhider_is_getdents64(sleeper):
     ko = os.environ.get("TASKMON_PIDHIDER_KO") or os.path.join(
         os.environ.get("TASKMON_KO_DIR", "/nonexistent"), "pidhider", "pidhider.ko")
-    if not os.path.exists(ko):
-        pytest.skip(f"no pidhider.ko at {ko} (tests/hidden/build-pidhider)")
+    required.tool(os.path.exists(ko), f"no pidhider.ko at {ko} (tests/hidden/build-pidhider)")
     subprocess.run(["insmod", ko, f"pid={sleeper.pid}"], check=True)
     try:
         listed = str(sleeper.pid) in os.listdir("/proc")

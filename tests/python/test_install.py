@@ -13,6 +13,8 @@ import sysconfig
 
 import pytest
 
+import required  # tests/pylib (conftest.py puts it on sys.path)
+
 import taskmon
 
 BUILD = pathlib.Path(taskmon.__file__).resolve().parent.parent.parent.parent
@@ -91,12 +93,13 @@ def _have(module):
 
 @pytest.mark.skipif(os.environ.get("TASKMON_IN_VM") == "1",
                     reason="a build test: on the host only (slow under the VM's emulation)")
-@pytest.mark.skipif(not all(map(_have, ("pip", "setuptools", "pybind11"))),
-                    reason="needs python3-pip, python3-setuptools and python3-pybind11")
+@pytest.mark.timeout(900)  # a whole build of libtaskmon: slow on a loaded host
 def test_pip_builds_a_working_wheel_from_the_source_tree(tmp_path):
     """bindings/python/pyproject.toml: pip builds a wheel offline (with the
     system's setuptools and pybind11), libtaskmon compiled in.  The checkout
     is copied first, so the build leaves nothing behind in it."""
+    required.tool(all(map(_have, ("pip", "setuptools", "pybind11"))),
+                  "needs python3-pip, python3-setuptools and python3-pybind11 (scripts/setup-host)")
     import shutil
     import zipfile
     root = pathlib.Path(__file__).resolve().parent.parent.parent

@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+import required  # tests/pylib (conftest.py puts it on sys.path)
+
 pytestmark = [
     pytest.mark.lint,
     pytest.mark.skipif(os.environ.get("TASKMON_IN_VM") == "1",
@@ -22,12 +24,13 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 SOURCES = sorted(str(p) for p in [*(ROOT / "bindings/python").rglob("*.py"),
                                   *(ROOT / "tests/python").glob("*.py"),
                                   *(ROOT / "tests/pylib").glob("*.py"),
+                                  *(ROOT / "tests/vm").glob("*.py"),
                                   *(ROOT / "bench").rglob("*.py")])
 
 
 def _tool(module):
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} is not installed (apt-get install python3-pyflakes pycodestyle)")
+    required.tool(importlib.util.find_spec(module) is not None,
+                  f"{module} is not installed (apt-get install python3-pyflakes pycodestyle)")
 
 
 def test_pyflakes():

@@ -20,6 +20,7 @@ import pytest
 
 import taskmon
 import taskmon_testlib as lib
+import required
 
 pytestmark = pytest.mark.vm
 
@@ -228,8 +229,7 @@ def test_one_liner_from_the_issue():
 
 def test_cli_json_stats_parses():
     cli = lib.cpp_cli()
-    if cli is None:
-        pytest.skip("no C++ taskmon built")
+    required.tool(cli is not None, "no C++ taskmon built (cmake --build build/host)")
     bogus = lib.unused_pid()
     r = subprocess.run([cli, "--json", "stats", str(os.getpid()), "1", str(bogus)],
                        capture_output=True, text=True)

@@ -15,12 +15,19 @@ import pytest
 
 import taskmon
 import taskmon_testlib as lib
+import required
 
 HERE = pathlib.Path(__file__).parent
 STUB = pathlib.Path(taskmon.__file__).parent / "_ext.pyi"
 HAVE_MYPY = importlib.util.find_spec("mypy") is not None
-needs_mypy = pytest.mark.skipif(not HAVE_MYPY, reason="mypy is not installed "
-                                "(apt-get install python3-mypy)")
+
+
+def needs_mypy():
+    """mypy must be there: a skip by hand, a failure under scripts/test
+    (tests/pylib/required.py)."""
+    required.tool(HAVE_MYPY, "mypy is not installed (apt-get install python3-mypy)")
+
+
 # mypy gives the same answer everywhere, and takes minutes in the emulated VM.
 host_only = pytest.mark.skipif(lib.IN_VM, reason="a static check: run on the host only")
 
@@ -30,26 +37,26 @@ def _mypy(*args, cwd=None):
                           timeout=300, env=lib.child_env(), cwd=cwd)
 
 
-@needs_mypy
 @host_only
 def test_stubtest(tmp_path):
+    needs_mypy()
     out = _mypy("mypy.stubtest", "--allowlist", str(HERE / "stubtest-allowlist.txt"),
                 "taskmon", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-@needs_mypy
 @host_only
 def test_package_passes_mypy_strict(tmp_path):
+    needs_mypy()
     out = _mypy("mypy", "--strict", "--no-incremental", "-p", "taskmon", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-@needs_mypy
 @host_only
 def test_typed_client_program(tmp_path):
     """A user's program type-checks against the installed package (py.typed),
     and mistakes in it are caught."""
+    needs_mypy()
     good = tmp_path / "good.py"
     good.write_text(textwrap.dedent("""
         import errno

@@ -1,30 +1,53 @@
 #!/bin/bash
 # Prove the VM harness on one kernel:
 #
-#   tests/vm/selftest.sh FLAVOR|KVER [OUTDIR]
+#   tests/vm/selftest.sh [--junit FILE] FLAVOR|KVER [OUTDIR]
 #
-# Prepares the kernel, then boots it six times: a command that reports
-# what it sees in the guest (kernel, python3, environment, mounts, CPUs,
-# clocksource), a failing command (exit status), a command writing a
-# kernel WARNING, a kernel crash, a hang (time-out), and a boot that hangs
-# before the command (the boot watchdog, with its one retry).  Prints one "ok"/"not ok" line per
-# check (TAP) and exits 1 if any failed.  The runs' files stay in
-# OUTDIR/KVER/ (default: build/vm-selftest in the checkout).
+# Prepares the kernel, then boots it five times, once per case: a command
+# that reports what it sees in the guest (kernel, python3, environment,
+# mounts, CPUs, clocksource) and exits 7 (its status must come back), a
+# command writing a kernel WARNING (126), a kernel crash (125), a hang
+# (time-out, 124), and a boot that hangs before the command (the boot
+# watchdog, with its one retry: two 10 s boots, 125).  Prints one
+# "ok"/"not ok" line per check (TAP), also as JUnit XML into FILE with
+# --junit (scripts/test's vm step runs it so, on its first kernel), and
+# exits 1 if any failed.  The runs' files stay in OUTDIR/KVER/ (default:
+# build/vm-selftest in the checkout).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd -P)
 checkout=$(cd "$here/../.." && pwd -P)
-flavor=${1:?usage: selftest.sh FLAVOR|KVER [OUTDIR]}
+junit=''
+if [ "${1:-}" = --junit ]; then
+	junit=${2:?usage: selftest.sh [--junit FILE] FLAVOR|KVER [OUTDIR]}
+	junit=$(realpath -m "$junit")
+	shift 2
+fi
+flavor=${1:?usage: selftest.sh [--junit FILE] FLAVOR|KVER [OUTDIR]}
 failed=0 count=0
+cases=()
 
+xml_escape() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/\&quot;/g' <<<"$1"; }
 ok() {
 	count=$((count + 1))
 	echo "ok $count - $1"
+	cases+=("<testcase classname=\"vm-selftest\" name=\"$(xml_escape "$1")\"/>")
 }
 not_ok() {
 	count=$((count + 1))
 	failed=$((failed + 1))
 	echo "not ok $count - $1: $2"
+	cases+=("<testcase classname=\"vm-selftest\" name=\"$(xml_escape "$1")\"><failure message=\"$(xml_escape "$2")\"/></testcase>")
+}
+write_junit() {
+	[ -n "$junit" ] || return 0
+	mkdir -p "$(dirname "$junit")"
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo "<testsuite name=\"vm-selftest\" tests=\"$count\" failures=\"$failed\">"
+		printf '  %s\n' "${cases[@]}"
+		echo '</testsuite>'
+	} >"$junit"
 }
 # check NAME EXPECTED ACTUAL
 check() {
@@ -62,20 +85,24 @@ out=$1 checkout=$2
 	mountpoint -q /sys/kernel/debug && echo "debugfs=mounted" || echo "debugfs=missing"
 	echo "clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 	read -r line && echo "stdin=data" || echo "stdin=eof"
+	echo "tmp-out=yes"
 } >"$out/facts"
 echo "WARNING: this line is user-space output and must not fail the run"
+exit 7
 '
 
 # fact KEY: its value in the first boot's facts
 fact() { sed -n "s/^$1=//p" "$base/facts/facts"; }
 
 check_facts() {
-	if [ "$status" -ne 0 ] || [ ! -f "$base/facts/facts" ]; then
+	if [ "$status" -ne 7 ] || [ ! -f "$base/facts/facts" ]; then
 		not_ok "boot $kver and run commands in a chroot of the host" \
 			"run-vm exit status $status, see $base/facts.log"
 		return
 	fi
 	ok "boot $kver and run commands in a chroot of the host ($seconds s)"
+	check "a failing command's exit status comes back" 7 "$status"
+	check "DIR under /tmp is writable from the guest" yes "$(fact tmp-out)"
 	check "uname -r in the guest" "$kver" "$(fact kernel)"
 	check "/usr/bin/python3 in the guest" 1 "$(fact python)"
 	check "the command runs in the host's cwd" "$checkout" "$(fact cwd)"
@@ -100,16 +127,16 @@ check_facts() {
 	echo "# $kver: the command started ${boot:-?} s after the kernel did; $seconds s for the whole run"
 }
 
-# DIR under /tmp: the guest's tmpfs on /tmp must not hide it.
-check_exit_status() {
+# The first boot: the facts, from a command that exits 7, with --out a
+# folder under /tmp (the guest's tmpfs on /tmp must not hide it).  One
+# boot for both, then its files are copied to $base/facts.
+check_facts_and_exit_status() {
 	local tmp
 	tmp=$(mktemp -d /tmp/taskmon-vm-selftest.XXXXXX)
-	# shellcheck disable=SC2016 # expanded in the guest
-	vm exit-status --out "$tmp" -- bash -c 'echo seen >"$1/from-guest"; exit 7' guest "$tmp"
-	check "a failing command's exit status comes back" 7 "$status"
-	check "DIR under /tmp is writable from the guest" seen "$(cat "$tmp/from-guest" 2>/dev/null)"
-	cp "$tmp"/*.log "$base/exit-status/" 2>/dev/null || true
+	vm facts --out "$tmp" -- bash -c "$guest_facts" guest "$tmp" "$checkout"
+	cp -r "$tmp"/. "$base/facts/" 2>/dev/null || true
 	rm -rf "$tmp"
+	check_facts
 }
 
 # reported NAME PATTERN: how many of run-vm's kernel report lines match
@@ -153,14 +180,13 @@ mkdir -p "$base"
 base=$(cd "$base" && pwd -P)
 cd "$checkout"
 echo "# tests/vm/selftest.sh on $kver; logs in $base"
-vm facts -- bash -c "$guest_facts" guest "$base/facts" "$checkout"
-check_facts
-check_exit_status
+check_facts_and_exit_status
 check_warning
 check_crash
 check_timeout
 check_stall
 echo "1..$count"
+write_junit
 if [ "$failed" -gt 0 ]; then
 	echo "# $failed of $count checks failed on $kver"
 	exit 1

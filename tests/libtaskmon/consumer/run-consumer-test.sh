@@ -72,7 +72,13 @@ fi
 
 step "pkg-config consumer"
 if ! command -v pkg-config >/dev/null 2>&1; then
-    echo "pkg-config is not installed (apt-get install pkg-config): skipping its part" >&2
+    # A skip by hand, a failure under TASKMON_REQUIRE_TOOLS=1 (scripts/test),
+    # as tm_require_tool in tests/lib.sh decides.
+    if [ "${TASKMON_REQUIRE_TOOLS:-0}" = 1 ]; then
+        echo "FAILED: pkg-config is not installed (apt-get install pkgconf; TASKMON_REQUIRE_TOOLS=1: it must be there)" >&2
+        exit 1
+    fi
+    echo "pkg-config is not installed (apt-get install pkgconf): skipping its part" >&2
     exit 77
 fi
 PKG_CONFIG_PATH=$libdir/pkgconfig

@@ -267,9 +267,7 @@ TEST_F(Stats, BatchAtAndAboveTheKernelBound)
 TEST_F(Stats, CliPrintsEveryPidAndFailsForAnExitedOne)
 {
     const std::string cli = cli_program();
-    if (cli.empty()) {
-        GTEST_SKIP() << "no taskmon program";
-    }
+    TASKMON_REQUIRE_TOOL(!cli.empty(), "no taskmon program (build it: cmake --build build/host)");
     const std::string self = std::to_string(::getpid());
     RunResult r = run_program(cli, {"--device", monitor_device(), "stats", self, "1"});
     ASSERT_EQ(r.status, 0) << r.err;

@@ -169,6 +169,11 @@ bool in_vm()
     return env_or("TASKMON_IN_VM", "0") == "1";
 }
 
+bool tools_required()
+{
+    return env_or("TASKMON_REQUIRE_TOOLS", "0") == "1";
+}
+
 void VmTest::SetUp()
 {
     std::string missing;

@@ -25,6 +25,12 @@ std::string hello_device();
 std::string env_or(const char* name, const char* fallback);
 /** True when $TASKMON_IN_VM is "1": missing devices or programs are failures, not skips. */
 bool in_vm();
+/**
+ * True when $TASKMON_REQUIRE_TOOLS is "1" (scripts/test and CI set it): a
+ * missing tool, program or test-only module is a failure there, a skip
+ * elsewhere (TASKMON_REQUIRE_TOOL below).
+ */
+bool tools_required();
 
 /**
  * Base fixture: skips the test (or, with TASKMON_IN_VM=1, fails it) when
@@ -132,5 +138,21 @@ private:
 std::optional<std::string> read_file(const std::string& path);
 
 } // namespace taskmon::vmtest
+
+/**
+ * A test that needs something outside this binary (a program, a test-only
+ * module): unless @p present, skips the test saying @p what is missing, or
+ * fails it under TASKMON_REQUIRE_TOOLS=1.  The shell (tm_require_tool in
+ * tests/lib.sh) and Python (tests/pylib/required.py) have the same rule.
+ */
+#define TASKMON_REQUIRE_TOOL(present, what)                                                        \
+    do {                                                                                           \
+        if (!(present)) {                                                                          \
+            if (::taskmon::vmtest::tools_required()) {                                             \
+                GTEST_FAIL() << what << " (TASKMON_REQUIRE_TOOLS=1: it must be there)";            \
+            }                                                                                      \
+            GTEST_SKIP() << what;                                                                  \
+        }                                                                                          \
+    } while (false)
 
 #endif // TASKMON_TESTS_VM_UTIL_HPP
