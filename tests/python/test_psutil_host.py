@@ -274,6 +274,7 @@ def test_signals_wait_and_wait_procs(fake):
 
 def test_a_reused_pid_is_no_such_process(fake, child):
     p = taskmon.Process(child.pid)
+    assert p.cmdline() == ["sleep", "30"]  # psutil's Process is made and kept
     object.__setattr__(p, "_start_time_ns", p._start_time_ns - 10)
     assert not p.is_running()
     for call in (p.name, p.cpu_times, p.memory_info, p.cmdline, p.terminate):

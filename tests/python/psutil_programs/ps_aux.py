@@ -18,6 +18,7 @@ def main():
         cpu = sum(i["cpu_times"][:2]) if i["cpu_times"] else ""
         mem = i["memory_info"]
         cmd = " ".join(i["cmdline"]) if i["cmdline"] else i["name"]
+        cmd = cmd.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
         print("\t".join(str(x) for x in (
             i["username"], i["pid"], i["ppid"], i["name"], i["status"], i["nice"], start,
             f"{cpu:.2f}", mem.rss, mem.vms, f"{i['memory_percent']:.1f}", i["num_threads"],

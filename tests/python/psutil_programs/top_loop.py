@@ -27,9 +27,10 @@ def main():
     for cpu, pid, name, status, threads in table[:5]:
         print(f"{pid}\t{name}\t{cpu}\t{status}\t{threads}")
     top = psutil.Process(table[0][1])
-    with top.oneshot():
+    with top.oneshot():  # psutil's oneshot() keeps cpu_times(): cpu_percent() outside
         print(top.name(), top.ppid(), top.parent().pid, len(top.children()),
-              top.is_running(), top.cpu_percent(interval=0.5) > 0)
+              top.is_running(), end=" ")
+    print(top.cpu_percent(interval=0.5) > 0)
 
 
 if __name__ == "__main__":
