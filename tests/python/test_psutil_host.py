@@ -293,6 +293,24 @@ def _run_without_psutil(code):
                           capture_output=True, text=True, env=env, timeout=120)
 
 
+def test_psutil_answers_when_taskmon_stands_in_for_it_in_sys_modules():
+    """psutil reads sys.modules["psutil"].PROCFS_PATH: with taskmon there
+    (a program's ``sys.modules["psutil"] = taskmon``), psutil still works."""
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {HERE!r})
+        import taskmon, taskmon_procfake
+        taskmon_procfake.install()
+        sys.modules["psutil"] = taskmon
+        import psutil
+        print(psutil.Process().cmdline()[:2])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=lib.child_env(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"{[sys.executable, '-c']}\n"
+
+
 def test_without_psutil_the_module_answers_and_the_rest_names_the_package():
     out = _run_without_psutil("""
         import os

@@ -56,7 +56,7 @@ __all__ = ["Process", "NoSuchProcess", "ZombieProcess", "AccessDenied", "Timeout
            "STATUS_WAKING", "STATUS_IDLE", "STATUS_LOCKED", "STATUS_WAITING",
            "STATUS_SUSPENDED", "STATUS_PARKED",
            "LINUX", "POSIX", "WINDOWS", "MACOS", "OSX", "BSD", "FREEBSD", "OPENBSD",
-           "NETBSD", "SUNOS", "AIX"]
+           "NETBSD", "SUNOS", "AIX", "PROCFS_PATH"]
 
 _T = TypeVar("_T")
 
@@ -79,6 +79,11 @@ STATUS_PARKED = "parked"
 #: psutil's platform constants: taskmon runs on Linux only.
 LINUX = POSIX = True
 WINDOWS = MACOS = OSX = BSD = FREEBSD = OPENBSD = NETBSD = SUNOS = AIX = False
+
+#: psutil's setting of where procfs is.  psutil reads it from
+#: sys.modules["psutil"], which is taskmon when a program does
+#: ``sys.modules["psutil"] = taskmon``: what taskmon asks psutil still works.
+PROCFS_PATH = "/proc"
 
 # psutil's status strings for the letters of /proc/PID/stat.
 _STATUS = {
