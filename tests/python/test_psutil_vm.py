@@ -13,6 +13,7 @@ import pathlib
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -62,17 +63,22 @@ def ps_rows(text):
 
 
 def test_ps_aux_prints_what_psutil_prints():
+    t0 = time.monotonic()
     theirs = ps_rows(run("psutil", "ps_aux.py").stdout)
     ours = ps_rows(run("taskmon", "ps_aux.py").stdout)
+    # CPU time only grows, by at most every CPU's worth of the time between.
+    grown = (time.monotonic() - t0) * (os.cpu_count() or 1) + 0.02
     common = set(ours) & set(theirs)
     assert len(common) >= 0.9 * len(theirs) and len(common) > 20
     for pid in common:
         a, b = ours[pid], theirs[pid]
-        for col in ("USER", "PPID", "NICE", "START", "UID", "VSZ"):
+        for col in ("USER", "PPID", "NICE", "START", "UID"):
             assert a[col] == b[col], (pid, col, a, b)
+        if pid != os.getpid():  # pytest's own may grow meanwhile
+            assert a["VSZ"] == b["VSZ"], (pid, a, b)
         if not kernel_thread(b):  # a kworker's name says what it works on now
             assert (a["NAME"], a["CMD"]) == (b["NAME"], b["CMD"]), (pid, a, b)
-        assert abs(float(a["TIME"]) - float(b["TIME"])) <= 0.5, (pid, a, b)
+        assert -0.02 <= float(a["TIME"]) - float(b["TIME"]) <= grown, (pid, a, b)
         assert abs(int(a["RSS"]) - int(b["RSS"])) <= max(0.2 * int(b["RSS"]), 1 << 20), (pid, a, b)
 
 
