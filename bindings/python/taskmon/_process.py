@@ -206,27 +206,7 @@ def _need(value: Optional[_T], what: str) -> _T:
 
 
 def _get_name(d: _Raw) -> str:
-    name = typing.cast(str, _need(d["comm"], "name"))
-    if len(name) >= _COMM_MAX:
-        return _long_name(d["pid"], name)
-    return name
-
-
-#: The kernel cuts a command name to 15 characters (TASK_COMM_LEN - 1).
-_COMM_MAX = 15
-
-
-def _long_name(pid: int, comm: str) -> str:
-    """As psutil's name(): a name the kernel cut to 15 characters is
-    completed from the command line's first word when that starts with it
-    (/proc/PID/cmdline; the kernel's name when it cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            first = f.read().split(b"\0", 1)[0]
-    except OSError:
-        return comm
-    base = os.path.basename(os.fsdecode(first))
-    return base if base.startswith(comm) else comm
+    return typing.cast(str, _need(d["comm"], "name"))
 
 
 def _get_ppid(d: _Raw) -> int:
@@ -456,8 +436,10 @@ class Process:
         return start is None or d["start_time_ns"] is None or d["start_time_ns"] == start
 
     def name(self) -> str:
-        """The command name (from the module; a name cut to 15 characters
-        is completed from /proc/PID/cmdline, as psutil does)."""
+        """The command name, as the kernel keeps it (at most 15 characters,
+        ps's ``comm``).  psutil completes a name of 15 characters from the
+        command line, which the process itself may rewrite; taskmon gives
+        the kernel's, without reading /proc (cmdline() has the rest)."""
         return _get_name(self._raw())
 
     def ppid(self) -> int:
