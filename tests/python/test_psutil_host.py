@@ -40,6 +40,7 @@ def fake(monkeypatch):
 @pytest.fixture
 def child():
     proc = subprocess.Popen(["sleep", "30"])
+    assert lib.wait_until(lambda: psutil.Process(proc.pid).cmdline() == ["sleep", "30"])
     yield proc
     proc.kill()
     proc.wait()
