@@ -44,7 +44,8 @@ BATCH = [f"stats/tm_stats_{kind}/{n}" for n in (1, 10, 100, 1000) for kind in ("
          if (kind, n) != ("each", 1)]
 POPULATION = [
     "list/tm_list", "list/proc_scan", "list/proc_scan_stat", "list/bpf_iter", "table/cpp_taskmon",
-    "table/cpp_proc", "py/table/psutil", "py/table/taskmon", "list/bpftrace",
+    "table/cpp_proc", "py/table/psutil", "py/table/taskmon", "py/table/taskmon_iter",
+    "list/bpftrace",
     "list/bpftrace_startup",
 ]
 LOAD = ["load/kthread_cpu", "load/stream_10ms_100"]
@@ -216,6 +217,9 @@ def targets(run: Run) -> List[Target]:
     out += [
         Target(f"psutil process_iter / taskmon table (Python) at {big}",
                _ratio(run.ns("py/table/psutil", big), run.ns("py/table/taskmon", big)), 10, False),
+        Target(f"psutil process_iter / taskmon process_iter (same code) at {big}",
+               _ratio(run.ns("py/table/psutil", big), run.ns("py/table/taskmon_iter", big)),
+               10, False),
         Target(f"psutil process_iter / taskmon table (C++) at {big}",
                _ratio(run.ns("py/table/psutil", big), run.ns("table/cpp_taskmon", big)), 10, False),
         Target("kthread CPU at the default period, % of one CPU",
@@ -316,6 +320,7 @@ def plot(run: Run, path: str) -> None:
                 "taskmon (C++)": lambda n: run.ns("table/cpp_taskmon", n),
                 "/proc (C++)": lambda n: run.ns("table/cpp_proc", n),
                 "taskmon (Python)": lambda n: run.ns("py/table/taskmon", n),
+                "taskmon.process_iter": lambda n: run.ns("py/table/taskmon_iter", n),
                 "psutil.process_iter": lambda n: run.ns("py/table/psutil", n)})):
         for label, get in lines.items():
             points = [(n, get(n)) for n in pops]

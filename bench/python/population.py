@@ -26,7 +26,7 @@ BPF_TIMEOUT_S = 600
 
 
 def run(plan: Plan) -> List[Result]:
-    return [_psutil_table(plan), _taskmon_table(plan), *_bpftrace()]
+    return [_psutil_table(plan), _taskmon_table(plan), _taskmon_iter(plan), *_bpftrace()]
 
 
 def _psutil_table(plan: Plan) -> Result:
@@ -76,6 +76,22 @@ def _taskmon_table(plan: Plan) -> Result:
         r = measure(name, "table(taskmon, monitor)", plan, env=env)
         r.processes = len(monitor.processes())
         return r
+
+
+def _taskmon_iter(plan: Plan) -> Result:
+    """psutil's own call, process_iter(attrs=ATTRS), on taskmon: the same
+    code as py/table/psutil with ``import taskmon as psutil``."""
+    name = "py/table/taskmon_iter"
+    try:
+        import taskmon
+        taskmon.pids()
+    except (ImportError, OSError) as e:
+        return unavailable(name, f"taskmon unavailable: {e}")
+    env = {"psutil": taskmon, "attrs": ATTRS}
+    # As psutil's: the Process objects are kept between calls (the steady state).
+    r = measure(name, "list(psutil.process_iter(attrs=attrs))", plan, env=env)
+    r.processes = len(taskmon.pids())
+    return r
 
 
 def _bpftrace() -> List[Result]:

@@ -139,3 +139,135 @@ class NotSupportedError(Error):
 
 class InvalidArgumentError(Error, ValueError):
     """An argument was refused (EINVAL), e.g. a target pid that is not positive."""
+
+
+# ---- psutil's exceptions (taskmon.Process and the functions beside it) ------
+#
+# psutil's names with psutil's signatures, which taskmon.Process and
+# process_iter() raise.  They are taskmon errors too (OSError with errno,
+# ``pid``), and, when psutil can be imported, psutil's own classes as well:
+# ``except psutil.NoSuchProcess`` catches taskmon.NoSuchProcess, so code
+# mixing both packages works.  Defined here, at the end, so that the classes
+# above keep their order.
+
+_psutil_module: Any
+try:  # psutil is optional (Debian's python3-psutil)
+    _psutil_module = __import__("psutil")
+except ImportError:  # pragma: no cover - depends on the machine
+    _psutil_module = None
+
+
+class _NoPsutilBase(Exception):
+    """Stands for a psutil class when psutil cannot be imported."""
+
+
+def _psutil_class(name: str) -> type:
+    """psutil's exception class *name*, or a placeholder base without psutil."""
+    if _psutil_module is None:
+        return _NoPsutilBase
+    return typing.cast(type, getattr(_psutil_module, name))
+
+
+_PsutilNoSuchProcess = _psutil_class("NoSuchProcess")
+_PsutilZombieProcess = _psutil_class("ZombieProcess")
+_PsutilAccessDenied = _psutil_class("AccessDenied")
+_PsutilTimeoutExpired = _psutil_class("TimeoutExpired")
+
+
+def _psutil_text(msg: str, **info: Any) -> str:
+    """The text psutil's exceptions give: "msg (pid=1, name='x')"."""
+    details = ", ".join(f"{k}={v!r}" for k, v in info.items() if v or (k == "pid" and v == 0))
+    return " ".join(x for x in (msg, f"({details})" if details else "") if x)
+
+
+class NoSuchProcess(NoSuchProcessError, _PsutilNoSuchProcess):  # type: ignore[misc,valid-type]
+    """psutil.NoSuchProcess: process *pid* does not exist, or no longer does.
+
+    ``NoSuchProcess(pid, name=None, msg=None)`` as psutil; also a
+    taskmon.NoSuchProcessError (ProcessLookupError, errno ESRCH) and, when
+    psutil is installed, a psutil.NoSuchProcess.
+    """
+
+    name: Optional[str]
+    msg: str
+
+    def __init__(self, pid: int, name: Optional[str] = None, msg: Optional[str] = None) -> None:
+        text = msg or "process no longer exists"
+        Error.__init__(self, _errno.ESRCH, _psutil_text(text, pid=pid, name=name), pid=pid)
+        self.name = name
+        self.msg = text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.pid, self.name, self.msg))
+
+
+class ZombieProcess(NoSuchProcess, _PsutilZombieProcess):  # type: ignore[misc,valid-type]
+    """psutil.ZombieProcess: the process exists but is a zombie, so what
+    /proc would tell of it is gone.  ``ZombieProcess(pid, name=None,
+    ppid=None, msg=None)`` as psutil; a NoSuchProcess."""
+
+    ppid: Optional[int]
+
+    def __init__(self, pid: int, name: Optional[str] = None, ppid: Optional[int] = None,
+                 msg: Optional[str] = None) -> None:
+        text = msg or "PID still exists but it's a zombie"
+        Error.__init__(self, _errno.ESRCH, _psutil_text(text, pid=pid, ppid=ppid, name=name),
+                       pid=pid)
+        self.name = name
+        self.ppid = ppid
+        self.msg = text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.pid, self.name, self.ppid, self.msg))
+
+
+class AccessDenied(PermissionDeniedError, _PsutilAccessDenied):  # type: ignore[misc,valid-type]
+    """psutil.AccessDenied: the caller may not read or act on the process.
+
+    ``AccessDenied(pid=None, name=None, msg=None)`` as psutil; also a
+    taskmon.PermissionDeniedError (PermissionError, errno EACCES).
+    """
+
+    name: Optional[str]
+    msg: str
+
+    def __init__(self, pid: Optional[int] = None, name: Optional[str] = None,
+                 msg: Optional[str] = None) -> None:
+        text = msg or ""
+        Error.__init__(self, _errno.EACCES, _psutil_text(text, pid=pid, name=name) or
+                       "access denied", pid=pid)
+        self.name = name
+        self.msg = text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.pid, self.name, self.msg))
+
+
+class TimeoutExpired(Error, TimeoutError, _PsutilTimeoutExpired):  # type: ignore[misc,valid-type]
+    """psutil.TimeoutExpired: Process.wait(timeout) or wait_procs() gave up.
+
+    ``TimeoutExpired(seconds, pid=None, name=None)`` as psutil; also a
+    TimeoutError (errno ETIMEDOUT).
+    """
+
+    seconds: float
+    name: Optional[str]
+    msg: str
+
+    def __init__(self, seconds: float, pid: Optional[int] = None,
+                 name: Optional[str] = None) -> None:
+        text = f"timeout after {seconds} seconds"
+        Error.__init__(self, _errno.ETIMEDOUT, _psutil_text(text, pid=pid, name=name), pid=pid)
+        self.seconds = seconds
+        self.name = name
+        self.msg = text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.seconds, self.pid, self.name))
+
+
+class PsutilNotInstalledError(NotImplementedError):
+    """What the kernel module does not measure (a command line, the
+    executable, open files, I/O counters, ...) taskmon.Process asks psutil
+    for; this is raised when psutil cannot be imported.  The message names
+    the package to install (Debian: python3-psutil)."""
