@@ -45,7 +45,7 @@ BATCH = [f"stats/tm_stats_{kind}/{n}" for n in (1, 10, 100, 1000) for kind in ("
 POPULATION = [
     "list/tm_list", "list/proc_scan", "list/proc_scan_stat", "list/bpf_iter", "table/cpp_taskmon",
     "table/cpp_proc", "py/table/psutil", "py/table/taskmon", "list/bpftrace",
-    "list/bpftrace_startup",
+    "list/bpftrace_startup", "ps/procps", "ps/taskmon", "ps/taskmon_hidden",
 ]
 LOAD = ["load/kthread_cpu", "load/stream_10ms_100"]
 # What the kernel or the machine may lack: a stated reason is a skip, not a failure.
@@ -218,6 +218,10 @@ def targets(run: Run) -> List[Target]:
                _ratio(run.ns("py/table/psutil", big), run.ns("py/table/taskmon", big)), 10, False),
         Target(f"psutil process_iter / taskmon table (C++) at {big}",
                _ratio(run.ns("py/table/psutil", big), run.ns("table/cpp_taskmon", big)), 10, False),
+        Target(f"procps ps -e -o pid,ppid,user,rss,vsz,time,comm / taskmon ps (same columns) "
+               f"at {big}", _ratio(run.ns("ps/procps", big), run.ns("ps/taskmon", big)), 20, False),
+        Target(f"procps ps / taskmon ps with its default columns (hidden check) at {big}",
+               _ratio(run.ns("ps/procps", big), run.ns("ps/taskmon_hidden", big)), 20, False),
         Target("kthread CPU at the default period, % of one CPU",
                float(kthread_pct) if kthread_pct is not None else None, 0.1, True),
     ]

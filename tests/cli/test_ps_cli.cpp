@@ -104,6 +104,17 @@ TEST(PsArgs, HelpNamesEveryOption)
     EXPECT_THAT(help_text(), HasSubstr("ps [-p PID,...]"));
 }
 
+TEST(PsColumns, HelpNamesEveryColumn)
+{
+    std::string help = help_text(Command::ps);
+    for (char& c : help) {
+        c = c == '\n' ? ' ' : c;
+    }
+    for (const auto& name : ps_columns()) {
+        EXPECT_THAT(help, ::testing::ContainsRegex(" " + name + " ")) << name;
+    }
+}
+
 TEST(PsColumns, PsNamesAndAliases)
 {
     EXPECT_EQ(ps_column("%cpu"), "pcpu");

@@ -136,9 +136,10 @@ const std::vector<CommandSpec>& commands()
           {'u', "user", "USER,...", "only the processes of effective USER (name or uid)"},
           {'o', "format", "COL,...",
            "the columns, ps's names: pid ppid user ruser uid\n"
-           "ruid group gid s stat nlwp rss vsz rsan rsfi rssh\n"
-           "time etime etimes start lstart pcpu pmem minflt\n"
-           "majflt nvcsw nivcsw hidden comm (and ps's aliases)"},
+           "ruid group rgroup gid rgid s stat nlwp rss vsz\n"
+           "rsan rsfi rssh time etime etimes start lstart pcpu\n"
+           "pmem minflt majflt nvcsw nivcsw hidden comm (and\n"
+           "ps's aliases)"},
           {'k', "sort", "[-]COL,...", "sort by these columns, '-' descending: --sort=-rss"},
           {no_headers_key, "no-headers", nullptr, "print no header line"}}},
         {Command::help, "help", {{"[COMMAND]", "show this help, or COMMAND's"}}, {}},
