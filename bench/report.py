@@ -46,6 +46,7 @@ POPULATION = [
     "list/tm_list", "list/proc_scan", "list/proc_scan_stat", "list/bpf_iter", "table/cpp_taskmon",
     "table/cpp_proc", "py/table/psutil", "py/table/taskmon", "list/bpftrace",
     "list/bpftrace_startup", "ps/procps", "ps/taskmon", "ps/taskmon_hidden",
+    "ps/procps_startup", "ps/taskmon_startup",
 ]
 LOAD = ["load/kthread_cpu", "load/stream_10ms_100"]
 # What the kernel or the machine may lack: a stated reason is a skip, not a failure.

@@ -15,6 +15,7 @@
 
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -289,6 +290,46 @@ TEST_F(CliPs, GetdentsHiddenProcessIsListedAndMarked)
     ASSERT_EQ(r.status, 0) << describe(r);
     EXPECT_THAT(line_of(r.out, victim.pid()), ::testing::MatchesRegex(" *[0-9]+ getdents64 +sleep"))
         << r.out;
+}
+
+// Not ps, but issue 21's too: watch --json lines carry the sample's
+// wall-clock time, and --raw rows have no units.
+TEST_F(CliPs, WatchJsonLinesCarryTheWallClockTime)
+{
+    const BusyChild child(Load::sleep);
+    const auto now_ns = []() {
+        timespec ts{};
+        ::clock_gettime(CLOCK_REALTIME, &ts);
+        return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
+    };
+    const long long before = now_ns();
+    const RunResult r = taskmon(
+        {"--json", "watch", std::to_string(child.pid()), "--interval", "0.1", "--count", "2"});
+    const long long after = now_ns();
+    ASSERT_EQ(r.status, 0) << describe(r);
+    const auto l = lines(r.out);
+    ASSERT_EQ(l.size(), 2U) << r.out;
+    static const std::regex time(
+        R"re(, "time": "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z", "time_unix_ns": ([0-9]+)\}$)re");
+    long long previous = 0;
+    for (const auto& line : l) {
+        EXPECT_THAT(line, HasSubstr("\"elapsed_s\": ")); // the old keys stay
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(line, m, time)) << line;
+        const long long t = std::stoll(m[1]);
+        EXPECT_GE(t, before - 1'000'000'000LL) << line;
+        EXPECT_LE(t, after + 1'000'000'000LL) << line;
+        EXPECT_GT(t, previous) << line;
+        previous = t;
+    }
+    const RunResult raw =
+        taskmon({"--raw", "watch", std::to_string(child.pid()), "-i", "0.1", "-n", "1"});
+    ASSERT_EQ(raw.status, 0) << describe(raw);
+    ASSERT_EQ(lines(raw.out).size(), 3U) << raw.out;
+    EXPECT_THAT(lines(raw.out)[2],
+                ::testing::MatchesRegex(" *[0-9]+\\.[0-9]{9} +[0-9]+ +[0-9]+\\.[0-9]{9} +"
+                                        "[0-9]+\\.[0-9]{9} +[0-9.]+ +[0-9.]+ +[0-9.]+"))
+        << raw.out;
 }
 
 } // namespace
