@@ -78,6 +78,10 @@ def load_cpp(path: str) -> Tuple[dict, List[Result]]:
     by_name: Dict[str, dict] = {}
     for entry in doc.get("benchmarks", []):
         name = entry.get("run_name", entry["name"])
+        # UseManualTime()/UseRealTime() add a suffix to the name (cpp/ps.cpp).
+        for suffix in ("/manual_time", "/real_time"):
+            if name.endswith(suffix):
+                name = name[:-len(suffix)]
         if entry.get("run_type") == "aggregate":
             if entry.get("aggregate_name") == "median":
                 by_name[name] = entry
