@@ -45,8 +45,8 @@ BATCH = [f"stats/tm_stats_{kind}/{n}" for n in (1, 10, 100, 1000) for kind in ("
 POPULATION = [
     "list/tm_list", "list/proc_scan", "list/proc_scan_stat", "list/bpf_iter", "table/cpp_taskmon",
     "table/cpp_proc", "py/table/psutil", "py/table/taskmon", "py/table/taskmon_iter",
-    "list/bpftrace",
-    "list/bpftrace_startup",
+    "list/bpftrace", "list/bpftrace_startup", "ps/procps", "ps/taskmon", "ps/taskmon_hidden",
+    "ps/procps_startup", "ps/taskmon_startup",
 ]
 LOAD = ["load/kthread_cpu", "load/stream_10ms_100"]
 # What the kernel or the machine may lack: a stated reason is a skip, not a failure.
@@ -78,6 +78,10 @@ def load_cpp(path: str) -> Tuple[dict, List[Result]]:
     by_name: Dict[str, dict] = {}
     for entry in doc.get("benchmarks", []):
         name = entry.get("run_name", entry["name"])
+        # UseManualTime()/UseRealTime() add a suffix to the name (cpp/ps.cpp).
+        for suffix in ("/manual_time", "/real_time"):
+            if name.endswith(suffix):
+                name = name[:-len(suffix)]
         if entry.get("run_type") == "aggregate":
             if entry.get("aggregate_name") == "median":
                 by_name[name] = entry
@@ -222,6 +226,10 @@ def targets(run: Run) -> List[Target]:
                10, False),
         Target(f"psutil process_iter / taskmon table (C++) at {big}",
                _ratio(run.ns("py/table/psutil", big), run.ns("table/cpp_taskmon", big)), 10, False),
+        Target(f"procps ps -e -o pid,ppid,user,rss,vsz,time,comm / taskmon ps (same columns) "
+               f"at {big}", _ratio(run.ns("ps/procps", big), run.ns("ps/taskmon", big)), 20, False),
+        Target(f"procps ps / taskmon ps with its default columns (hidden check) at {big}",
+               _ratio(run.ns("ps/procps", big), run.ns("ps/taskmon_hidden", big)), 20, False),
         Target("kthread CPU at the default period, % of one CPU",
                float(kthread_pct) if kthread_pct is not None else None, 0.1, True),
     ]

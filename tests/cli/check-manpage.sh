@@ -21,8 +21,10 @@ for command in $help_commands; do
 	help+=$'\n'$("$program" help "$command")
 done
 # The options: the definition lines, "-d, --device PATH".
+# (A long option without a short one: "    --no-headers".)
 help_options=$(printf '%s\n' "$help" |
-	sed -nE 's/^ +(-[A-Za-z]), (--[a-z][a-z-]*).*/\1\n\2/p' | sort -u)
+	sed -nE -e 's/^ +(-[A-Za-z]), (--[a-z][a-z-]*).*/\1\n\2/p' \
+		-e 's/^ +(--[a-z][a-z-]*)( .*|$)/\1/p' | sort -u)
 
 case $manpage in
 *.md)

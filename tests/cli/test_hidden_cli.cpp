@@ -133,7 +133,7 @@ TEST(HiddenFormat, Json)
     p.comm = "a\"b\n\xff";
     EXPECT_THAT(format_hidden(p, true), HasSubstr(R"("comm": "a\"b\n)"
                                                   "\xEF\xBF\xBD"
-                                                  R"(", "uid": null)"));
+                                                  R"(", "comm_hex": "6122620aff", "uid": null)"));
 }
 
 TEST(HiddenFormat, WatchEvents)

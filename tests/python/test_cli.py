@@ -14,9 +14,16 @@ import taskmon
 
 
 def test_the_example_is_not_a_second_command_line(run_cli):
-    out = run_cli("--help")
+    for option in ("--help", "-h"):
+        out = run_cli(option)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("usage: python3 -m taskmon [COUNT]\n")
+        assert "the C++ 'taskmon'" in out.stdout
+        assert out.stderr == ""
+    out = run_cli("--frobnicate")
     assert out.returncode == 2
     assert "the command is 'taskmon'" in out.stderr
+    assert out.stdout == ""
     assert not hasattr(taskmon, "cli")
 
 

@@ -5,11 +5,13 @@
 #include "format.hpp"
 #include "hidden.hpp"
 #include "output.hpp"
+#include "ps.hpp"
 #include "stop_signals.hpp"
 
 #include <taskmon/taskmon.hpp>
 
 #include <poll.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -26,6 +28,20 @@
 namespace taskmon::cli {
 
 namespace {
+
+std::chrono::nanoseconds clock_ns(clockid_t clock)
+{
+    timespec ts{};
+    ::clock_gettime(clock, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// CLOCK_REALTIME minus CLOCK_BOOTTIME now: turns a stream record's
+// timestamp into the wall-clock time of its sample.
+std::chrono::nanoseconds boottime_to_realtime()
+{
+    return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+}
 
 // The target's pid and CPU time.  With TM_STATS (pid 0) both come from one
 // read, so another program switching the target cannot pair one pid with
@@ -77,9 +93,10 @@ void watch_polling(Monitor& monitor, const Options& opts, std::ostream& out)
         // the old one's time, and the next row is right again.
         const auto [pid, current] = reader.read();
         const Clock::time_point now = Clock::now();
-        write_output(out, format_watch_row(make_watch_row(now - begin, pid, current, previous_pid,
-                                                          previous, now - previous_time),
-                                           opts.json));
+        WatchRow row =
+            make_watch_row(now - begin, pid, current, previous_pid, previous, now - previous_time);
+        row.wall_time = clock_ns(CLOCK_REALTIME);
+        write_output(out, format_watch_row(row, opts.json, false, opts.raw));
         previous_pid = pid;
         previous = current;
         previous_time = now;
@@ -111,6 +128,7 @@ void watch_stream(Stream& stream, const Options& opts, std::ostream& out)
     }
     std::map<pid_t, Watched> seen;
     std::optional<std::chrono::nanoseconds> begin;
+    const std::chrono::nanoseconds to_wall = boottime_to_realtime();
     pollfd pfd{stream.fd(), POLLIN, 0};
     for (;;) {
         if (stop_requested()) {
@@ -134,20 +152,21 @@ void watch_stream(Stream& stream, const Options& opts, std::ostream& out)
         }
         const std::chrono::nanoseconds elapsed = r->timestamp - *begin;
         if (r->lost != 0) {
-            write_output(out, format_watch_lost(elapsed, r->lost, opts.json));
+            write_output(out, format_watch_lost(elapsed, r->lost, opts.json, opts.raw));
         }
         const auto found = seen.find(r->pid);
         if (r->exited()) {
-            write_output(out,
-                         format_watch_exit(elapsed, r->pid, r->sample(), r->reaped(), opts.json));
+            write_output(out, format_watch_exit(elapsed, r->pid, r->sample(), r->reaped(),
+                                                opts.json, opts.raw, r->timestamp + to_wall));
             seen[r->pid].done = true;
         } else if (found == seen.end()) {
             seen[r->pid] = Watched{r->sample(), r->timestamp, 0, false};
         } else if (!found->second.done) {
             Watched& w = found->second;
-            write_output(out, format_watch_row(make_watch_row(elapsed, r->pid, r->sample(), r->pid,
-                                                              w.sample, r->timestamp - w.time),
-                                               opts.json, several));
+            WatchRow row = make_watch_row(elapsed, r->pid, r->sample(), r->pid, w.sample,
+                                          r->timestamp - w.time);
+            row.wall_time = r->timestamp + to_wall;
+            write_output(out, format_watch_row(row, opts.json, several, opts.raw));
             w = Watched{r->sample(), r->timestamp, w.rows + 1,
                         opts.count && w.rows + 1 >= *opts.count};
         }
@@ -189,7 +208,7 @@ int stats(const Monitor& monitor, const Options& opts, std::ostream& out, std::o
     int status = exit_ok;
     for (const auto& result : results) {
         if (result.ok()) {
-            text += format_stats(result.stats, opts.json);
+            text += format_stats(result.stats, opts.json, opts.raw);
             continue;
         }
         try {
@@ -219,6 +238,8 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
         return exit_ok;
     case Command::hidden:
         return run_hidden(opts, out, err);
+    case Command::ps:
+        return run_ps(opts, out, err);
     default:
         break;
     }
@@ -229,7 +250,7 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
     switch (opts.command) {
     case Command::get: {
         const auto [pid, sample] = TargetReader(monitor).read();
-        write_output(out, format_get(pid, sample, opts.json));
+        write_output(out, format_get(pid, sample, opts.json, opts.raw));
         break;
     }
     case Command::stats:
@@ -256,6 +277,7 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
     case Command::help:
     case Command::version:
     case Command::hidden:
+    case Command::ps:
         break;
     }
     return exit_ok;

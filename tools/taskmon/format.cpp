@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <iomanip>
 #include <sstream>
 
@@ -21,9 +22,28 @@ std::string fixed(double value, int precision)
     return out.str();
 }
 
-std::string percent_text(const std::optional<double>& value)
+std::string percent_text(const std::optional<double>& value, bool raw = false)
 {
+    if (raw) {
+        return value ? fixed(*value, 2) : std::string("-");
+    }
     return value ? fixed(*value, 1) + " %" : std::string("- %");
+}
+
+// Seconds for a table cell: "36.181 s", or with @p raw "36.181000000".
+std::string seconds_cell(std::chrono::nanoseconds ns, bool raw)
+{
+    return raw ? json_seconds(ns) : format_seconds(ns);
+}
+
+// The "time" and "time_unix_ns" members of a watch line, with a leading ", ".
+std::string json_wall_time(const std::optional<std::chrono::nanoseconds>& wall)
+{
+    if (!wall) {
+        return {};
+    }
+    return ", \"time\": \"" + rfc3339(*wall) +
+           "\", \"time_unix_ns\": " + std::to_string(wall->count());
 }
 
 std::string percent_json(const std::optional<double>& value)
@@ -78,8 +98,134 @@ std::string json_seconds(std::chrono::nanoseconds ns)
     return text;
 }
 
-std::string json_string(std::string_view text)
+namespace {
+
+// The length of the well-formed UTF-8 sequence at @p i of @p text, and its
+// code point; 0 if the byte there does not begin one.
+std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t& code)
 {
+    const auto byte = [&text](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const auto cont = [&](std::size_t k) { return k < text.size() && (byte(k) & 0xC0U) == 0x80U; };
+    const unsigned c = byte(i);
+    if (c < 0x80U) {
+        code = c;
+        return 1;
+    }
+    if (c >= 0xC2U && c <= 0xDFU && cont(i + 1)) {
+        code = ((c & 0x1FU) << 6U) | (byte(i + 1) & 0x3FU);
+        return 2;
+    }
+    if ((c & 0xF0U) == 0xE0U && cont(i + 1) && cont(i + 2)) {
+        const unsigned c1 = byte(i + 1);
+        if ((c == 0xE0U && c1 < 0xA0U) || (c == 0xEDU && c1 >= 0xA0U)) {
+            return 0; // overlong, or a surrogate
+        }
+        code = ((c & 0x0FU) << 12U) | ((c1 & 0x3FU) << 6U) | (byte(i + 2) & 0x3FU);
+        return 3;
+    }
+    if (c >= 0xF0U && c <= 0xF4U && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
+        const unsigned c1 = byte(i + 1);
+        if ((c == 0xF0U && c1 < 0x90U) || (c == 0xF4U && c1 >= 0x90U)) {
+            return 0; // overlong, or above U+10FFFF
+        }
+        code = ((c & 0x07U) << 18U) | ((c1 & 0x3FU) << 12U) | ((byte(i + 2) & 0x3FU) << 6U) |
+               (byte(i + 3) & 0x3FU);
+        return 4;
+    }
+    return 0;
+}
+
+// Code points a terminal must not get from a process: controls, and those
+// that reorder or break the text around them.
+bool unsafe_code_point(char32_t c)
+{
+    return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x200E || c == 0x200F ||
+           (c >= 0x2028 && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+} // namespace
+
+bool valid_utf8(std::string_view text)
+{
+    char32_t code = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_sequence(text, i, code);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+std::string utf8(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    char32_t code = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_sequence(text, i, code);
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else {
+            out.append(text, i, n);
+            i += n;
+        }
+    }
+    return out;
+}
+
+std::string hex_bytes(std::string_view text)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size() * 2);
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        out += digits[u >> 4U];
+        out += digits[u & 0x0FU];
+    }
+    return out;
+}
+
+std::string safe_text(std::string_view bytes)
+{
+    std::string out;
+    out.reserve(bytes.size());
+    char32_t code = 0;
+    for (std::size_t i = 0; i < bytes.size();) {
+        const std::size_t n = utf8_sequence(bytes, i, code);
+        if (n == 0 || unsafe_code_point(code)) {
+            out += '?';
+            i += n == 0 ? 1 : n;
+        } else {
+            out.append(bytes, i, n);
+            i += n;
+        }
+    }
+    return out;
+}
+
+std::size_t text_width(std::string_view text)
+{
+    std::size_t width = 0;
+    for (const char c : text) {
+        if ((static_cast<unsigned char>(c) & 0xC0U) != 0x80U) {
+            ++width;
+        }
+    }
+    return width;
+}
+
+std::string raw_seconds(std::chrono::nanoseconds ns)
+{
+    return json_seconds(ns);
+}
+
+std::string json_string(std::string_view bytes)
+{
+    const std::string text = utf8(bytes);
     std::string out = "\"";
     for (const char c : text) {
         switch (c) {
@@ -99,7 +245,7 @@ std::string json_string(std::string_view text)
             out += "\\r";
             break;
         default:
-            if (static_cast<unsigned char>(c) < 0x20) {
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
                 std::ostringstream hex;
                 hex << "\\u" << std::hex << std::setw(4) << std::setfill('0')
                     << static_cast<unsigned>(static_cast<unsigned char>(c));
@@ -113,7 +259,35 @@ std::string json_string(std::string_view text)
     return out;
 }
 
-std::string format_get(pid_t pid, const Sample& sample, bool json)
+std::string json_bytes_member(std::string_view key, std::string_view bytes)
+{
+    std::string out = json_string(key) + ": " + json_string(bytes);
+    if (!valid_utf8(bytes)) {
+        out += ", " + json_string(std::string(key) + "_hex") + ": \"" + hex_bytes(bytes) + "\"";
+    }
+    return out;
+}
+
+std::string rfc3339(std::chrono::nanoseconds since_epoch)
+{
+    const std::int64_t count = since_epoch.count();
+    std::int64_t secs = count / ns_per_s;
+    std::int64_t frac = count % ns_per_s;
+    if (frac < 0) {
+        frac += ns_per_s;
+        --secs;
+    }
+    const auto t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::array<char, 32> date{};
+    const std::size_t n = std::strftime(date.data(), date.size(), "%Y-%m-%dT%H:%M:%S", &tm);
+    std::ostringstream out;
+    out << std::string(date.data(), n) << '.' << std::setw(9) << std::setfill('0') << frac << 'Z';
+    return out.str();
+}
+
+std::string format_get(pid_t pid, const Sample& sample, bool json, bool raw)
 {
     std::ostringstream out;
     if (json) {
@@ -125,9 +299,9 @@ std::string format_get(pid_t pid, const Sample& sample, bool json)
             << ", \"total_s\": " << json_seconds(sample.total()) << "}\n";
     } else {
         out << "pid     " << pid << '\n'
-            << "user    " << format_seconds(sample.user) << '\n'
-            << "system  " << format_seconds(sample.system) << '\n'
-            << "total   " << format_seconds(sample.total()) << '\n';
+            << "user    " << seconds_cell(sample.user, raw) << '\n'
+            << "system  " << seconds_cell(sample.system, raw) << '\n'
+            << "total   " << seconds_cell(sample.total(), raw) << '\n';
     }
     return out.str();
 }
@@ -180,6 +354,13 @@ std::string format_watch_header(pid_t pid, std::chrono::nanoseconds interval, bo
 
 std::string format_watch_row(const WatchRow& row, bool json)
 {
+    return format_watch_row(row, json, false, false);
+}
+
+namespace {
+
+std::string watch_row(const WatchRow& row, bool json, bool raw)
+{
     if (json) {
         std::ostringstream out;
         out << "{\"elapsed_s\": " << json_seconds(row.elapsed) << ", \"pid\": " << row.pid
@@ -189,13 +370,16 @@ std::string format_watch_row(const WatchRow& row, bool json)
             << ", \"system_s\": " << json_seconds(row.sample.system)
             << ", \"cpu_percent\": " << percent_json(row.cpu)
             << ", \"user_percent\": " << percent_json(row.user_cpu)
-            << ", \"system_percent\": " << percent_json(row.system_cpu) << "}\n";
+            << ", \"system_percent\": " << percent_json(row.system_cpu)
+            << json_wall_time(row.wall_time) << "}\n";
         return out.str();
     }
-    return columns({format_seconds(row.elapsed), format_seconds(row.sample.user),
-                    format_seconds(row.sample.system), percent_text(row.cpu),
-                    percent_text(row.user_cpu), percent_text(row.system_cpu)});
+    return columns({seconds_cell(row.elapsed, raw), seconds_cell(row.sample.user, raw),
+                    seconds_cell(row.sample.system, raw), percent_text(row.cpu, raw),
+                    percent_text(row.user_cpu, raw), percent_text(row.system_cpu, raw)});
 }
+
+} // namespace
 
 std::string format_watch_pids_header(const std::vector<pid_t>& pids,
                                      std::chrono::nanoseconds interval, bool json)
@@ -213,9 +397,9 @@ std::string format_watch_pids_header(const std::vector<pid_t>& pids,
            columns({"elapsed", "user", "system", "cpu", "user", "system"}).insert(12, pid.str());
 }
 
-std::string format_watch_row(const WatchRow& row, bool json, bool with_pid)
+std::string format_watch_row(const WatchRow& row, bool json, bool with_pid, bool raw)
 {
-    std::string line = format_watch_row(row, json);
+    std::string line = watch_row(row, json, raw);
     if (json || !with_pid) {
         return line;
     }
@@ -225,7 +409,8 @@ std::string format_watch_row(const WatchRow& row, bool json, bool with_pid)
 }
 
 std::string format_watch_exit(std::chrono::nanoseconds elapsed, pid_t pid, const Sample& sample,
-                              bool reaped, bool json)
+                              bool reaped, bool json, bool raw,
+                              std::optional<std::chrono::nanoseconds> wall_time)
 {
     if (json) {
         std::ostringstream out;
@@ -234,22 +419,24 @@ std::string format_watch_exit(std::chrono::nanoseconds elapsed, pid_t pid, const
             << ", \"user_ns\": " << sample.user.count()
             << ", \"system_ns\": " << sample.system.count()
             << ", \"user_s\": " << json_seconds(sample.user)
-            << ", \"system_s\": " << json_seconds(sample.system) << "}\n";
+            << ", \"system_s\": " << json_seconds(sample.system) << json_wall_time(wall_time)
+            << "}\n";
         return out.str();
     }
-    return format_seconds(elapsed) + "  pid " + std::to_string(pid) + " exited: user " +
-           format_seconds(sample.user) + ", system " + format_seconds(sample.system) +
+    return seconds_cell(elapsed, raw) + "  pid " + std::to_string(pid) + " exited: user " +
+           seconds_cell(sample.user, raw) + ", system " + seconds_cell(sample.system, raw) +
            (reaped ? " (reaped before its exit was seen: the times of its last sample)" : "") +
            "\n";
 }
 
-std::string format_watch_lost(std::chrono::nanoseconds elapsed, std::uint64_t lost, bool json)
+std::string format_watch_lost(std::chrono::nanoseconds elapsed, std::uint64_t lost, bool json,
+                              bool raw)
 {
     if (json) {
         return "{\"elapsed_s\": " + json_seconds(elapsed) + ", \"lost\": " + std::to_string(lost) +
                "}\n";
     }
-    return format_seconds(elapsed) + "  " + std::to_string(lost) +
+    return seconds_cell(elapsed, raw) + "  " + std::to_string(lost) +
            " samples lost: the output did not keep up\n";
 }
 
@@ -261,14 +448,17 @@ std::string text_or_dash(const std::optional<T>& value)
     return value ? std::to_string(*value) : std::string("-");
 }
 
-std::string bytes_or_dash(const std::optional<std::uint64_t>& value)
+std::string bytes_or_dash(const std::optional<std::uint64_t>& value, bool raw)
 {
-    return value ? format_bytes(*value) : std::string("-");
+    if (!value) {
+        return "-";
+    }
+    return raw ? std::to_string(*value) : format_bytes(*value);
 }
 
-std::string seconds_or_dash(const std::optional<std::chrono::nanoseconds>& value)
+std::string seconds_or_dash(const std::optional<std::chrono::nanoseconds>& value, bool raw)
 {
-    return value ? format_seconds(*value) : std::string("-");
+    return value ? seconds_cell(*value, raw) : std::string("-");
 }
 
 template <typename T>
@@ -341,21 +531,21 @@ std::string format_stats_header(bool json)
                           "SHMEM", "VSIZE", "COMM"});
 }
 
-std::string format_stats(const Stats& s, bool json)
+std::string format_stats(const Stats& s, bool json, bool raw)
 {
     if (!json) {
-        return stats_columns({std::to_string(s.pid), text_or_dash(s.ppid),
-                              s.state ? std::string(1, *s.state) : std::string("-"),
-                              text_or_dash(s.threads), seconds_or_dash(s.user),
-                              seconds_or_dash(s.system), bytes_or_dash(s.rss_bytes()),
-                              bytes_or_dash(s.rss_anon_bytes), bytes_or_dash(s.rss_file_bytes),
-                              bytes_or_dash(s.rss_shmem_bytes), bytes_or_dash(s.vsize_bytes),
-                              s.comm ? *s.comm : std::string("-")});
+        return stats_columns(
+            {std::to_string(s.pid), text_or_dash(s.ppid),
+             s.state ? safe_text(std::string(1, *s.state)) : std::string("-"),
+             text_or_dash(s.threads), seconds_or_dash(s.user, raw), seconds_or_dash(s.system, raw),
+             bytes_or_dash(s.rss_bytes(), raw), bytes_or_dash(s.rss_anon_bytes, raw),
+             bytes_or_dash(s.rss_file_bytes, raw), bytes_or_dash(s.rss_shmem_bytes, raw),
+             bytes_or_dash(s.vsize_bytes, raw), s.comm ? safe_text(*s.comm) : std::string("-")});
     }
     std::ostringstream out;
     out << "{\"pid\": " << s.pid << ", \"tgid\": " << json_or_null(s.tgid)
-        << ", \"ppid\": " << json_or_null(s.ppid)
-        << ", \"comm\": " << (s.comm ? json_string(*s.comm) : std::string("null"))
+        << ", \"ppid\": " << json_or_null(s.ppid) << ", "
+        << (s.comm ? json_bytes_member("comm", *s.comm) : std::string("\"comm\": null"))
         << ", \"threads\": " << json_or_null(s.threads) << ", \"state\": "
         << (s.state ? json_string(std::string(1, *s.state)) : std::string("null"))
         << ", \"uid\": " << json_or_null(s.uid) << ", \"euid\": " << json_or_null(s.euid)

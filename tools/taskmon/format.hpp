@@ -24,11 +24,47 @@ namespace taskmon::cli {
 /** Exact seconds as a JSON number, e.g. "36.181000000". */
 [[nodiscard]] std::string json_seconds(std::chrono::nanoseconds ns);
 
-/** A JSON string literal, quoted and escaped. */
+/**
+ * A JSON string literal, quoted and escaped; always valid UTF-8: a byte that
+ * does not begin a well-formed UTF-8 sequence becomes U+FFFD.
+ */
 [[nodiscard]] std::string json_string(std::string_view text);
 
+/** Whether @p text is well-formed UTF-8 (no overlong forms, surrogates, or code points above
+ * U+10FFFF). */
+[[nodiscard]] bool valid_utf8(std::string_view text);
+
+/** @p text with each byte that does not begin a well-formed UTF-8 sequence replaced by U+FFFD. */
+[[nodiscard]] std::string utf8(std::string_view text);
+
+/** The bytes of @p text in lower-case hexadecimal, two digits a byte. */
+[[nodiscard]] std::string hex_bytes(std::string_view text);
+
+/**
+ * A JSON member for bytes a process chose (a comm): `"KEY": "TEXT"`, TEXT
+ * with invalid UTF-8 bytes as U+FFFD; when @p bytes is not valid UTF-8, also
+ * `, "KEY_hex": "6162ff"`, the raw bytes, so that nothing is lost
+ * (docs/taskmon.1.md, JSON OUTPUT).
+ */
+[[nodiscard]] std::string json_bytes_member(std::string_view key, std::string_view bytes);
+
+/**
+ * Text a terminal can be trusted with, from bytes a process chose (a comm, a
+ * path): as ps(1) does, every control character (C0, DEL, C1), every byte
+ * that is not well-formed UTF-8 and the bidirectional-text controls
+ * (U+200E/F, U+202A..E, U+2066..9) and line/paragraph separators become
+ * '?'; printable UTF-8 is kept.
+ */
+[[nodiscard]] std::string safe_text(std::string_view bytes);
+
+/** Its width in terminal columns, counting one per code point (as safe_text() output). */
+[[nodiscard]] std::size_t text_width(std::string_view text);
+
+/** Exact seconds without a unit, e.g. "36.181000000" (the --raw and JSON form). */
+[[nodiscard]] std::string raw_seconds(std::chrono::nanoseconds ns);
+
 /** `taskmon get`: aligned "pid/user/system/total" lines, or one JSON object. */
-[[nodiscard]] std::string format_get(pid_t pid, const Sample& sample, bool json);
+[[nodiscard]] std::string format_get(pid_t pid, const Sample& sample, bool json, bool raw = false);
 
 /** `taskmon pid`: the pid alone ("1234\n"), or {"pid": 1234}. */
 [[nodiscard]] std::string format_pid(pid_t pid, bool json);
@@ -47,6 +83,8 @@ struct WatchRow {
     std::optional<double> cpu;        // % of one CPU over the interval, user+system
     std::optional<double> user_cpu;   // % in user mode
     std::optional<double> system_cpu; // % in kernel mode
+    /** The sample's wall-clock time (CLOCK_REALTIME), in JSON as "time" and "time_unix_ns". */
+    std::optional<std::chrono::nanoseconds> wall_time;
 };
 
 /**
@@ -63,7 +101,10 @@ struct WatchRow {
 [[nodiscard]] std::string format_watch_header(pid_t pid, std::chrono::nanoseconds interval,
                                               bool json);
 
-/** One line of `taskmon watch`: a table row, or one JSON object. */
+/**
+ * One line of `taskmon watch`: a table row (with @p raw: plain seconds and
+ * percentages, no units), or one JSON object.
+ */
 [[nodiscard]] std::string format_watch_row(const WatchRow& row, bool json);
 
 /**
@@ -73,8 +114,12 @@ struct WatchRow {
 [[nodiscard]] std::string format_watch_pids_header(const std::vector<pid_t>& pids,
                                                    std::chrono::nanoseconds interval, bool json);
 
-/** A row of `taskmon watch PID...`: with @p with_pid, the pid's column after elapsed. */
-[[nodiscard]] std::string format_watch_row(const WatchRow& row, bool json, bool with_pid);
+/**
+ * A row of `taskmon watch PID...`: with @p with_pid, the pid's column after
+ * elapsed; with @p raw, plain seconds and percentages without units.
+ */
+[[nodiscard]] std::string format_watch_row(const WatchRow& row, bool json, bool with_pid,
+                                           bool raw = false);
 
 /**
  * The line of `taskmon watch` for a process that exited: "ELAPSED  pid N
@@ -82,11 +127,16 @@ struct WatchRow {
  * last sample), or {"elapsed_s", "pid", "exited": true, "reaped", ...}.
  */
 [[nodiscard]] std::string format_watch_exit(std::chrono::nanoseconds elapsed, pid_t pid,
-                                            const Sample& sample, bool reaped, bool json);
+                                            const Sample& sample, bool reaped, bool json,
+                                            bool raw = false,
+                                            std::optional<std::chrono::nanoseconds> wall_time = {});
 
 /** The line of `taskmon watch` for samples the kernel dropped: "ELAPSED  N samples lost: ...". */
 [[nodiscard]] std::string format_watch_lost(std::chrono::nanoseconds elapsed, std::uint64_t lost,
-                                            bool json);
+                                            bool json, bool raw = false);
+
+/** "2026-12-07T05:30:45.123456789Z": a CLOCK_REALTIME time in RFC 3339, UTC, nanoseconds. */
+[[nodiscard]] std::string rfc3339(std::chrono::nanoseconds since_epoch);
 
 /** "4.0 KiB", "12.5 MiB", "3.2 GiB": a byte count for people (one decimal, binary units). */
 [[nodiscard]] std::string format_bytes(std::uint64_t bytes);
@@ -100,9 +150,11 @@ struct WatchRow {
  * names (pid, tgid, ppid, comm, threads, state, uid, euid, gid, egid,
  * user_ns, system_ns, minor_faults, major_faults, voluntary_ctxsw,
  * involuntary_ctxsw, rss_anon_bytes, rss_file_bytes, rss_shmem_bytes,
- * vsize_bytes, start_time_ns, sample_time_ns): a field not filled is null.
+ * vsize_bytes, start_time_ns, sample_time_ns): a field not filled is null;
+ * "comm_hex" too when the comm is not valid UTF-8 (json_bytes_member()).
+ * Text: the comm through safe_text(); with @p raw, plain seconds and bytes.
  */
-[[nodiscard]] std::string format_stats(const Stats& stats, bool json);
+[[nodiscard]] std::string format_stats(const Stats& stats, bool json, bool raw = false);
 
 /**
  * `taskmon --json stats`: the line of a pid that could not be read,

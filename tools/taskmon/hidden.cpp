@@ -20,53 +20,6 @@ namespace {
 
 constexpr std::chrono::seconds max_settle{3600};
 
-// Text for people from something a process chose (its comm) or a path:
-// control characters become '?', so a name cannot forge lines or escapes.
-std::string printable(const std::string& text)
-{
-    std::string out = text;
-    for (char& c : out) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-            c = '?';
-        }
-    }
-    return out;
-}
-
-// Valid UTF-8 for JSON: a byte that does not begin a well-formed sequence
-// becomes U+FFFD (a comm is any bytes a process chose, /proc paths too).
-std::string utf8(const std::string& text)
-{
-    std::string out;
-    const auto cont = [&text](std::size_t i) {
-        return i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0U) == 0x80U;
-    };
-    for (std::size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        std::size_t n = 0;
-        if (c < 0x80U) {
-            n = 1;
-        } else if (c >= 0xC2U && c <= 0xDFU && cont(i + 1)) {
-            n = 2;
-        } else if ((c & 0xF0U) == 0xE0U && cont(i + 1) && cont(i + 2)) {
-            const auto c1 = static_cast<unsigned char>(text[i + 1]);
-            n = (c == 0xE0U && c1 < 0xA0U) || (c == 0xEDU && c1 >= 0xA0U) ? 0 : 3;
-        } else if (c >= 0xF0U && c <= 0xF4U && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
-            const auto c1 = static_cast<unsigned char>(text[i + 1]);
-            n = (c == 0xF0U && c1 < 0x90U) || (c == 0xF4U && c1 >= 0x90U) ? 0 : 4;
-        }
-        if (n == 0) {
-            out += "\xEF\xBF\xBD";
-            ++i;
-        } else {
-            out.append(text, i, n);
-            i += n;
-        }
-    }
-    return out;
-}
-
 const char* event_name(HiddenEvent event)
 {
     switch (event) {
@@ -95,13 +48,13 @@ Found by_key(std::vector<HiddenProcess> list)
 
 // The lines of the changes from @p before to @p now, in pid order.
 std::string changes(const Found& before, const Found& now, bool json,
-                    std::chrono::nanoseconds elapsed)
+                    std::chrono::nanoseconds elapsed, bool raw)
 {
     std::string text;
     auto old_it = before.begin();
     auto new_it = now.begin();
     const auto line = [&](const HiddenProcess& p, HiddenEvent event) {
-        text += format_hidden(p, json, &event, elapsed);
+        text += format_hidden(p, json, &event, elapsed, raw);
     };
     while (old_it != before.end() || new_it != now.end()) {
         if (new_it == now.end() || (old_it != before.end() && old_it->first < new_it->first)) {
@@ -135,7 +88,7 @@ int scan(const Monitor& monitor, const Options& opts, std::ostream& out)
         const auto found = find_hidden(monitor, options);
         std::string text;
         for (const auto& p : found) {
-            text += format_hidden(p, opts.json);
+            text += format_hidden(p, opts.json, nullptr, {}, opts.raw);
         }
         write_output(out, text);
         return found.empty() ? exit_ok : exit_hidden_found;
@@ -147,7 +100,7 @@ int scan(const Monitor& monitor, const Options& opts, std::ostream& out)
     Found previous;
     for (;;) {
         Found now = by_key(find_hidden(monitor, options));
-        write_output(out, changes(previous, now, opts.json, Clock::now() - begin));
+        write_output(out, changes(previous, now, opts.json, Clock::now() - begin, opts.raw));
         previous = std::move(now);
         deadline += *opts.watch;
         if (const auto t = Clock::now(); deadline < t) { // a scan longer than the interval
@@ -220,7 +173,7 @@ bool apply_hidden_option(Options& opts, int key, const char* value)
 }
 
 std::string format_hidden(const HiddenProcess& p, bool json, const HiddenEvent* event,
-                          std::chrono::nanoseconds elapsed)
+                          std::chrono::nanoseconds elapsed, bool raw)
 {
     const auto names = reason_names(p.reasons);
     std::string reasons;
@@ -237,23 +190,24 @@ std::string format_hidden(const HiddenProcess& p, bool json, const HiddenEvent* 
             text += "\"elapsed_s\": " + json_seconds(elapsed) +
                     ", \"event\": " + json_string(event_name(*event)) + ", ";
         }
-        text += "\"pid\": " + std::to_string(p.pid) + ", \"comm\": " + json_string(utf8(p.comm)) +
+        text += "\"pid\": " + std::to_string(p.pid) + ", " + json_bytes_member("comm", p.comm) +
                 ", \"uid\": " + (p.uid ? std::to_string(*p.uid) : std::string("null")) +
                 ", \"start_time_ns\": " + std::to_string(p.start_time.count()) +
-                ", \"reasons\": [" + reasons + "], \"detail\": " + json_string(utf8(p.detail)) +
+                ", \"reasons\": [" + reasons + "], " + json_bytes_member("detail", p.detail) +
                 "}\n";
         return text;
     }
     std::string text;
     if (event != nullptr) {
-        text = format_seconds(elapsed) + " " + event_name(*event) + " ";
+        text =
+            (raw ? raw_seconds(elapsed) : format_seconds(elapsed)) + " " + event_name(*event) + " ";
     }
     text += "pid " + std::to_string(p.pid) + " comm " +
-            (p.comm.empty() ? std::string("-") : printable(p.comm)) + " uid " +
+            (p.comm.empty() ? std::string("-") : safe_text(p.comm)) + " uid " +
             (p.uid ? std::to_string(*p.uid) : std::string("-")) + " start " +
-            format_seconds(p.start_time) + ": " + reasons;
+            (raw ? raw_seconds(p.start_time) : format_seconds(p.start_time)) + ": " + reasons;
     if (!p.detail.empty()) {
-        text += " (" + printable(p.detail) + ")";
+        text += " (" + safe_text(p.detail) + ")";
     }
     return text + "\n";
 }

@@ -33,13 +33,15 @@ enum class HiddenEvent { appeared, disappeared, changed };
  * One line about a hidden process: "pid 42 comm sleep uid 0 start 12.340 s:
  * readdir (detail)" (its comm and detail with control characters as '?'),
  * or one JSON object {"pid", "comm", "uid", "start_time_ns", "reasons",
- * "detail"}.  With @p event (--watch), text lines begin with the time since
- * the watch began and the event ("3.012 s appeared pid 42 ..."), and JSON
- * objects have "elapsed_s" and "event" too.
+ * "detail"} ("comm_hex"/"detail_hex" too when not valid UTF-8, see
+ * json_bytes_member()).  With @p event (--watch), text lines begin with the
+ * time since the watch began and the event ("3.012 s appeared pid 42 ..."),
+ * and JSON objects have "elapsed_s" and "event" too.  With @p raw, times
+ * are plain seconds ("12.340000000") without a unit.
  */
 [[nodiscard]] std::string format_hidden(const HiddenProcess& process, bool json,
                                         const HiddenEvent* event = nullptr,
-                                        std::chrono::nanoseconds elapsed = {});
+                                        std::chrono::nanoseconds elapsed = {}, bool raw = false);
 
 /**
  * Runs `taskmon hidden`: opens the device read-only, scans once (or every

@@ -2,6 +2,7 @@
 #include "options.hpp"
 
 #include "hidden.hpp"
+#include "ps.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -43,6 +44,15 @@ std::optional<std::uint64_t> to_uint(std::string_view digits, std::uint64_t max)
 }
 
 // ---- the declarations: every command and option, once ---------------------
+
+// The key of a long option without a short one (not a letter: getopt_long
+// returns it, and the help shows no short form).
+constexpr char no_headers_key = '\x02';
+
+bool has_short(char key)
+{
+    return std::isalnum(static_cast<unsigned char>(key)) != 0;
+}
 // getopt_long's tables and the help text are both made from these.
 
 struct OptionSpec {
@@ -70,6 +80,9 @@ const std::vector<OptionSpec>& global_options()
     static const std::vector<OptionSpec> options{
         {'d', "device", "PATH", "device file (default /dev/taskmonitor)"},
         {'j', "json", nullptr, "print JSON: one object per line"},
+        {'r', "raw", nullptr,
+         "tables in plain numbers: seconds and bytes without\n"
+         "units, percentages without '%' (for awk, sort -n)"},
         {'h', "help", nullptr, "show this help (after a command: its help) and exit"},
         {'V', "version", nullptr, "show the version and exit"},
     };
@@ -114,6 +127,21 @@ const std::vector<CommandSpec>& commands()
            "seconds before candidates are checked again\n"
            "(default 0.2; 0 to 3600)"},
           {'p', "proc", "PATH", "the proc file system to check (default /proc)"}}},
+        {Command::ps,
+         "ps",
+         {{"", "list every process the kernel runs, as ps -e does,\n"
+               "hidden ones too (marked in column HIDDEN)"}},
+         {{'p', "pid", "PID,...", "only these pids (comma-separated, repeatable)"},
+          {'C', "command", "NAME,...", "only the processes whose comm is NAME"},
+          {'u', "user", "USER,...", "only the processes of effective USER (name or uid)"},
+          {'o', "format", "COL,...",
+           "the columns, ps's names: pid ppid user ruser uid\n"
+           "ruid group rgroup gid rgid s stat nlwp rss vsz\n"
+           "rsan rsfi rssh time etime etimes start lstart pcpu\n"
+           "pmem minflt majflt nvcsw nivcsw hidden comm (and\n"
+           "ps's aliases)"},
+          {'k', "sort", "[-]COL,...", "sort by these columns, '-' descending: --sort=-rss"},
+          {no_headers_key, "no-headers", nullptr, "print no header line"}}},
         {Command::help, "help", {{"[COMMAND]", "show this help, or COMMAND's"}}, {}},
     };
     return table;
@@ -134,8 +162,9 @@ const CommandSpec& command_named(const std::string& name)
             return spec;
         }
     }
-    throw UsageError("unknown command '" + name +
-                     "'; the commands are get, watch, start, stop, pid, stats, hidden and help");
+    throw UsageError(
+        "unknown command '" + name +
+        "'; the commands are get, watch, start, stop, pid, stats, hidden, ps and help");
 }
 
 // The command, other than @p except, that has option @p key (or long @p name).
@@ -179,7 +208,8 @@ void help_line(std::ostream& out, std::size_t indent, const std::string& left,
 
 std::string option_left(const OptionSpec& o)
 {
-    std::string left = std::string("-") + o.key + ", --" + o.name;
+    std::string left = has_short(o.key) ? std::string("-") + o.key + ", --" + o.name
+                                        : std::string("    --") + o.name;
     if (o.value != nullptr) {
         left += std::string(" ") + o.value;
     }
@@ -191,7 +221,9 @@ std::string command_synopsis(const CommandSpec& spec, const Form& form)
 {
     std::string text(spec.name);
     for (const auto& o : spec.options) {
-        text += std::string(" [-") + o.key + (o.value ? std::string(" ") + o.value : "") + "]";
+        const std::string flag =
+            has_short(o.key) ? std::string("-") + o.key : std::string("--") + o.name;
+        text += " [" + flag + (o.value ? std::string(" ") + o.value : "") + "]";
     }
     if (!form.operands.empty()) {
         text += " ";
@@ -214,8 +246,8 @@ Read and control taskmonitor.ko, which measures the CPU time of one process
 )HELP";
 
 constexpr std::string_view help_tail = R"HELP(
-Reading (get, watch, pid, stats, hidden) opens the device read-only: root, or a
-member of the group taskmon. Steering (start, stop, pid PID) opens it
+Reading (get, watch, pid, stats, hidden, ps) opens the device read-only: root,
+or a member of the group taskmon. Steering (start, stop, pid PID) opens it
 read-write and needs root.
 
 Times are CPU seconds summed over all threads of the target. In 'watch', cpu
@@ -242,6 +274,8 @@ Examples:
   taskmon -j get
   taskmon stats $$ 1
   taskmon hidden --watch 60 --json
+  taskmon ps -o pid,user,rss,comm --sort=-rss
+  taskmon ps --raw --no-headers -o rss,comm | sort -n
 )HELP";
 
 // ---- getopt_long ------------------------------------------------------------
@@ -281,9 +315,11 @@ public:
     {
         short_ = std::string(1, mode) + ":"; // ':': report a missing argument as ':'
         for (const OptionSpec* o : options_) {
-            short_ += o->key;
-            if (o->value != nullptr) {
-                short_ += ':';
+            if (has_short(o->key)) {
+                short_ += o->key;
+                if (o->value != nullptr) {
+                    short_ += ':';
+                }
             }
             long_.push_back(
                 {o->name, o->value != nullptr ? required_argument : no_argument, nullptr, o->key});
@@ -371,6 +407,9 @@ bool apply_global(Options& opts, int key, const char* value)
         return false;
     case 'j':
         opts.json = true;
+        return false;
+    case 'r':
+        opts.raw = true;
         return false;
     case 'h':
         opts.command = Command::help;
@@ -502,8 +541,8 @@ Options parse_args(const std::vector<std::string>& args)
     }
     if (optind >= argv.argc()) {
         throw UsageError(
-            "no command given; the commands are get, watch, start, stop, pid, stats, hidden and "
-            "help");
+            "no command given; the commands are get, watch, start, stop, pid, stats, hidden, ps "
+            "and help");
     }
     const CommandSpec& spec = command_named(argv[optind]);
     opts.command = spec.command;
@@ -518,6 +557,13 @@ Options parse_args(const std::vector<std::string>& args)
     Getopt local(rest, '-', options, &spec);
     for (int key = local.next(); key != -1; key = local.next()) {
         if (spec.command == Command::hidden && apply_hidden_option(opts, key, optarg)) {
+            continue;
+        }
+        if (spec.command == Command::ps && key == no_headers_key) {
+            opts.no_headers = true;
+            continue;
+        }
+        if (spec.command == Command::ps && apply_ps_option(opts, key, optarg)) {
             continue;
         }
         switch (key) {

@@ -27,6 +27,7 @@ enum class Command {
     pid,
     stats,
     hidden,
+    ps,
 };
 
 struct Options {
@@ -35,13 +36,18 @@ struct Options {
     std::optional<Command> help_for;
     std::string device = "/dev/taskmonitor";
     bool json = false;
+    /** --raw: tables in plain numbers of base units (seconds, bytes), no units in cells. */
+    bool raw = false;
     /** watch: time between samples. */
     std::chrono::nanoseconds interval = std::chrono::seconds(1);
     /** watch: number of rows to print; unset means until interrupted. */
     std::optional<std::uint64_t> count;
     /** pid: the new target; unset means print the current one. */
     std::optional<pid_t> pid;
-    /** stats: the processes (or, with threads, the threads) asked for; watch: the processes. */
+    /**
+     * stats: the processes (or, with threads, the threads) asked for; watch:
+     * the processes; ps -p: the processes selected.
+     */
     std::vector<pid_t> pids;
     /** stats --threads: thread scope, each PID is a thread id. */
     bool threads = false;
@@ -51,6 +57,16 @@ struct Options {
     std::chrono::milliseconds settle{200};
     /** hidden --watch: time between checks; unset means check once. */
     std::optional<std::chrono::nanoseconds> watch;
+    /** ps -C: the command names selected. */
+    std::vector<std::string> names;
+    /** ps -u: the effective users selected, names or uids, as given. */
+    std::vector<std::string> users;
+    /** ps -o: the columns, as given (empty: the default ones). */
+    std::vector<std::string> columns;
+    /** ps --sort: the keys, each a column with an optional leading '-' or '+'. */
+    std::vector<std::string> sort;
+    /** ps --no-headers. */
+    bool no_headers = false;
 };
 
 /** A command line that cannot be run: the message says what is wrong. */

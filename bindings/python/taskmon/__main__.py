@@ -19,8 +19,20 @@ import time
 import taskmon
 
 
+USAGE = """usage: python3 -m taskmon [COUNT]
+
+Print the target's pid, then its CPU time and CPU use COUNT times (default
+3), a second apart: an example of the Python API, as root or a member of the
+group taskmon.  The command-line tool is the C++ 'taskmon' (taskmon --help,
+man taskmon); this is not a second one.
+"""
+
+
 def main(argv: "list[str] | None" = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args in (["--help"], ["-h"]):
+        sys.stdout.write(USAGE)
+        return 0
     if len(args) > 1 or (args and not args[0].isdigit()):
         print("usage: python3 -m taskmon [COUNT]  (the command is 'taskmon', see taskmon --help)",
               file=sys.stderr)
