@@ -117,8 +117,11 @@ TEST_F(Cli, WatchSeveralPidsUntilTheyExit)
         }
         throw;
     }
-    const Sleeper a("0.5");
-    const Sleeper b("1");
+    // Long enough that both are still alive when the CLI subscribes, and
+    // two seconds apart so that they never exit in the same sample, even on
+    // a loaded emulated host (0.5 s and 1 s lost that race under TCG).
+    const Sleeper a("2");
+    const Sleeper b("4");
     const std::string pa = std::to_string(a.pid());
     const std::string pb = std::to_string(b.pid());
     const RunResult r = taskmon({"watch", pa, pb, "--interval", "0.1"});
