@@ -309,21 +309,38 @@ std::vector<pid_t> HiddenScanHooks::list_getdents(const std::filesystem::path& d
 
 std::vector<pid_t> HiddenScanHooks::list_readdir(const std::filesystem::path& dir)
 {
+    // readdir() through the dynamic linker, as ps and top call it: what an
+    // LD_PRELOAD filter changes.  The DIR is ours alone: readdir() is safe
+    // here (and must be readdir()).
+    return list_readdir_with(dir, [](DIR* d) {
+        return ::readdir(d); // NOLINT(concurrency-mt-unsafe)
+    });
+}
+
+std::vector<pid_t> list_readdir_with(const std::filesystem::path& dir,
+                                     const std::function<dirent*(DIR*)>& next)
+{
     DIR* d = ::opendir(dir.c_str());
     if (!d) {
         throw_system(errno, "cannot open " + dir.string());
     }
     std::vector<pid_t> pids;
-    errno = 0;
-    // readdir() through the dynamic linker, as ps and top call it: what an
-    // LD_PRELOAD filter changes.
-    // The DIR is ours alone: readdir() is safe here (and must be readdir()).
-    while (const dirent* e = ::readdir(d)) { // NOLINT(concurrency-mt-unsafe)
+    int err = 0;
+    for (;;) {
+        // POSIX: errno is cleared before each call, and only a NULL return
+        // with errno set is an error.  A readdir() that returns an entry may
+        // leave any errno behind, e.g. the ENOENT of a wrapper's open() of
+        // /proc/PID/stat for a process that exited meanwhile (issue #26).
+        errno = 0;
+        const dirent* e = next(d);
+        if (e == nullptr) {
+            err = errno;
+            break;
+        }
         if (const pid_t pid = name_to_pid(e->d_name)) {
             pids.push_back(pid);
         }
     }
-    const int err = errno;
     ::closedir(d);
     if (err != 0) {
         throw_system(err, "readdir of " + dir.string());

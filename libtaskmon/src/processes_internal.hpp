@@ -7,6 +7,7 @@
 
 #include <taskmon/taskmon.hpp>
 
+#include <dirent.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -48,6 +49,14 @@ struct HiddenScanHooks {
     static std::vector<pid_t> list_getdents(const std::filesystem::path& dir);
     static std::vector<pid_t> list_readdir(const std::filesystem::path& dir);
 };
+
+/**
+ * The numeric names of @p dir, read with @p next (readdir() in
+ * HiddenScanHooks::list_readdir()), sorted.  errno is cleared before every
+ * call: only a NULL return with errno set is an error (std::system_error).
+ */
+std::vector<pid_t> list_readdir_with(const std::filesystem::path& dir,
+                                     const std::function<dirent*(DIR*)>& next);
 
 /** "hidepid=2" / "hidepid=invisible" ... of a mount's options, as the number; 0 if none. */
 int parse_hidepid(const std::string& options);

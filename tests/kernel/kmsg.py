@@ -11,6 +11,7 @@ class Kmsg:
         self._fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         os.lseek(self._fd, 0, os.SEEK_END)
         self._lines = []
+        self._usecs = []  # each line's kernel timestamp (microseconds since boot)
         self.lost = 0  # records overwritten before they were read
 
     def close(self):
@@ -30,9 +31,16 @@ class Kmsg:
             except BrokenPipeError:  # overwritten before read: skip ahead
                 self.lost += 1
                 continue
-            text = record.decode(errors="replace").split(";", 1)[1]
+            prefix, text = record.decode(errors="replace").split(";", 1)
             self._lines.append(text.split("\n", 1)[0])
+            self._usecs.append(int(prefix.split(",")[2]))
         return list(self._lines)
+
+    def timed(self, pattern):
+        """(timestamp in seconds since boot, line) of each line matching pattern."""
+        lines = self.lines()
+        return [(usec / 1e6, line) for usec, line in zip(self._usecs, lines)
+                if re.search(pattern, line)]
 
     def matching(self, pattern):
         return [line for line in self.lines() if re.search(pattern, line)]

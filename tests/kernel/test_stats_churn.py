@@ -182,18 +182,38 @@ def test_other_readers_are_not_held_up_by_a_churning_target(load, churner, busy)
     load("taskmonitor", f"target={churner.pid}")
     with tmdev.Device() as dev:
         stop = threading.Event()
+        calls = [0, 0]
+        errors = []
 
-        def hammer():
-            with tmdev.Device() as d:
-                while not stop.is_set():
-                    d.get()
-        readers = [threading.Thread(target=hammer, daemon=True) for _ in range(2)]
+        def hammer(index):
+            try:
+                with tmdev.Device() as d:
+                    while not stop.is_set():
+                        d.get()
+                        calls[index] += 1
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+        readers = [threading.Thread(target=hammer, args=(i,), daemon=True)
+                   for i in range(len(calls))]
         for r in readers:
             r.start()
         try:
+            # The hammers are at work before the timed calls begin.
+            deadline = time.monotonic() + CALL_BOUND_S
+            while not all(calls) and not errors and time.monotonic() < deadline:
+                time.sleep(0.01)
+            before = list(calls)
             timed_calls([lambda: su.stats(dev.fd, other.pid)] * CALLS, churner)
+            # Still hammering when the timed calls ended (a hammer that
+            # died left the others without competition).
+            hammering = [r.is_alive() for r in readers]
+            during = [n - b for n, b in zip(calls, before)]
         finally:
             stop.set()
             for r in readers:
                 r.join(CALL_BOUND_S * 2)
-
+        print(f"hammers: {calls} TM_GET calls in all, {during} during the timed calls")
+        assert not [r for r in readers if r.is_alive()], "a hammer never ended"
+        assert not errors, errors
+        assert all(before), f"a hammer never got a TM_GET through: {before}"
+        assert all(hammering), f"a hammer ended during the timed calls: {hammering}"

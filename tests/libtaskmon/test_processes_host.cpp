@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -245,6 +246,49 @@ TEST(ProcessesHost, GetdentsAndReaddirAgreeOnARealFolder)
     EXPECT_TRUE(std::binary_search(b.begin(), b.end(), ::getpid()));
     EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
     EXPECT_THROW((void)HiddenScanHooks::list_getdents("/nonexistent-taskmon"), std::system_error);
+}
+
+// A readdir() that returns entries with errno set, as a wrapper that opens
+// /proc/PID/stat for each entry leaves it when the process exited
+// meanwhile (issue #26): only a NULL return with errno set is an error.
+TEST(ProcessesHost, ReaddirErrnoLeftBehindWithAnEntryIsNoError)
+{
+    std::string tmpl = "/tmp/taskmon-readdir-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    const fs::path dir = tmpl;
+    for (const char* name : {"1", "42", "self", "7"}) {
+        fs::create_directory(dir / name);
+    }
+    int calls = 0;
+    const auto clean_end = [&calls](DIR* d) -> dirent* {
+        ++calls;
+        dirent* e = ::readdir(d); // NOLINT(concurrency-mt-unsafe)
+        if (e != nullptr) {
+            errno = ENOENT; // a wrapper's failed open(), entry still returned
+        }
+        return e;
+    };
+    errno = EIO; // left over from before the scan: no error either
+    EXPECT_THAT(taskmon::detail::list_readdir_with(dir, clean_end), ElementsAre(1, 7, 42));
+    EXPECT_EQ(calls, 7) << "., .., 4 names and the end";
+    // A NULL return with errno set is an error, whatever came before.
+    const auto failing = [&calls](DIR* d) -> dirent* {
+        if (++calls < 3) {
+            errno = ENOENT;
+            return ::readdir(d); // NOLINT(concurrency-mt-unsafe)
+        }
+        errno = EIO;
+        return nullptr;
+    };
+    calls = 0;
+    try {
+        (void)taskmon::detail::list_readdir_with(dir, failing);
+        ADD_FAILURE() << "a readdir() error was not reported";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), EIO);
+        EXPECT_THAT(e.what(), HasSubstr("readdir of " + dir.string()));
+    }
+    fs::remove_all(dir);
 }
 
 TEST(ProcessesHost, ParseHidepid)

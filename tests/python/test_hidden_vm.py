@@ -6,13 +6,20 @@ scanning process, a tmpfs mounted over /proc/PID, and pidhider.ko
 filtering getdents64.  Each is found with exactly its reason and nothing
 else; an honest system reports nothing.
 
+A libprocesshider-like filter (by name: it opens /proc/PID/stat inside
+readdir()) beside a fork/exit storm finds exactly the hidden process in
+every scan, and never fails (issue #26).
+
 Environment: TASKMON_READDIR_FILTER (the preload library; default: the one
-of the build tree holding this taskmon), TASKMON_PIDHIDER_KO (default
-$TASKMON_KO_DIR/pidhider/pidhider.ko; the pidhider test skips without it).
+of the build tree holding this taskmon), TASKMON_TEST_CHURN (the churn
+program, likewise), TASKMON_PIDHIDER_KO (default
+$TASKMON_KO_DIR/pidhider/pidhider.ko; the pidhider test skips without it),
+TASKMON_VM_HIDDEN_SCANS (the scans of each churn test, default 200).
 """
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import textwrap
@@ -46,6 +53,61 @@ def sleeper():
     finally:
         proc.kill()
         proc.wait()
+
+
+def readdir_filter():
+    preload = os.environ.get("TASKMON_READDIR_FILTER") or str(
+        BUILD / "tests/libtaskmon/vm/libtaskmon-test-readdir-filter.so")
+    assert os.path.exists(preload), f"no readdir filter at {preload}"
+    return preload
+
+
+@pytest.fixture
+def churn():
+    """taskmon-test-churn (tests/hidden/churn.c) with one forking parent,
+    in its own process group, until the test calls the fixture's value: it
+    ends the churn and returns the number of children forked."""
+    program = os.environ.get("TASKMON_TEST_CHURN") or str(
+        BUILD / "tests/libtaskmon/vm/taskmon-test-churn")
+    assert os.path.exists(program), f"no churn program at {program}"
+    proc = subprocess.Popen([program, "0", "1"], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+    def stop():
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, f"the churn ended with status {proc.returncode}"
+        return int(out)
+
+    try:
+        yield stop
+    finally:
+        if proc.returncode is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture
+def named_sleeper(tmp_path):
+    """A child that sleeps until the test ends, named taskmon-hideme (it
+    execs sleep through a symlink of that name)."""
+    link = tmp_path / "taskmon-hideme"
+    link.symlink_to("/bin/sleep")
+    proc = subprocess.Popen([str(link), "600"])
+    try:
+        comm = pathlib.Path(f"/proc/{proc.pid}/comm")
+        deadline = time.monotonic() + 10
+        while comm.read_text() != "taskmon-hideme\n" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert comm.read_text() == "taskmon-hideme\n"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def hidden_scans():
+    return int(os.environ.get("TASKMON_VM_HIDDEN_SCANS", "200"))
 
 
 def only(found, pid, reasons):
@@ -95,9 +157,7 @@ def test_nothing_on_an_honest_system():
 
 
 def test_readdir_filter_in_the_scanning_process_is_readdir(sleeper):
-    preload = os.environ.get("TASKMON_READDIR_FILTER") or str(
-        BUILD / "tests/libtaskmon/vm/libtaskmon-test-readdir-filter.so")
-    assert os.path.exists(preload), f"no readdir filter at {preload}"
+    preload = readdir_filter()
     script = textwrap.dedent("""
         import dataclasses, json, os, taskmon
         print(json.dumps([dataclasses.asdict(h) for h in taskmon.hidden()]))
@@ -112,6 +172,59 @@ def test_readdir_filter_in_the_scanning_process_is_readdir(sleeper):
     only(found, sleeper.pid, ("readdir",))
     # The same process, without the preload: nothing.
     assert taskmon.hidden() == []
+
+
+def test_a_name_filter_that_opens_stat_beside_churn_is_readdir_in_every_scan(
+        named_sleeper, churn):
+    """The filter, preloaded into a Python that calls taskmon.hidden() again
+    and again, opens /proc/PID/stat inside readdir(): a process that exits
+    between readdir's listing and that open leaves ENOENT in errno although
+    readdir() returned an entry.  Every scan finds exactly the hidden
+    process, for readdir; none raises ("readdir of /proc: No such file or
+    directory" before issue #26 was fixed)."""
+    scans = hidden_scans()
+    script = textwrap.dedent("""
+        import dataclasses, json, sys, taskmon
+        for _ in range(int(sys.argv[1])):
+            try:
+                found = [dataclasses.asdict(h) for h in taskmon.hidden(settle=0.1)]
+                print(json.dumps({"found": found}), flush=True)
+            except Exception as e:  # every scan is counted, the errors too
+                print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+    """)
+    env = lib.child_env()
+    env.update(LD_PRELOAD=readdir_filter(), TASKMON_TEST_HIDE_COMM="taskmon-hideme")
+    out = subprocess.run([sys.executable, "-c", script, str(scans)], capture_output=True,
+                         text=True, env=env, timeout=60 + 5 * scans)
+    forks = churn()
+    assert out.returncode == 0, out.stderr
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(results) == scans, out.stdout
+    errors = [r["error"] for r in results if "error" in r]
+    wrong = [r["found"] for r in results if "found" in r and
+             [(h["pid"], h["comm"], h["reasons"]) for h in r["found"]] !=
+             [(named_sleeper.pid, "taskmon-hideme", ["readdir"])]]
+    print(f"readdir filter beside churn: {scans - len(errors) - len(wrong)} of {scans} scans "
+          f"right, {len(errors)} errors, {forks} children forked")
+    assert not errors, f"{len(errors)} of {scans} scans failed, e.g. {errors[:3]}"
+    assert not wrong, f"{len(wrong)} of {scans} scans found another set, e.g. {wrong[:3]}"
+    assert forks >= scans, "the churn did not churn"
+    assert named_sleeper.poll() is None, "the hidden process lived through the scans"
+
+
+def test_churn_without_a_filter_is_nothing_in_every_scan(churn):
+    scans = hidden_scans()
+    found = []
+    with taskmon.Monitor() as monitor:
+        for _ in range(scans):
+            result = monitor.hidden(settle=0.1)
+            if result:
+                found.append(result)
+    forks = churn()
+    print(f"churn without a filter: {scans - len(found)} of {scans} scans right, "
+          f"{forks} children forked")
+    assert not found, f"{len(found)} of {scans} scans found something, e.g. {found[:3]}"
+    assert forks >= scans, "the churn did not churn"
 
 
 def test_tmpfs_over_proc_pid_is_open(sleeper):

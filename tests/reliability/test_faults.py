@@ -501,23 +501,36 @@ def test_sysfs_start_during_failing_init(load, figures):
     """"start" written to /sys/kernel/taskmonitor while an init that then
     fails (squat=class: the class name is taken) is running: no kthread may
     outlive the failed load.  Before the fix one started in the window ran
-    on in freed module text."""
+    on in freed module text.
+
+    The file exists only inside the failing inits (between the sysfs step
+    and the device step that fails), so every open of it that succeeds is
+    a writer inside the window: the writers count them (and the writes
+    that got through).  If none got in, the race was not exercised and the
+    test is skipped, saying so, as test_init_killed_while_device_opened
+    does."""
     load("squatter", "squat=class")
+    # Per writer: opens that succeeded, writes that succeeded (u64 each).
+    shared = mmap.mmap(-1, 64)
     writers = []
-    for _ in range(2):
+    for index in range(2):
         pid = os.fork()
         if pid == 0:
             try:
+                opened = written = 0
                 while True:
                     try:
                         fd = os.open(tmdev.SYSFS, os.O_WRONLY)
                     except OSError:
                         continue
+                    opened += 1
                     try:
                         os.write(fd, b"start")
+                        written += 1
                     except OSError:
                         pass
                     os.close(fd)
+                    struct.pack_into("QQ", shared, 16 * index, opened, written)
             finally:
                 os._exit(0)
         writers.append(pid)
@@ -534,6 +547,17 @@ def test_sysfs_start_during_failing_init(load, figures):
         for pid in writers:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+    counts = [struct.unpack_from("QQ", shared, 16 * i) for i in range(len(writers))]
+    opened = sum(c[0] for c in counts)
+    written = sum(c[1] for c in counts)
     figures.add("faults", "load failures injected", failures)
+    figures.add("faults", "sysfs opened during a failing init", opened)
+    figures.add("faults", "sysfs start written during a failing init", written)
+    print(f"{failures} failed loads; the writers opened the sysfs file {opened} times "
+          f"inside them and wrote \"start\" {written} times")
     time.sleep(1.5)  # an orphan kthread would wake up in freed memory by now
+    assert harness.live_monitor_kthreads() == []
     kmod.unload("squatter")
+    if opened == 0:
+        pytest.skip(f"no writer opened {tmdev.SYSFS} during any of the {failures} failing "
+                    "inits: the race of a \"start\" during a failing init was not exercised")

@@ -5,7 +5,11 @@
 // test_hidden.cpp does for find_hidden()): exit status 0 on an honest
 // system, 1 with the right reason for a hidden process, more than 1 on an
 // error; --json; --watch's changes and its status after SIGINT; a closed
-// pipe.
+// pipe; a libprocesshider-like readdir filter beside a fork/exit storm
+// (issue #26), scan after scan.
+//
+// Environment: TASKMON_VM_HIDDEN_CLI_SCANS (default 200), the scans of each
+// churn test.
 #include "vm_util.hpp"
 
 #include "../../cli/closed_pipe.hpp"
@@ -13,13 +17,22 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <iostream>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -58,6 +71,123 @@ private:
     std::string dir_;
     bool mounted_;
 };
+
+// A child that sleeps until destroyed (it dies with the test too), named
+// @p comm: it execs sleep through a symlink of that name.
+class NamedSleeper {
+public:
+    explicit NamedSleeper(const std::string& comm)
+    {
+        std::string tmpl = "/tmp/taskmon-named-XXXXXX";
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+            throw std::system_error(errno, std::generic_category(), "mkdtemp");
+        }
+        dir_ = tmpl;
+        const std::string link = dir_ + "/" + comm;
+        std::filesystem::create_symlink("/bin/sleep", link);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            ::execl(link.c_str(), comm.c_str(), "600", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        // Until the exec, the child is still called like this test.
+        for (int i = 0; i < 500 && !comm_is(comm); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+    NamedSleeper(const NamedSleeper&) = delete;
+    NamedSleeper& operator=(const NamedSleeper&) = delete;
+    NamedSleeper(NamedSleeper&&) = delete;
+    NamedSleeper& operator=(NamedSleeper&&) = delete;
+    ~NamedSleeper()
+    {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    [[nodiscard]] pid_t pid() const { return pid_; }
+    [[nodiscard]] bool comm_is(const std::string& comm) const
+    {
+        const auto text = read_file("/proc/" + std::to_string(pid_) + "/comm");
+        return text && *text == comm + "\n";
+    }
+
+private:
+    std::string dir_;
+    pid_t pid_ = -1;
+};
+
+// taskmon-test-churn (tests/hidden/churn.c) with @p parents forking
+// parents, in its own process group, until stop(): processes that start and
+// exit all the time beside the scans.
+class Churn {
+public:
+    explicit Churn(int parents)
+    {
+        std::array<int, 2> fds{};
+        if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+            throw std::system_error(errno, std::generic_category(), "pipe2");
+        }
+        const std::string count = std::to_string(parents);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::setpgid(0, 0);
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            ::dup2(fds[1], STDOUT_FILENO);
+            ::execl(TASKMON_TEST_CHURN, "taskmon-test-churn", "0", count.c_str(),
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::setpgid(pid_, pid_); // as the child does: whichever runs first
+        ::close(fds[1]);
+        out_ = fds[0];
+    }
+    Churn(const Churn&) = delete;
+    Churn& operator=(const Churn&) = delete;
+    Churn(Churn&&) = delete;
+    Churn& operator=(Churn&&) = delete;
+    ~Churn()
+    {
+        if (pid_ > 0) {
+            ::kill(-pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        if (out_ >= 0) {
+            ::close(out_);
+        }
+    }
+    // Ends the churn (SIGTERM to its group): the children it forked, or -1
+    // if it did not end well.
+    long stop()
+    {
+        ::kill(-pid_, SIGTERM);
+        std::string text;
+        std::array<char, 64> buf{};
+        ssize_t n = 0;
+        while ((n = ::read(out_, buf.data(), buf.size())) > 0 || (n < 0 && errno == EINTR)) {
+            text.append(buf.data(), static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+        }
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? std::atol(text.c_str()) : -1;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int out_ = -1;
+};
+
+// One taskmon process per scan: 0.7-0.9 s a scan under TCG beside the
+// churn on a quiet host, 4 s on a loaded one.
+int hidden_scans()
+{
+    return std::atoi(env_or("TASKMON_VM_HIDDEN_CLI_SCANS", "200").c_str());
+}
 
 class CliHidden : public CliTest {
 protected:
@@ -209,6 +339,81 @@ TEST_F(CliHidden, AClosedPipeEndsQuietlyWithStatus0)
     EXPECT_EQ(r.signal, 0) << "killed by signal " << r.signal;
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.err, "");
+}
+
+// A libprocesshider-like filter (tests/hidden/preload/readdir-filter.c,
+// by name: it opens /proc/PID/stat inside readdir()) preloaded into
+// taskmon, beside a fork/exit storm: a process that exits between readdir's
+// listing and the filter's open leaves ENOENT in errno although readdir()
+// returned an entry.  Every scan finds exactly the hidden process, for
+// readdir, and never fails (issue #26: "readdir of /proc: No such file or
+// directory", status 8).
+TEST_F(CliHidden, ANameFilterThatOpensStatBesideChurnIsReaddirInEveryScan)
+{
+    const std::string comm = "taskmon-hideme";
+    const NamedSleeper victim(comm);
+    ASSERT_TRUE(victim.comm_is(comm));
+    const std::string line = R"(\{"pid": )" + std::to_string(victim.pid()) + R"(, "comm": ")" +
+                             comm + R"(", "uid": 0, "start_time_ns": [0-9]+, )" +
+                             R"("reasons": \["readdir"\], "detail": "[^"]*"\}
+)";
+    Churn churn(1);
+    const int scans = hidden_scans();
+    int right = 0;
+    int errors = 0;
+    std::vector<std::string> wrong;
+    for (int i = 0; i < scans; ++i) {
+        const RunResult r =
+            hidden({"--json", "--settle", "0.1"},
+                   {"LD_PRELOAD=" TASKMON_READDIR_FILTER, "TASKMON_TEST_HIDE_COMM=" + comm});
+        if (r.status == 1 && r.err.empty() && ::testing::Matches(MatchesRegex(line))(r.out)) {
+            ++right;
+            continue;
+        }
+        errors += r.status > 1 ? 1 : 0;
+        if (wrong.size() < 5) {
+            wrong.push_back("scan " + std::to_string(i + 1) + ": " + describe(r));
+        }
+    }
+    const long forks = churn.stop();
+    std::cout << "readdir filter beside churn: " << right << " of " << scans << " scans right, "
+              << errors << " errors, " << forks << " children forked" << std::endl;
+    RecordProperty("right", right);
+    RecordProperty("errors", errors);
+    RecordProperty("forks", static_cast<int>(forks));
+    EXPECT_EQ(right, scans) << errors << " of the wrong scans were errors";
+    for (const auto& w : wrong) {
+        ADD_FAILURE() << w;
+    }
+    EXPECT_GE(forks, scans) << "the churn did not churn";
+    EXPECT_TRUE(victim.comm_is(comm)) << "the hidden process lived through the scans";
+}
+
+// The same storm, without the filter: nothing, in every scan.
+TEST_F(CliHidden, ChurnWithoutAFilterIsStatus0InEveryScan)
+{
+    Churn churn(1);
+    const int scans = hidden_scans();
+    int right = 0;
+    std::vector<std::string> wrong;
+    for (int i = 0; i < scans; ++i) {
+        const RunResult r = hidden({"--json", "--settle", "0.1"});
+        if (r.status == 0 && r.out.empty() && r.err.empty()) {
+            ++right;
+        } else if (wrong.size() < 5) {
+            wrong.push_back("scan " + std::to_string(i + 1) + ": " + describe(r));
+        }
+    }
+    const long forks = churn.stop();
+    std::cout << "churn without a filter: " << right << " of " << scans << " scans right, " << forks
+              << " children forked" << std::endl;
+    RecordProperty("right", right);
+    RecordProperty("forks", static_cast<int>(forks));
+    EXPECT_EQ(right, scans);
+    for (const auto& w : wrong) {
+        ADD_FAILURE() << w;
+    }
+    EXPECT_GE(forks, scans) << "the churn did not churn";
 }
 
 } // namespace
