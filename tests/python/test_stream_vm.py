@@ -115,9 +115,19 @@ def test_a_process_named_twice_is_invalid(monitor):
 
 def test_a_slow_reader_loses_the_oldest_and_is_told(monitor, busy):
     proc = busy()
-    with monitor.stream(proc.pid, period=0.01, ring=4) as stream:
-        time.sleep(0.5)  # about 50 records for a ring of 4
+    # 0.5 s is about 50 records for a ring of 4 on a quiet host; a loaded
+    # emulated one may sample far fewer (late ticks skip periods), so wait
+    # longer, up to 8 s, until the ring has overflowed.
+    pause = 0.5
+    while True:
+        stream = monitor.stream(proc.pid, period=0.01, ring=4)
+        time.sleep(pause)
         records = [stream.try_next() for _ in range(4)]
+        if (records[0] and records[0].lost > 0) or pause >= 8:
+            break
+        stream.close()
+        pause *= 2
+    with stream:
         assert all(records)
         assert records[0].lost > 0
         assert records[0].seq == records[0].lost, "the first record numbers the lost ones"
