@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Host tests of the taskmon command's argument parsing.
+#include "../project_version.hpp"
 #include "options.hpp"
 #include "usage_error.hpp"
 
@@ -9,10 +10,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -258,25 +255,6 @@ TEST(HelpText, OfOneCommand)
     EXPECT_THAT(watch, ::testing::Not(HasSubstr("--threads")));
     EXPECT_THAT(help_text(Command::pid), HasSubstr("       taskmon [OPTIONS] pid PID\n"));
     EXPECT_EQ(help_text(Command::help), help_text());
-}
-
-// The version as its one source says: project(taskmon VERSION X.Y.Z) in
-// the top-level CMakeLists.txt, read from the text itself (not through the
-// build, whose figures are the ones under test).
-std::string project_version()
-{
-    const auto root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-    std::ifstream in(root / "CMakeLists.txt");
-    std::ostringstream text;
-    text << in.rdbuf();
-    const std::string s = text.str();
-    std::smatch m;
-    if (!std::regex_search(
-            s, m, std::regex(R"(project\(\s*taskmon\s[^)]*VERSION\s+([0-9]+\.[0-9]+\.[0-9]+))"))) {
-        ADD_FAILURE() << "no project(taskmon VERSION X.Y.Z) in " << (root / "CMakeLists.txt");
-        return "?";
-    }
-    return m[1];
 }
 
 TEST(VersionText, NamesCliAndLibraryVersions)

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Host tests of taskmon::Sample and taskmon::version().
+#include "../project_version.hpp"
+
 #include <taskmon/taskmon.hpp>
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -89,25 +88,6 @@ TEST(Sample, StreamingLeavesTheFillCharacterAlone)
     out.fill('*');
     out << taskmon::Sample{1ns, 2ns};
     EXPECT_EQ(out.fill(), '*');
-}
-
-// The version as its one source says: project(taskmon VERSION X.Y.Z) in
-// the top-level CMakeLists.txt, read from the text itself (not through the
-// build, whose figures are the ones under test).
-std::string project_version()
-{
-    const auto root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-    std::ifstream in(root / "CMakeLists.txt");
-    std::ostringstream text;
-    text << in.rdbuf();
-    const std::string s = text.str();
-    std::smatch m;
-    if (!std::regex_search(
-            s, m, std::regex(R"(project\(\s*taskmon\s[^)]*VERSION\s+([0-9]+\.[0-9]+\.[0-9]+))"))) {
-        ADD_FAILURE() << "no project(taskmon VERSION X.Y.Z) in " << (root / "CMakeLists.txt");
-        return "?";
-    }
-    return m[1];
 }
 
 TEST(Version, RuntimeAndHeadersAreTheProjectVersion)
