@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <regex>
-#include <sstream>
 
 namespace taskmon::vmtest {
 namespace {
@@ -24,16 +23,6 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 class Cli : public CliTest {};
-
-std::vector<std::string> lines(const std::string& text)
-{
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        out.push_back(line);
-    }
-    return out;
-}
 
 TEST_F(Cli, Get)
 {

@@ -265,13 +265,9 @@ TEST_F(CliHidden, ReaddirFilterPreloadedIntoTaskmonIsReaddir)
 
 TEST_F(CliHidden, KernelModuleFilteringGetdentsIsGetdents64)
 {
-    const std::string ko = env_or("TASKMON_PIDHIDER_KO", "");
-    if (ko.empty()) {
-        if (in_vm()) {
-            FAIL() << "TASKMON_PIDHIDER_KO is not set (tests/hidden/build-pidhider)";
-        }
-        GTEST_SKIP() << "TASKMON_PIDHIDER_KO is not set";
-    }
+    const std::string ko = pidhider_ko();
+    TASKMON_REQUIRE_TOOL(!ko.empty(),
+                         "TASKMON_PIDHIDER_KO is not set (tests/hidden/build-pidhider)");
     const BusyChild victim(Load::sleep);
     const std::string load = "insmod " + ko + " pid=" + std::to_string(victim.pid());
     ASSERT_EQ(std::system(load.c_str()), 0); // NOLINT(concurrency-mt-unsafe): one at a time

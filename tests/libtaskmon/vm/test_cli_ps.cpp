@@ -77,16 +77,6 @@ private:
     pid_t pid_ = -1;
 };
 
-std::vector<std::string> lines(const std::string& text)
-{
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        out.push_back(line);
-    }
-    return out;
-}
-
 std::string describe(const RunResult& r)
 {
     return "status " + std::to_string(r.status) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
@@ -114,6 +104,24 @@ bool terminal_safe(const std::string& text)
 
 class CliPs : public CliTest {
 protected:
+    // taskmon ps needs TM_LIST and TM_STATS_BATCH: the real module (the
+    // emulated one of vm.emulated has neither).
+    void SetUp() override
+    {
+        CliTest::SetUp();
+        if (IsSkipped() || HasFailure()) {
+            return;
+        }
+        require_request("TM_LIST",
+                        [] { static_cast<void>(list_processes(Monitor(monitor_device()))); });
+        if (IsSkipped() || HasFailure()) {
+            return;
+        }
+        require_request("TM_STATS", [] {
+            static_cast<void>(Monitor(monitor_device()).stats(std::vector<pid_t>{::getpid()}));
+        });
+    }
+
     [[nodiscard]] RunResult ps(std::vector<std::string> args,
                                std::vector<std::string> env = {}) const
     {
@@ -275,13 +283,9 @@ TEST_F(CliPs, ReaddirHiddenProcessIsListedAndMarked)
 
 TEST_F(CliPs, GetdentsHiddenProcessIsListedAndMarked)
 {
-    const std::string ko = env_or("TASKMON_PIDHIDER_KO", "");
-    if (ko.empty()) {
-        if (in_vm()) {
-            FAIL() << "TASKMON_PIDHIDER_KO is not set (tests/hidden/build-pidhider)";
-        }
-        GTEST_SKIP() << "TASKMON_PIDHIDER_KO is not set";
-    }
+    const std::string ko = pidhider_ko();
+    TASKMON_REQUIRE_TOOL(!ko.empty(),
+                         "TASKMON_PIDHIDER_KO is not set (tests/hidden/build-pidhider)");
     const BusyChild victim(Load::sleep);
     const std::string load = "insmod " + ko + " pid=" + std::to_string(victim.pid());
     ASSERT_EQ(std::system(load.c_str()), 0); // NOLINT(concurrency-mt-unsafe): one at a time

@@ -179,13 +179,9 @@ TEST_F(Hidden, AnotherProcessBoundOverProcPidIsStat)
 
 TEST_F(Hidden, KernelModuleFilteringGetdentsIsGetdents)
 {
-    const std::string ko = vm::env_or("TASKMON_PIDHIDER_KO", "");
-    if (ko.empty()) {
-        if (vm::in_vm()) {
-            FAIL() << "TASKMON_PIDHIDER_KO is not set (tests/hidden/build-pidhider)";
-        }
-        GTEST_SKIP() << "TASKMON_PIDHIDER_KO is not set";
-    }
+    const std::string ko = vm::pidhider_ko();
+    TASKMON_REQUIRE_TOOL(!ko.empty(),
+                         "TASKMON_PIDHIDER_KO is not set (tests/hidden/build-pidhider)");
     const vm::BusyChild victim(vm::Load::sleep);
     const std::string pid = std::to_string(victim.pid());
     ASSERT_EQ(run_shell("insmod " + ko + " pid=" + pid), 0);

@@ -164,6 +164,21 @@ std::string hello_device()
     return env_or("TASKMON_HELLO_DEVICE", "/dev/hello");
 }
 
+std::vector<std::string> lines(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        out.push_back(line);
+    }
+    return out;
+}
+
+std::string pidhider_ko()
+{
+    return env_or("TASKMON_PIDHIDER_KO", "");
+}
+
 bool in_vm()
 {
     return env_or("TASKMON_IN_VM", "0") == "1";

@@ -25,6 +25,15 @@ std::string hello_device();
 std::string env_or(const char* name, const char* fallback);
 /** True when $TASKMON_IN_VM is "1": missing devices or programs are failures, not skips. */
 bool in_vm();
+
+/** @p text split into its lines, without their newlines. */
+std::vector<std::string> lines(const std::string& text);
+
+/**
+ * pidhider.ko's path, $TASKMON_PIDHIDER_KO (tests/hidden/build-pidhider),
+ * or "" when it is not set: TASKMON_REQUIRE_TOOL(!ko.empty(), ...) decides.
+ */
+std::string pidhider_ko();
 /**
  * True when $TASKMON_REQUIRE_TOOLS is "1" (scripts/test and CI set it): a
  * missing tool, program or test-only module is a failure there, a skip
