@@ -268,7 +268,9 @@ def test_exit_record_has_the_final_times(load, pool_binary, run):
             _, status, rusage = os.wait4(pid, 0)
             reaped = True
         assert os.waitstatus_to_exitcode(status) == 0
-        assert exit_rec.flags == st.EXIT, exit_rec  # not REAPED
+        # Not REAPED (the final times, not the last sample's); GAP may be
+        # set too: a late tick on a loaded emulated host says so.
+        assert exit_rec.flags & ~st.GAP == st.EXIT, exit_rec
         user_ns = round(rusage.ru_utime * 1e6) * 1000
         system_ns = round(rusage.ru_stime * 1e6) * 1000
         print(f"exit record user {exit_rec.user_ns} sys {exit_rec.system_ns}, "
