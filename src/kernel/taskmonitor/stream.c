@@ -53,8 +53,10 @@
  * A stream's memory is charged to the subscriber's memory cgroup, and an
  * allocation that does not fit fails with ENOMEM rather than invoking the
  * OOM killer (__GFP_RETRY_MAYFAIL): the subscriber asks for a smaller ring.
+ * That failure is the caller's answer, not the kernel's problem, so it is
+ * not logged either (__GFP_NOWARN: no warn_alloc() report per refusal).
  */
-#define TM_STREAM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
+#define TM_STREAM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 /*
  * Zeroed memory for a stream, freed with kvfree().  Above the costly order
