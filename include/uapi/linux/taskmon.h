@@ -3,18 +3,58 @@
  * taskmon user-space API: the ioctl requests of /dev/hello and
  * /dev/taskmonitor, shared by the kernel modules and by user space.
  *
- * All requests use ioctl type 'N'.  Request numbers (nr) are allocated
- * here, once, for every taskmon device so that no two requests collide:
+ * All requests use ioctl type 'N' (the lab that taskmon grew out of fixed
+ * it).  Request numbers (nr) are allocated here, once, for every taskmon
+ * device so that no two requests collide:
  *
- *   0x00 - 0x0f   hello (helloioctl.ko)
- *   0x10 - 0x3f   taskmonitor (taskmonitor.ko)
+ *   0x01          HELLO (helloioctl.ko): the lab's number
+ *   0x10 - 0x14   taskmonitor's lab requests (TM_GET ... TM_GET_TEXT): the
+ *                 lab's numbers, kept
+ *   0x20 - 0x3f   taskmonitor's own requests (TM_SUBSCRIBE, TM_STATS,
+ *                 TM_STATS_BATCH, TM_LIST and those to come):
+ *                 Documentation/userspace-api/ioctl/ioctl-number.rst gives
+ *                 'N' 0x20-0x3F to no driver ('N' 0x00-0x1F is the USB
+ *                 scanner's, 0x40-0x7F NVMe's, 0x80-0x8F ntsync's)
  *
- * ABI rules: a published request is never changed.  New statistics get a
- * new request number with a new structure.  The size of a fixed argument
- * is part of the request code (_IOR/_IOW/_IOWR), so an old binary and a
- * new kernel can never disagree about a layout silently; the extensible
- * struct taskmon_stats is the exception: TM_STATS is _IO() and the size
- * travels in the struct's own @size field, checked by the kernel.
+ * This is ABI 1.0, frozen (docs/abi.md says what each request promises).
+ * A published request, structure or field is never changed or removed;
+ * structures grow only at their end, by the rules below, and a new kind
+ * of question gets a new request number.
+ *
+ * Direction bits say what the request does with its argument, as strace
+ * and seccomp decode them: _IOR the module writes it, _IOW reads it,
+ * _IOWR both.  A fixed argument's size is in the request code.  An
+ * extensible structure (struct taskmon_stats, struct taskmon_list)
+ * carries its size in its own @size field, as sched_setattr()'s and
+ * perf_event_open()'s attributes do, and its request code carries the
+ * first published size, *_SIZE_VER0, forever: a program built with a
+ * larger struct uses the same code.
+ *
+ * Sizes and strides (the one rule for every one of them: struct
+ * taskmon_stats's @size, struct taskmon_stats_batch's @size, struct
+ * taskmon_list's @size and @entry_size, struct taskmon_subscribe's
+ * @record_size): a multiple of 8, from the structure's *_SIZE_VER0 up to
+ * a page.  EINVAL below *_SIZE_VER0 or when not a multiple of 8, E2BIG
+ * above a page (as clone3() and openat2() answer).  Every __u64 is at an
+ * offset that is a multiple of 8, so the layouts are the same on i386 and
+ * x86_64 and compat_ptr_ioctl() passes them unchanged (tests/abi checks).
+ *
+ * Smaller and larger structures (copy_struct_from_user() and
+ * copy_struct_to_user()'s rules):
+ *  - a caller's struct smaller than the module's is read as if the fields
+ *    it lacks were zero, and only its own bytes are written;
+ *  - every input a structure will ever have beyond its *_SIZE_VER0 comes
+ *    with a flag that asks for it, which a module that does not know it
+ *    refuses (EINVAL); so the bytes of a caller's struct past the
+ *    module's are outputs the module does not know: it sets them to
+ *    zero, it never refuses them.  What the module filled is said by a
+ *    mask (struct taskmon_stats's @mask) or a size (struct
+ *    taskmon_subscribe's @record_size), never guessed from zeros.
+ *
+ * Thread ids: a thread's id (TID) names its whole process wherever a
+ * request takes a process (TM_STATS and TM_STATS_BATCH in process scope,
+ * TM_SUBSCRIBE), as /proc/TID/stat does; TM_STATS_THREAD asks for the
+ * thread itself.  TM_LIST lists processes only.
  */
 #ifndef _UAPI_LINUX_TASKMON_H
 #define _UAPI_LINUX_TASKMON_H
@@ -79,24 +119,24 @@ struct task_sample_text {
 /* ---- per-process statistics (TM_STATS, TM_STATS_BATCH) ---- */
 
 /*
- * Extensible like clone3(), openat2() and statx(): the caller says how
- * large its struct taskmon_stats is (@size), the kernel accepts any size
- * from TM_STATS_SIZE_VER0 up (a larger struct from a newer program is
- * accepted when the bytes the kernel does not know are zero, else E2BIG;
- * EINVAL below TM_STATS_SIZE_VER0 or above a page), fills what it knows
- * and says in @mask which fields it filled.  Fields are added at the end
+ * Extensible and selective like statx(): the caller says how large its
+ * struct taskmon_stats is (@size) and which groups of fields it wants
+ * (@mask); the module does only the work those groups need, fills them
+ * and says in @mask which groups it filled.  Fields are added at the end
  * only, with a new TM_STATS_SIZE_VERn and new mask bits.
- *
- * Every __u64 is at an offset that is a multiple of 8 and the size is a
- * multiple of 8, so the layout is the same on i386 and x86_64 and
- * compat_ptr_ioctl() passes it unchanged (tests/abi checks it).
  */
 
 /* @flags: thread scope, @pid names one thread (a TID), not its process. */
 #define TM_STATS_THREAD		(1U << 0)
 #define TM_STATS_FLAGS_ALL	(TM_STATS_THREAD)
 
-/* @mask bits: the fields the kernel filled. */
+/*
+ * @mask bits: groups of fields, asked for (in) and filled (out).  The
+ * costly ones are TM_STATS_CPU, TM_STATS_FAULTS and TM_STATS_CTXSW (one
+ * walk over the process's threads, which fills all three) and
+ * TM_STATS_RSS (sums of per-CPU counters); the others are read from the
+ * process itself.
+ */
 #define TM_STATS_IDS		(1ULL << 0)	/* pid, tgid */
 #define TM_STATS_PPID		(1ULL << 1)	/* ppid */
 #define TM_STATS_STATE		(1ULL << 2)	/* state */
@@ -110,6 +150,10 @@ struct task_sample_text {
 #define TM_STATS_VSIZE		(1ULL << 10)	/* vsize_bytes */
 #define TM_STATS_START_TIME	(1ULL << 11)	/* start_time_ns */
 #define TM_STATS_SAMPLE_TIME	(1ULL << 12)	/* sample_time_ns */
+/* Every group of this header: a @mask of 0 asks for every group the module has. */
+#define TM_STATS_ALL		((1ULL << 13) - 1)
+/* Never a group: a @mask with it is EINVAL (as statx's STATX__RESERVED). */
+#define TM_STATS__RESERVED	(1ULL << 63)
 
 #define TM_COMM_LEN		16
 
@@ -121,12 +165,19 @@ struct task_sample_text {
  *	current target; out: the pid the figures are of (the target's when
  *	0 was asked, read in the same step as the figures).  In process
  *	scope a thread's TID names its whole process, as /proc/TID/stat does
+ *	(@pid stays the TID asked, @tgid is the process)
  * @error: out, TM_STATS_BATCH only: 0, or the negative errno of this
  *	record (-ESRCH for a pid that does not exist or is not visible,
- *	-ENODATA for pid 0 without a target, -EINVAL for a negative pid,
- *	-E2BIG for a larger record whose extra bytes are not zero)
- * @mask: out: TM_STATS_* bits of the fields filled; the others are zero
- *	and mean nothing (a kernel thread has no memory: no TM_STATS_RSS)
+ *	-ENODATA for pid 0 without a target, -EINVAL for a negative pid or
+ *	TM_STATS__RESERVED in @mask, -EACCES when access=ptrace refuses it)
+ * @mask: in: the TM_STATS_* groups wanted, 0 for every group
+ *	(TM_STATS_ALL); bits the module does not know are ignored, as
+ *	statx() ignores them, so a newer program may ask an older module.
+ *	Out: the groups filled.  TM_STATS_IDS (@pid, @tgid) is always
+ *	filled; a group asked for may still be missing (a kernel thread has
+ *	no memory: no TM_STATS_RSS), and one not asked for may be filled
+ *	when it came at no cost.  Fields of groups not filled are zero and
+ *	mean nothing.
  * @tgid: the thread group (process) id, in the caller's pid namespace
  * @ppid: the parent's process id, 0 if not visible in the namespace
  * @state: the state letter of /proc/PID/stat ('R', 'S', 'D', 'Z', ...)
@@ -183,7 +234,11 @@ struct taskmon_stats {
 	__u64 sample_time_ns;
 };
 
-/* The first published size of struct taskmon_stats. */
+/*
+ * The first published size of struct taskmon_stats.  @size, @flags, @pid
+ * and @mask are its inputs; every other byte, and every byte past it, is
+ * output.
+ */
 #define TM_STATS_SIZE_VER0	168
 
 /* The largest batch TM_STATS_BATCH takes; more is E2BIG. */
@@ -192,14 +247,16 @@ struct taskmon_stats {
 /**
  * struct taskmon_stats_batch - statistics of many processes in one call
  * @size: sizeof(struct taskmon_stats) as the caller knows it: the stride
- *	of @records (same rules as struct taskmon_stats's @size)
+ *	of @records (the rule of every size: a multiple of 8 from
+ *	TM_STATS_SIZE_VER0 to a page)
  * @flags: TM_STATS_* flags, for every record
  * @count: number of records at @records, 1 to TM_STATS_BATCH_MAX (0 is
  *	EINVAL, more is E2BIG)
  * @reserved: must be zero
- * @records: user pointer to @count records; each one's @pid is read, the
- *	rest written.  A record's own @error says whether it was filled: one
- *	exited pid does not fail the others.
+ * @records: user pointer to @count records; each one's @pid and @mask
+ *	are read, as TM_STATS reads them, the rest written.  A record's own
+ *	@error says whether it was filled: one exited pid does not fail the
+ *	others.
  *
  * Return: 0 when every record was answered (each with its @error), or the
  * error of the call itself (EFAULT, EINVAL, E2BIG).
@@ -213,15 +270,17 @@ struct taskmon_stats_batch {
 };
 
 /*
- * Fill one struct taskmon_stats; ESRCH if no such (visible) process,
- * ENODATA for pid 0 while the module has no target.  The
- * argument is a pointer to the struct; its size travels in @size, not in
- * the request code (as with VFIO's argsz), so that programs built with a
- * larger struct use the same request.
+ * Fill one struct taskmon_stats (read and written: _IOWR); ESRCH if no
+ * such (visible) process, ENODATA for pid 0 while the module has no
+ * target.  The code carries TM_STATS_SIZE_VER0; the struct's real size
+ * is its @size.
  */
-#define TM_STATS		_IO(TASKMON_IOC_TYPE, 0x15)
-/* Fill every record of a struct taskmon_stats_batch. */
-#define TM_STATS_BATCH		_IOW(TASKMON_IOC_TYPE, 0x16, struct taskmon_stats_batch)
+#define TM_STATS		_IOWR(TASKMON_IOC_TYPE, 0x21, __u8[TM_STATS_SIZE_VER0])
+/*
+ * Fill every record of a struct taskmon_stats_batch (which is only read:
+ * _IOW; the records it points to are read and written).
+ */
+#define TM_STATS_BATCH		_IOW(TASKMON_IOC_TYPE, 0x22, struct taskmon_stats_batch)
 
 /* ---- streams of samples (TM_SUBSCRIBE, then read() and poll()) ---- */
 
@@ -251,12 +310,20 @@ struct taskmon_stats_batch {
  *	TM_STREAM_PERIOD_MAX_NS (EINVAL outside), or 0 for the default
  * @ring: how many records the file's ring holds, 1 to TM_STREAM_RING_MAX
  *	(EINVAL outside), or 0 for TM_STREAM_RING_DEFAULT
- * @reserved: must be zero (EINVAL)
+ * @record_size: in: sizeof(struct taskmon_record) as the reader knows
+ *	it, the size of every record read() returns: 0 for
+ *	TM_RECORD_SIZE_VER0, else the rule of every size (a multiple of 8
+ *	from TM_RECORD_SIZE_VER0 to a page: EINVAL, E2BIG above a page).
+ *	Out: how many bytes of each record the module fills, the smaller of
+ *	that size and its own; it sets the rest to zero.  So a newer module
+ *	appends fields and an older reader still reads its own records.
  * @pids: user pointer to @count __s32 pids of the caller's pid namespace;
  *	0 is the module's target at the time of the call (ENODATA without
  *	one): the stream follows that process, not later changes of target.
- *	ESRCH if one is not a live process visible to the caller.  EINVAL
- *	if one process is named twice (0 and the target's pid included).
+ *	A thread's TID names its process.  ESRCH if one is not a live
+ *	process visible to the caller.  EINVAL if one process is named
+ *	twice (0 and the target's pid, or a TID and its process's pid,
+ *	included).
  *
  * A file subscribes once (EBUSY the second time); open another file for
  * another subscription.  Each real uid holds at most the module parameter
@@ -271,7 +338,7 @@ struct taskmon_subscribe {
 	__u32 count;
 	__u64 period_ns;
 	__u32 ring;
-	__u32 reserved;
+	__u32 record_size;
 	__aligned_u64 pids;
 };
 
@@ -296,7 +363,8 @@ struct taskmon_subscribe {
  * @seq: the record's number in this file's stream, from 0; a gap is a
  *	lost record
  * @timestamp_ns: when the sample was taken, CLOCK_BOOTTIME
- * @pid: the process, as the subscriber named it (its pid namespace)
+ * @pid: the process (its process id in the subscriber's pid namespace;
+ *	the process's, when the subscriber named one of its threads)
  * @flags: TM_RECORD_* bits
  * @user_ns: CPU time in user mode, nanoseconds, as TM_STATS's @user_ns
  * @system_ns: CPU time in kernel mode, nanoseconds
@@ -320,14 +388,19 @@ struct taskmon_record {
 	__u64 lost;
 };
 
+/* The first published size of struct taskmon_record. */
+#define TM_RECORD_SIZE_VER0	48
+
 /*
- * Subscribe this file.  Afterwards read() returns whole records (EINVAL
- * for a buffer smaller than one, 0 once every process's exit record has
- * been read), blocks until one is due (EAGAIN with O_NONBLOCK), and poll()
- * reports EPOLLIN while records wait and EPOLLHUP after the last exit
- * record was read.  read() on a file that did not subscribe is EINVAL.
+ * Subscribe this file (the struct is read, and its @record_size written:
+ * _IOWR).  Afterwards read() returns whole records of @record_size bytes
+ * (EINVAL for a buffer smaller than one, 0 once every process's exit
+ * record has been read), blocks until one is due (EAGAIN with
+ * O_NONBLOCK), and poll() reports EPOLLIN while records wait and EPOLLHUP
+ * after the last exit record was read.  read() on a file that did not
+ * subscribe is EINVAL.
  */
-#define TM_SUBSCRIBE		_IOW(TASKMON_IOC_TYPE, 0x20, struct taskmon_subscribe)
+#define TM_SUBSCRIBE		_IOWR(TASKMON_IOC_TYPE, 0x20, struct taskmon_subscribe)
 
 /* ---- the kernel's list of processes (TM_LIST) ---- */
 
@@ -341,7 +414,7 @@ struct taskmon_record {
  *
  * Fields are added at the end only, with a new TM_PROC_SIZE_VERn; the
  * caller's struct size (struct taskmon_list's @entry_size) is the stride
- * of the array, and the bytes of an entry that the kernel does not know
+ * of the array, and the bytes of an entry that the module does not know
  * are set to zero.
  */
 struct taskmon_proc {
@@ -358,13 +431,13 @@ struct taskmon_proc {
 
 /**
  * struct taskmon_list - list every process of the caller's pid namespace
- * @size: in: sizeof(struct taskmon_list) as the caller knows it (rules of
- *	struct taskmon_stats's @size: TM_LIST_SIZE_VER0 up to a page, a
- *	larger struct's unknown tail must be zero, else E2BIG)
+ * @size: in: sizeof(struct taskmon_list) as the caller knows it (the rule
+ *	of every size: a multiple of 8 from TM_LIST_SIZE_VER0 to a page; the
+ *	bytes past the module's struct are set to zero)
  * @flags: in: zero (no flag is defined yet; any is EINVAL)
  * @entry_size: in: sizeof(struct taskmon_proc) as the caller knows it,
- *	the stride of @entries: a multiple of 8 from TM_PROC_SIZE_VER0 to
- *	256, else EINVAL
+ *	the stride of @entries: the rule of every size (a multiple of 8
+ *	from TM_PROC_SIZE_VER0 to a page)
  * @count: in: how many entries fit at @entries, 0 to TM_LIST_MAX
  * @entries: in: user pointer to @count entries of @entry_size bytes
  * @total: out: how many processes the walk found, whether they fitted or
@@ -388,8 +461,7 @@ struct taskmon_proc {
  * says how many are needed - allocate more (processes come and go: add a
  * margin) and call again.  @total and @time_ns are written on success
  * and with ERANGE.  Other errors: EFAULT, EINVAL, E2BIG (@count above
- * TM_LIST_MAX, or a non-zero unknown tail), EINTR (a fatal signal came
- * first).
+ * TM_LIST_MAX, a size above a page), EINTR (a fatal signal came first).
  *
  * Reading only: a file opened read-only may ask.  The layout is the same
  * on i386 and x86_64 (tests/abi checks it).
@@ -405,13 +477,17 @@ struct taskmon_list {
 	__u64 time_ns;
 };
 
-/* The first published size of struct taskmon_list. */
+/*
+ * The first published size of struct taskmon_list.  @size up to
+ * @entries are its inputs, @total and @time_ns its outputs.
+ */
 #define TM_LIST_SIZE_VER0	40
 
 /*
- * List the processes into a caller-sized array (struct taskmon_list).
- * _IO() like TM_STATS: the struct's size travels in its @size field.
+ * List the processes into a caller-sized array (struct taskmon_list, read
+ * and written: _IOWR).  The code carries TM_LIST_SIZE_VER0; the struct's
+ * real size is its @size.
  */
-#define TM_LIST			_IO(TASKMON_IOC_TYPE, 0x17)
+#define TM_LIST			_IOWR(TASKMON_IOC_TYPE, 0x23, __u8[TM_LIST_SIZE_VER0])
 
 #endif /* _UAPI_LINUX_TASKMON_H */

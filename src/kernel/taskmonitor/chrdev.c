@@ -87,6 +87,26 @@ static long tm_get_text(struct task_sample_text __user *arg)
 	return 0;
 }
 
+/**
+ * tm_check_size() - the rule of every size and stride of the uapi
+ * @size: a struct size or a stride the caller gave
+ * @ver0: the first published size of that struct (its *_SIZE_VER0)
+ *
+ * A multiple of 8 (so that every __u64 of every element stays aligned)
+ * from @ver0 up to a page, as docs/abi.md says of every one of them.
+ *
+ * Return: 0; -EINVAL below @ver0 or not a multiple of 8; -E2BIG above a
+ * page, as clone3() and openat2() answer.
+ */
+int tm_check_size(u32 size, u32 ver0)
+{
+	if (size > PAGE_SIZE)
+		return -E2BIG;
+	if (size < ver0 || size % 8)
+		return -EINVAL;
+	return 0;
+}
+
 /*
  * Steering - setting the target, starting or stopping the kthread - changes
  * what every other user of the module sees.  It needs a file opened for

@@ -60,10 +60,23 @@ static int __init taskmonitor_init(void)
 {
 	int err;
 
-	/* The uapi's frozen first sizes are those of the structures. */
-	BUILD_BUG_ON(sizeof(struct taskmon_stats) != TM_STATS_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct taskmon_list) != TM_LIST_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct taskmon_proc) != TM_PROC_SIZE_VER0);
+	/*
+	 * The uapi's frozen first sizes end at the last field of the first
+	 * version (fields are only ever appended), and every extensible
+	 * structure keeps a size that is a multiple of 8 (docs/abi.md).
+	 */
+	BUILD_BUG_ON(offsetofend(struct taskmon_stats, sample_time_ns) !=
+		     TM_STATS_SIZE_VER0);
+	BUILD_BUG_ON(offsetofend(struct taskmon_list, time_ns) !=
+		     TM_LIST_SIZE_VER0);
+	BUILD_BUG_ON(offsetofend(struct taskmon_proc, start_time_ns) !=
+		     TM_PROC_SIZE_VER0);
+	BUILD_BUG_ON(offsetofend(struct taskmon_record, lost) !=
+		     TM_RECORD_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct taskmon_stats) % 8 ||
+		     sizeof(struct taskmon_list) % 8 ||
+		     sizeof(struct taskmon_proc) % 8 ||
+		     sizeof(struct taskmon_record) % 8);
 
 	err = taskmonitor_access_init();
 	if (err)

@@ -224,15 +224,20 @@ static void fill_ids(struct taskmon_stats *s, struct task_struct *t,
 		   TM_STATS_CREDS;
 }
 
+/* The groups read by one walk over a process's threads (group_sums()). */
+#define TM_STATS_WALK	(TM_STATS_CPU | TM_STATS_FAULTS | TM_STATS_CTXSW)
+
 /*
- * The name of @t, and the resident and virtual memory of its address
- * space, under one task_lock(): the lock get_task_comm() takes, and the
- * one under which get_task_mm() reads @t->mm (exit_mm() clears @t->mm
- * under it before dropping the task's reference, so the mm is alive while
- * it is held, and no reference is taken).  Kernel threads (and exited
- * processes) have no memory: their memory bits stay clear.
+ * The name of @t, and the virtual and (if @want has TM_STATS_RSS, as it
+ * sums per-CPU counters) resident memory of its address space, under one
+ * task_lock(): the lock get_task_comm() takes, and the one under which
+ * get_task_mm() reads @t->mm (exit_mm() clears @t->mm under it before
+ * dropping the task's reference, so the mm is alive while it is held, and
+ * no reference is taken).  Kernel threads (and exited processes) have no
+ * memory: their memory bits stay clear.
  */
-static void fill_locked(struct taskmon_stats *s, struct task_struct *t)
+static void fill_locked(struct taskmon_stats *s, struct task_struct *t,
+			u64 want)
 {
 	struct mm_struct *mm;
 
@@ -241,26 +246,34 @@ static void fill_locked(struct taskmon_stats *s, struct task_struct *t)
 	s->mask |= TM_STATS_COMM;
 	mm = t->mm;
 	if (mm && !(t->flags & PF_KTHREAD)) {
+		s->vsize_bytes = (u64)READ_ONCE(mm->total_vm) << PAGE_SHIFT;
+		s->mask |= TM_STATS_VSIZE;
+	}
+	if (mm && !(t->flags & PF_KTHREAD) && want & TM_STATS_RSS) {
 		s->rss_anon_bytes = (u64)taskmon_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
 		s->rss_file_bytes = (u64)taskmon_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
 		s->rss_shmem_bytes = (u64)taskmon_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
-		s->vsize_bytes = (u64)READ_ONCE(mm->total_vm) << PAGE_SHIFT;
-		s->mask |= TM_STATS_RSS | TM_STATS_VSIZE;
+		s->mask |= TM_STATS_RSS;
 	}
 	task_unlock(t);
 }
 
 /*
  * Fill @s with the statistics of @pid: of its thread if @thread, else of
- * its whole process.  @s->pid is set to @pid's number in the caller's pid
- * namespace; every other output field is expected zeroed.
+ * its whole process; the groups of @want and those that cost nothing (ids,
+ * state, credentials, name, threads, times, virtual size).  The walk over
+ * the threads and the per-CPU sums are done only when @want asks for
+ * them: a query for the name and ids does neither.  @s->pid is set to
+ * @pid's number in the caller's pid namespace; every other output field
+ * is expected zeroed.
  *
  * Called under rcu_read_lock(), which keeps the task_structs readable
  * (they are freed after a grace period): no reference is taken, so a
  * query costs no atomic operation on shared counters (docs/performance.md).
  * Nothing here sleeps.
  */
-static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
+static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread,
+		      u64 want)
 {
 	struct pid_namespace *ns = task_active_pid_ns(current);
 	struct task_struct *t;
@@ -277,21 +290,23 @@ static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
 		t = READ_ONCE(t->group_leader);
 
 	fill_ids(s, t, ns);
-	if (thread)
-		thread_sums(t, &sum);
-	else
-		group_sums(t, &sum);
-	s->threads = sum.threads;
-	s->user_ns = sum.user_ns;
-	s->system_ns = sum.system_ns;
-	s->minor_faults = sum.min_flt;
-	s->major_faults = sum.maj_flt;
-	s->voluntary_ctxsw = sum.nvcsw;
-	s->involuntary_ctxsw = sum.nivcsw;
-	s->mask |= TM_STATS_THREADS | TM_STATS_CPU | TM_STATS_FAULTS |
-		   TM_STATS_CTXSW;
+	s->threads = get_nr_threads(t);
+	s->mask |= TM_STATS_THREADS;
+	if (want & TM_STATS_WALK) {
+		if (thread)
+			thread_sums(t, &sum);
+		else
+			group_sums(t, &sum);
+		s->user_ns = sum.user_ns;
+		s->system_ns = sum.system_ns;
+		s->minor_faults = sum.min_flt;
+		s->major_faults = sum.maj_flt;
+		s->voluntary_ctxsw = sum.nvcsw;
+		s->involuntary_ctxsw = sum.nivcsw;
+		s->mask |= TM_STATS_WALK;
+	}
 
-	fill_locked(s, t);
+	fill_locked(s, t, want);
 	s->start_time_ns = timens_add_boottime_ns(t->start_boottime);
 	s->sample_time_ns = timens_add_boottime_ns(ktime_get_boottime_ns());
 	s->mask |= TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
@@ -299,21 +314,23 @@ static int fill_stats(struct taskmon_stats *s, struct pid *pid, bool thread)
 }
 
 /*
- * Answer the query in @s (its @pid and @flags already checked) for the
- * opener of @file: look the pid up in the caller's pid namespace, or take
- * the module's target for pid 0, and fill the rest of @s, all in one RCU
- * read section.  Only when access=ptrace asks for a check
- * (access_pid()) is the section left for it, the pids referenced
- * meanwhile, and the figures read in a second one.
+ * Answer the query in @s (its @flags already checked; @want the groups
+ * its @mask asked for) for the opener of @file: look the pid up in the
+ * caller's pid namespace, or take the module's target for pid 0, and fill
+ * the rest of @s, all in one RCU read section.  Only when access=ptrace
+ * asks for a check (access_pid()) is the section left for it, the pids
+ * referenced meanwhile, and the figures read in a second one.
  */
-static int query(const struct file *file, struct taskmon_stats *s)
+static int query(const struct file *file, struct taskmon_stats *s, u64 want)
 {
 	bool thread = s->flags & TM_STATS_THREAD;
 	struct pid *pid, *check;
 	int err;
 
-	if (s->pid < 0)
+	if (s->pid < 0 || want & TM_STATS__RESERVED)
 		return -EINVAL;
+	/* As statx(): no group asked is every group; unknown ones are ignored. */
+	want = want ? want & TM_STATS_ALL : TM_STATS_ALL;
 	rcu_read_lock();
 	pid = s->pid ? find_vpid(s->pid) : monitor_target_rcu();
 	if (!pid) {
@@ -322,7 +339,7 @@ static int query(const struct file *file, struct taskmon_stats *s)
 	}
 	check = access_pid(file, pid, thread);
 	if (!check) {
-		err = fill_stats(s, pid, thread);
+		err = fill_stats(s, pid, thread, want);
 		rcu_read_unlock();
 		return err;
 	}
@@ -332,40 +349,12 @@ static int query(const struct file *file, struct taskmon_stats *s)
 	err = access_check(file, check);
 	if (!err) {
 		rcu_read_lock();
-		err = fill_stats(s, pid, thread);
+		err = fill_stats(s, pid, thread, want);
 		rcu_read_unlock();
 	}
 	put_pid(check);
 	put_pid(pid);
 	return err;
-}
-
-/* The struct size a caller gives: from TM_STATS_SIZE_VER0 to a page. */
-static bool valid_size(u32 usize)
-{
-	return usize >= TM_STATS_SIZE_VER0 && usize <= PAGE_SIZE;
-}
-
-/*
- * A caller's struct larger than the kernel's is accepted when the bytes
- * the kernel does not know are zero, as copy_struct_from_user() decides.
- * Only @pid is an input field beyond @size and @flags: the rest of the
- * struct is not copied in (copying it in would cost as much as copying it
- * out).
- *
- * Return: 0, -E2BIG or -EFAULT.
- */
-static int check_tail(const struct taskmon_stats __user *uarg, u32 usize)
-{
-	int ret;
-
-	if (usize <= sizeof(struct taskmon_stats))
-		return 0;
-	ret = check_zeroed_user((const char __user *)uarg + sizeof(struct taskmon_stats),
-				usize - sizeof(struct taskmon_stats));
-	if (ret < 0)
-		return ret;
-	return ret ? 0 : -E2BIG;
 }
 
 /* Start the answer to a query: every output field zero. */
@@ -378,10 +367,13 @@ static void init_query(struct taskmon_stats *s, u32 usize, u32 flags, s32 pid)
 }
 
 /*
- * Store @s at @uarg, the @s->size bytes of the caller's struct or ours if
- * it is larger (check_tail() made its tail zero).  In one user-access
- * section: for a struct this small, copy_to_user()'s string copy and its
- * object-size checks cost more than word stores (docs/performance.md).
+ * Store @s in the @s->size bytes of the caller's struct at @uarg, as
+ * copy_struct_to_user() does: the bytes both structs have, then zeros in
+ * the caller's bytes this module does not know (outputs of a newer
+ * struct: docs/abi.md).  The common case, the same size, in one
+ * user-access section: for a struct this small, copy_to_user()'s string
+ * copy and its object-size checks cost more than word stores
+ * (docs/performance.md).
  */
 static int put_stats(struct taskmon_stats __user *uarg,
 		     const struct taskmon_stats *s)
@@ -392,6 +384,8 @@ static int put_stats(struct taskmon_stats __user *uarg,
 		return -EFAULT;
 	unsafe_copy_to_user((char __user *)uarg, (const char *)s, len, efault);
 	user_write_access_end();
+	if (s->size > len && clear_user((char __user *)uarg + len, s->size - len))
+		return -EFAULT;
 	return 0;
 efault:
 	user_write_access_end();
@@ -403,29 +397,33 @@ efault:
  * @file: the caller's open /dev/taskmonitor
  * @uarg: the caller's struct, whose @size says how large it is
  *
- * Return: 0; -EFAULT; -EINVAL for a bad size, unknown flags or a negative
- * pid; -E2BIG when the caller's struct is larger than the kernel's and
- * the extra bytes are not zero; -ENODATA for pid 0 without a target;
- * -ESRCH if there is no such process visible to the caller; -EACCES if
- * access=ptrace refuses it.
+ * Only the inputs (@size, @flags, @pid, @mask) are read: the rest of the
+ * caller's struct is output, whatever its size (docs/abi.md).
+ *
+ * Return: 0; -EFAULT; -EINVAL for a size below TM_STATS_SIZE_VER0 or not
+ * a multiple of 8, unknown flags, a negative pid or TM_STATS__RESERVED in
+ * @mask; -E2BIG for a size above a page; -ENODATA for pid 0 without a
+ * target; -ESRCH if there is no such process visible to the caller;
+ * -EACCES if access=ptrace refuses it.
  */
 long tm_stats(const struct file *file, struct taskmon_stats __user *uarg)
 {
 	struct taskmon_stats s;
 	u32 usize, flags;
+	u64 want;
 	s32 pid;
 	int err;
 
 	if (get_user(usize, &uarg->size) || get_user(flags, &uarg->flags) ||
-	    get_user(pid, &uarg->pid))
+	    get_user(pid, &uarg->pid) || get_user(want, &uarg->mask))
 		return -EFAULT;
-	if (!valid_size(usize) || flags & ~TM_STATS_FLAGS_ALL)
-		return -EINVAL;
-	err = check_tail(uarg, usize);
+	err = tm_check_size(usize, TM_STATS_SIZE_VER0);
 	if (err)
 		return err;
+	if (flags & ~TM_STATS_FLAGS_ALL)
+		return -EINVAL;
 	init_query(&s, usize, flags, pid);
-	err = query(file, &s);
+	err = query(file, &s, want);
 	if (err)
 		return err;
 	return put_stats(uarg, &s);
@@ -436,14 +434,15 @@ long tm_stats(const struct file *file, struct taskmon_stats __user *uarg)
  * @file: the caller's open /dev/taskmonitor
  * @uarg: the caller's struct taskmon_stats_batch
  *
- * Each record gets its own @error (0, -ESRCH, -ENODATA, -EINVAL for a
- * negative pid, -E2BIG for a non-zero tail, -EACCES if access=ptrace
- * refuses it); a record that is filled has
- * the fields of TM_STATS.
+ * Each record is asked by its own @pid and @mask, as TM_STATS asks, and
+ * gets its own @error (0, -ESRCH, -ENODATA, -EINVAL for a negative pid or
+ * TM_STATS__RESERVED in @mask, -EACCES if access=ptrace refuses it); a
+ * record that is filled has the fields of TM_STATS.
  *
- * Return: 0 once every record is answered; -EFAULT; -EINVAL for a bad
- * size, unknown flags, a non-zero @reserved or a count of 0; -E2BIG for a
- * count above TM_STATS_BATCH_MAX; -EINTR if a fatal signal came first.
+ * Return: 0 once every record is answered; -EFAULT; -EINVAL for a size
+ * below TM_STATS_SIZE_VER0 or not a multiple of 8, unknown flags, a
+ * non-zero @reserved or a count of 0; -E2BIG for a size above a page or
+ * a count above TM_STATS_BATCH_MAX; -EINTR if a fatal signal came first.
  */
 long tm_stats_batch(const struct file *file,
 		    struct taskmon_stats_batch __user *uarg)
@@ -456,8 +455,10 @@ long tm_stats_batch(const struct file *file,
 
 	if (copy_from_user(&batch, uarg, sizeof(batch)))
 		return -EFAULT;
-	if (!valid_size(batch.size) || batch.flags & ~TM_STATS_FLAGS_ALL ||
-	    batch.reserved || !batch.count)
+	err = tm_check_size(batch.size, TM_STATS_SIZE_VER0);
+	if (err)
+		return err;
+	if (batch.flags & ~TM_STATS_FLAGS_ALL || batch.reserved || !batch.count)
 		return -EINVAL;
 	if (batch.count > TM_STATS_BATCH_MAX)
 		return -E2BIG;
@@ -465,16 +466,13 @@ long tm_stats_batch(const struct file *file,
 	rec = u64_to_user_ptr(batch.records);
 	for (i = 0; i < batch.count; i++, rec += batch.size) {
 		struct taskmon_stats __user *urec = (void __user *)rec;
+		u64 want;
 		s32 nr;
 
-		if (get_user(nr, &urec->pid))
+		if (get_user(nr, &urec->pid) || get_user(want, &urec->mask))
 			return -EFAULT;
-		err = check_tail(urec, batch.size);
-		if (err == -EFAULT)
-			return err;
 		init_query(&s, batch.size, batch.flags, nr);
-		if (!err)
-			err = query(file, &s);
+		err = query(file, &s, want);
 		if (err) {
 			/* A failed record: its input fields and its error. */
 			init_query(&s, batch.size, batch.flags, nr);

@@ -35,6 +35,9 @@
 #include <linux/overflow.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/time_namespace.h>
@@ -149,6 +152,8 @@ struct tm_stream_proc {
  * @time_offset_ns: the subscriber's CLOCK_BOOTTIME offset (time namespace);
  *	read-only after subscription
  * @size: how many records @ring holds; read-only after subscription
+ * @record_size: the size of each record read() hands out, the reader's
+ *	sizeof(struct taskmon_record); read-only after subscription
  * @uid: the subscriber's real uid, whose count of streams this one is in;
  *	read-only after subscription
  * @work: samples every process once per period and re-arms itself
@@ -174,6 +179,7 @@ struct tm_stream {
 	u64 period_ns;
 	s64 time_offset_ns;
 	u32 size;
+	u32 record_size;
 	kuid_t uid;
 
 	struct delayed_work work;
@@ -338,9 +344,27 @@ static bool duplicate_pid(const struct tm_stream_proc *procs, unsigned int n)
 }
 
 /*
+ * The struct pid of the process @nr names as its pid or the TID of one of
+ * its threads (the uapi's one rule for thread ids), referenced; NULL if
+ * @nr names no task in the caller's pid namespace.
+ */
+static struct pid *find_get_process(pid_t nr)
+{
+	struct task_struct *task;
+	struct pid *pid = NULL;
+
+	rcu_read_lock();
+	task = pid_task(find_vpid(nr), PIDTYPE_PID);
+	if (task)
+		pid = get_pid(task_tgid(task));
+	rcu_read_unlock();
+	return pid;
+}
+
+/*
  * The struct pid of the live process @nr names in the caller's pid
- * namespace (0: the module's target), referenced.  *@vnr is its number
- * there.
+ * namespace (0: the module's target), referenced.  *@vnr is its process
+ * id there.
  */
 static int subscribe_pid(pid_t nr, struct pid **pidp, pid_t *vnr)
 {
@@ -350,7 +374,7 @@ static int subscribe_pid(pid_t nr, struct pid **pidp, pid_t *vnr)
 
 	if (nr < 0)
 		return -EINVAL;
-	pid = nr ? find_get_pid(nr) : monitor_get_target();
+	pid = nr ? find_get_process(nr) : monitor_get_target();
 	if (!pid)
 		return nr ? -ESRCH : -ENODATA;
 	*vnr = pid_vnr(pid);
@@ -365,8 +389,15 @@ static int subscribe_pid(pid_t nr, struct pid **pidp, pid_t *vnr)
 
 static int check_request(const struct taskmon_subscribe *req)
 {
-	if (req->flags || req->reserved || !req->count)
+	int err;
+
+	if (req->flags || !req->count)
 		return -EINVAL;
+	if (req->record_size) {
+		err = tm_check_size(req->record_size, TM_RECORD_SIZE_VER0);
+		if (err)
+			return err;
+	}
 	if (req->count > TM_STREAM_PIDS_MAX)
 		return -E2BIG;
 	if (req->period_ns && (req->period_ns < TM_STREAM_PERIOD_MIN_NS ||
@@ -391,6 +422,8 @@ static struct tm_stream *stream_create(const struct taskmon_subscribe *req)
 		return ERR_PTR(-ENOMEM);
 	s->nr_procs = req->count;
 	s->size = req->ring ? req->ring : TM_STREAM_RING_DEFAULT;
+	s->record_size = req->record_size ? req->record_size :
+			 TM_RECORD_SIZE_VER0;
 	s->ring = stream_zalloc(array_size(s->size, sizeof(*s->ring)));
 	if (!s->ring) {
 		err = -ENOMEM;
@@ -445,6 +478,9 @@ static int stream_may_read(const struct file *file, struct tm_stream *s)
  * @file: the open file, which then owns the stream
  * @uarg: the struct taskmon_subscribe
  *
+ * Reads the request and writes back its @record_size: the bytes of each
+ * record this module fills.
+ *
  * Return: 0; -EFAULT, -EINVAL, -E2BIG for a bad request (-EINVAL also
  * for a process named twice); -ESRCH or -ENODATA for a pid; -EACCES for a
  * pid access=ptrace refuses; -EBUSY if @file subscribed already; -EDQUOT
@@ -477,6 +513,10 @@ long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 	}
 	s->uid = uid;
 	err = stream_may_read(file, s);
+	/* Before publishing: a bad buffer subscribes nothing. */
+	if (!err && put_user(min_t(u32, s->record_size, sizeof(struct taskmon_record)),
+			     &uarg->record_size))
+		err = -EFAULT;
 	if (err) {
 		stream_free(s);
 		user_subs_put(uid);
@@ -542,6 +582,29 @@ static void stream_consume(struct tm_stream *s, u64 last)
 }
 
 /*
+ * Copy @n records to @buf, each taking the reader's @s->record_size bytes:
+ * the fields this module knows, then zeros (copy_struct_to_user()'s rule).
+ */
+static int copy_records(const struct tm_stream *s, char __user *buf,
+			const struct taskmon_record *recs, unsigned int n)
+{
+	size_t known = min_t(size_t, s->record_size, sizeof(*recs));
+	unsigned int i;
+
+	/* The common case, this module's record size: one copy. */
+	if (s->record_size == sizeof(*recs))
+		return copy_to_user(buf, recs, n * sizeof(*recs)) ? -EFAULT : 0;
+	for (i = 0; i < n; i++, buf += s->record_size) {
+		if (copy_to_user(buf, &recs[i], known))
+			return -EFAULT;
+		if (s->record_size > known &&
+		    clear_user(buf + known, s->record_size - known))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/*
  * Hand out whole records.  They are copied to user space while still
  * queued, and removed only once the copy worked: a bad buffer loses
  * nothing.  The tick may drop the oldest meanwhile; the gap in the
@@ -566,10 +629,10 @@ static ssize_t stream_read(struct tm_stream *s, char __user *buf,
 			return err;
 	}
 
-	while (len - copied >= sizeof(batch[0])) {
+	while (len - copied >= s->record_size) {
 		n = stream_peek(s, batch,
 				min_t(size_t, TM_READ_BATCH,
-				      (len - copied) / sizeof(batch[0])),
+				      (len - copied) / s->record_size),
 				&done);
 		if (!n)
 			break;
@@ -577,13 +640,13 @@ static ssize_t stream_read(struct tm_stream *s, char __user *buf,
 			batch[i].lost = batch[i].seq - s->next_read;
 			s->next_read = batch[i].seq + 1;
 		}
-		if (copy_to_user(buf + copied, batch, n * sizeof(batch[0]))) {
+		if (copy_records(s, buf + copied, batch, n)) {
 			/* Nothing consumed: the next read gets them again. */
 			s->next_read = batch[0].seq - batch[0].lost;
 			return copied ? copied : -EFAULT;
 		}
 		stream_consume(s, batch[n - 1].seq);
-		copied += n * sizeof(batch[0]);
+		copied += n * s->record_size;
 	}
 	return copied;
 }
@@ -591,7 +654,7 @@ static ssize_t stream_read(struct tm_stream *s, char __user *buf,
 /**
  * tm_stream_read() - read() of /dev/taskmonitor: records of the file's stream
  * @file: the file, subscribed with TM_SUBSCRIBE
- * @buf: where to copy whole struct taskmon_record
+ * @buf: where to copy whole records of the size TM_SUBSCRIBE agreed
  * @len: its size, at least one record
  *
  * Return: the bytes copied, 0 once the stream ended and was read, -EINVAL
@@ -603,7 +666,7 @@ ssize_t tm_stream_read(struct file *file, char __user *buf, size_t len)
 	struct tm_stream *s = file_stream(file);
 	ssize_t ret;
 
-	if (!s || len < sizeof(struct taskmon_record))
+	if (!s || len < s->record_size)
 		return -EINVAL;
 	if (file->f_flags & O_NONBLOCK) {
 		if (!mutex_trylock(&s->read_lock))

@@ -37,6 +37,8 @@ void read_thread_group(struct signal_struct *sig,
 		       void (*read)(struct signal_struct *sig, void *arg),
 		       void *arg);
 
+int tm_check_size(u32 size, u32 ver0);
+
 struct file;
 long tm_stats(const struct file *file, struct taskmon_stats __user *uarg);
 long tm_stats_batch(const struct file *file,
