@@ -74,11 +74,11 @@ def batch_size(fd: int, size: int) -> int:
     """TM_STATS_BATCH of three records of `size` bytes, each prefilled with
     0xff past TM_STATS_SIZE_VER0, guard bytes after the last."""
     pids = [os.getpid(), 1, os.getpid()]
-    tails = [_tail(size, su.SIZE_VER0)] * len(pids)
     if _room(size) != size:
         records = su.make_record(os.getpid(), guard=GUARD)
         arg = su.Batch(size=size, count=1, records=ctypes.addressof(records))
         return _errno(lambda: uapi.raw_ioctl(fd, su.TM_STATS_BATCH, ctypes.addressof(arg)))
+    tails = [_tail(size, su.SIZE_VER0)] * len(pids)
     try:
         records, buf = su.batch(fd, pids, size=size, tails=tails, guard=GUARD)
     except OSError as e:
