@@ -4,7 +4,9 @@ A ctypes mirror of struct taskmon_list and struct taskmon_proc; the
 constants and the request number are read from the header itself, and the
 mirror is checked against TM_LIST_SIZE_VER0 and TM_PROC_SIZE_VER0 at
 import.  Calls go through raw ioctl(2) on buffers this module allocates, so
-a test can give any size, tail, entry size or pointer.  Self-contained (it
+a test can give any size, tail (bytes past the struct, which the module
+must clear), entry size, guard bytes (past @size and past the entries,
+which it must not touch) or pointer.  Self-contained (it
 parses the header itself), so that the pid-namespace test can run it as a
 script in a child namespace: `python3 list_uapi.py` prints "pid start_ns"
 lines of the caller's namespace.
@@ -27,10 +29,13 @@ def _define(name: str) -> int:
 LIST_SIZE_VER0 = _define("TM_LIST_SIZE_VER0")
 PROC_SIZE_VER0 = _define("TM_PROC_SIZE_VER0")
 LIST_MAX = _define("TM_LIST_MAX")
-_nr = re.search(r"#define\s+TM_LIST\s+_IO\(TASKMON_IOC_TYPE,\s*(\w+)\)", _TEXT)[1]
+_code = re.search(r"#define\s+TM_LIST\s+_IOWR\(TASKMON_IOC_TYPE,\s*(\w+),\s*"
+                  r"__u8\[(\w+)\]\)", _TEXT)
 _type = ord(re.search(r"#define\s+TASKMON_IOC_TYPE\s+'(.)'", _TEXT)[1])
-# _IO(type, nr): no direction, no size.
-TM_LIST = (_type << 8) | int(_nr, 0)
+# _IOWR(type, nr, __u8[TM_LIST_SIZE_VER0]): read and written, the first
+# published size in the code (as uapi.py computes every code).
+TM_LIST = (3 << 30) | (_define(_code[2]) << 16) | (_type << 8) | int(_code[1], 0)
+GUARD = 0xFF
 
 
 class Proc(ctypes.Structure):
@@ -66,12 +71,19 @@ class Call:
 
     def __init__(self, count: int, entry_size: int = PROC_SIZE_VER0, size: int = LIST_SIZE_VER0,
                  flags: int = 0, tail: bytes = b"", fill: int = 0, entries=None,
-                 reserved: int = 0):
-        self.entry_size = entry_size
-        self.buf = (ctypes.c_char * max(count * entry_size, 1))()
+                 reserved: int = 0, guard: int = 0):
+        """`fill`: the byte every entry starts as; `tail`: the bytes past the
+        struct (up to `size`); `guard`: bytes of GUARD past `size` and past
+        the last entry (guard_intact())."""
+        self.entry_size, self.guard = entry_size, guard
+        self.room = count * entry_size
+        self.buf = (ctypes.c_char * max(self.room + guard, 1))()
         if fill:
-            ctypes.memset(self.buf, fill, len(self.buf))
-        self.raw = (ctypes.c_char * max(size, LIST_SIZE_VER0))()
+            ctypes.memset(self.buf, fill, self.room)
+        ctypes.memset(ctypes.addressof(self.buf) + self.room, GUARD, guard)
+        self.length = max(size, LIST_SIZE_VER0)
+        self.raw = (ctypes.c_char * (self.length + guard))()
+        ctypes.memset(ctypes.addressof(self.raw) + self.length, GUARD, guard)
         if size > LIST_SIZE_VER0 and tail:
             ctypes.memmove(ctypes.addressof(self.raw) + LIST_SIZE_VER0, tail,
                            min(len(tail), size - LIST_SIZE_VER0))
@@ -93,6 +105,16 @@ class Call:
 
     def entries(self, n: int):
         return [self.entry(i) for i in range(n)]
+
+    def tail_bytes(self) -> bytes:
+        """The struct's bytes past TM_LIST_SIZE_VER0, up to its size."""
+        return bytes(self.raw[LIST_SIZE_VER0:self.length])
+
+    def guard_intact(self) -> bool:
+        """Nothing was written past the struct's size nor past the entries."""
+        guard = bytes([GUARD]) * self.guard
+        return (bytes(self.raw[self.length:]) == guard and
+                bytes(self.buf[self.room:self.room + self.guard]) == guard)
 
 
 def processes(fd: int, margin: int = 64):

@@ -129,26 +129,43 @@ def test_exact_fit_succeeds(fd):
     pytest.fail("never an exact fit")
 
 
-def test_larger_entries_get_zeroed_tails(fd):
-    call = lu.Call(4096, entry_size=32, fill=0xFF)
-    n = call(fd)
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.parametrize("entry_size", [24, 32, 264, PAGE])
+def test_larger_entries_get_zeroed_tails(fd, entry_size):
+    """Entries larger than the module's, up to a page: the bytes it does
+    not know are cleared, nothing past the last entry is written."""
+    room = min(4096, (4 << 20) // entry_size)
+    call = lu.Call(room, entry_size=entry_size, fill=0xFF, guard=64)
+    try:
+        n = call(fd)
+    except OSError as e:
+        assert e.errno == errno.ERANGE and entry_size == PAGE
+        n = room
     assert n > 0
     for i in range(n):
         raw = call.entry_bytes(i)
-        assert raw[lu.PROC_SIZE_VER0:] == bytes(16)
-        assert call.entry(i).reserved == 0
+        assert raw[lu.PROC_SIZE_VER0:] == bytes(entry_size - lu.PROC_SIZE_VER0), f"entry {i}"
+        assert call.entry(i).reserved == 0 and call.entry(i).pid > 0
     assert call.entry(0).pid == 1
+    if n < room:
+        # The entries past the n written are untouched.
+        assert call.entry_bytes(n) == b"\xff" * entry_size
+    assert call.guard_intact()
 
 
 @pytest.mark.parametrize("kwargs, expected", [
     ({"size": lu.LIST_SIZE_VER0 - 8}, errno.EINVAL),
-    ({"size": 8192}, errno.EINVAL),
+    ({"size": lu.LIST_SIZE_VER0 + 4}, errno.EINVAL),
+    ({"size": PAGE + 8}, errno.E2BIG),
+    ({"size": 8192}, errno.E2BIG),
     ({"flags": 1}, errno.EINVAL),
     ({"reserved": 1}, errno.EINVAL),
     ({"entry_size": 8}, errno.EINVAL),
     ({"entry_size": 20}, errno.EINVAL),
-    ({"entry_size": 264}, errno.EINVAL),
-    ({"size": lu.LIST_SIZE_VER0 + 8, "tail": b"\x01"}, errno.E2BIG),
+    ({"entry_size": 268}, errno.EINVAL),
+    ({"entry_size": PAGE + 8}, errno.E2BIG),
     ({"entries": 8}, errno.EFAULT),
 ])
 def test_bad_requests(fd, kwargs, expected):
@@ -161,9 +178,66 @@ def test_count_above_the_maximum_is_e2big(fd):
     assert errno_of(call, fd) == errno.E2BIG
 
 
-def test_larger_struct_with_zero_tail_is_accepted(fd):
-    call = lu.Call(4096, size=lu.LIST_SIZE_VER0 + 24)
-    assert call(fd) == call.arg.total
+@pytest.mark.parametrize("size", [lu.LIST_SIZE_VER0 + 8, lu.LIST_SIZE_VER0 + 24, PAGE])
+def test_larger_struct_gets_its_tail_cleared(fd, size):
+    """A caller's struct larger than the module's: the bytes past it are
+    outputs the module does not know, set to zero whatever they held (not
+    refused), and nothing past @size is written."""
+    for tail in (b"", b"\x01", b"\xff" * (size - lu.LIST_SIZE_VER0)):
+        call = lu.Call(4096, size=size, tail=tail, guard=64)
+        assert call(fd) == call.arg.total
+        assert call.arg.size == size and call.arg.time_ns > 0
+        assert call.tail_bytes() == bytes(size - lu.LIST_SIZE_VER0), (size, tail[:1])
+        assert call.guard_intact()
+
+
+_MANY_THREADS = r"""
+import sys, threading
+threading.stack_size(64 << 10)
+ev = threading.Event()
+threads = [threading.Thread(target=ev.wait, daemon=True) for _ in range(int(sys.argv[1]))]
+for t in threads:
+    t.start()
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_namespace_full_of_threads_lists_exactly_its_processes(fd):
+    """2,000 threads of one process between pids of processes: the walk,
+    which looks up and skips each thread's pid (bounded lookups per RCU
+    read section), still lists every process and no thread: the list is
+    /proc's, and the process forked after the threads is in it."""
+    n = 2000
+    proc = subprocess.Popen([sys.executable, "-c", _MANY_THREADS, str(n)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    after = None
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        tids = {int(t) for t in os.listdir(f"/proc/{proc.pid}/task")} - {proc.pid}
+        assert len(tids) == n
+        # A process whose pid comes after the threads' (pids only go up
+        # until they wrap, which a fresh VM does not reach).
+        after = subprocess.Popen(["sleep", "600"])
+        assert after.pid > max(tids) or after.pid < min(tids)
+        for _ in range(5):
+            before = proc_pids()
+            listed = [p for p, _ in lu.processes(fd)]
+            if before == proc_pids():
+                break
+        assert listed == sorted(set(listed)), "ascending, no pid twice"
+        assert not tids & set(listed), "threads are not processes"
+        assert proc.pid in listed and after.pid in listed and 1 in listed
+        # /proc did not change around the call: the list is exactly /proc's.
+        assert set(listed) == before, (sorted(set(listed) - before), sorted(before - set(listed)))
+        # The count alone (count 0) agrees.
+        assert lu.Call(0, entries=0)(fd) == len(listed)
+    finally:
+        if after is not None:
+            after.kill()
+            after.wait()
+        proc.kill()
+        proc.wait()
 
 
 def test_a_child_pid_namespace_sees_only_its_own(fd):
@@ -237,12 +311,13 @@ def test_fuzz(fd):
     for _ in range(int(os.environ.get("TASKMON_FUZZ_LIST_CALLS", "2000"))):
         size = rng.choice([0, 8, lu.LIST_SIZE_VER0 - 1, lu.LIST_SIZE_VER0, lu.LIST_SIZE_VER0 + 8,
                            4096, 4097, rng.randrange(0, 5000)])
-        entry_size = rng.choice([0, 8, 16, 24, 32, 256, 264, rng.randrange(0, 300)])
+        entry_size = rng.choice([0, 8, 16, 24, 32, 256, 264, 4096 - 8, 4096, 4096 + 8,
+                                 rng.randrange(0, 300)])
         count = rng.choice([0, 1, 2, 64, 4096, lu.LIST_MAX, lu.LIST_MAX + 1, rng.randrange(0, 1 << 32)])
-        room = min(count, 4096)
+        room = min(count, 4096 if entry_size <= 264 else 256)
         call = lu.Call(room, entry_size=max(entry_size, 1), size=max(size, lu.LIST_SIZE_VER0),
                        flags=rng.choice([0, 0, 0, 1, 1 << 31]),
-                       tail=rng.choice([b"", b"\0" * 8, b"\1"]),
+                       tail=rng.choice([b"", b"\0" * 8, b"\1", b"\xff" * 64]),
                        reserved=rng.choice([0, 0, 0, 1]),
                        entries=rng.choice([None, None, 0, 8, 1 << 47, (1 << 64) - 4096]))
         call.arg.size, call.arg.entry_size = size, entry_size
@@ -254,6 +329,7 @@ def test_fuzz(fd):
         try:
             n = call(fd)
             assert n == call.arg.total
+            assert call.tail_bytes() == bytes(len(call.tail_bytes())), "the tail was not cleared"
             seen.add(0)
         except OSError as e:
             assert e.errno in allowed, (size, entry_size, count, e)

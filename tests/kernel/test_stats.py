@@ -283,20 +283,27 @@ def test_explicit_pid_leaves_the_target_alone(dev, busy):
 # ---- size negotiation, flags and pointers ----
 
 def test_size_negotiation(dev, sleeper):
+    """The rule of every size (test_size_rule.py has the table over all of
+    them): a multiple of 8 from TM_STATS_SIZE_VER0 to a page; a caller's
+    larger struct gets its bytes past the module's cleared, never refused."""
     fd, pid = dev.fd, sleeper.pid
-    for size in (0, 8, su.SIZE_VER0 - 8, su.SIZE_VER0 - 1):
+    for size in (0, 8, su.SIZE_VER0 - 8, su.SIZE_VER0 - 1, su.SIZE_VER0 + 1, su.SIZE_VER0 + 4):
         assert su.errno_of(su.stats, fd, pid, size=size) == errno.EINVAL, size
-    assert su.errno_of(su.stats, fd, pid, size=PAGE + 8) == errno.EINVAL
+    assert su.errno_of(su.stats, fd, pid, size=PAGE + 8) == errno.E2BIG
+    # A size far above a page: refused before anything past it is touched.
+    huge = su.make_record(pid)
+    ctypes.c_uint32.from_buffer(huge, 0).value = 2**32 - 8
+    assert su.errno_of(uapi.raw_ioctl, fd, su.TM_STATS, ctypes.addressof(huge)) == errno.E2BIG
     assert su.stats(fd, pid).mask == su.MASK_ALL
-    for size in (su.SIZE_VER0 + 8, su.SIZE_VER0 + 1, PAGE):
-        buf = su.make_record(pid, size=size)
-        uapi.raw_ioctl(fd, su.TM_STATS, ctypes.addressof(buf))
-        s = su.Stats.from_buffer_copy(buf[:su.SIZE_VER0])
-        assert s.pid == pid and s.mask == su.MASK_ALL and s.size == size
-        assert bytes(buf[su.SIZE_VER0:]) == bytes(size - su.SIZE_VER0), "the tail was written"
-    for tail in (b"\1", bytes(7) + b"\x80"):
-        assert su.errno_of(su.stats, fd, pid, size=su.SIZE_VER0 + 8,
-                           tail=tail) == errno.E2BIG
+    for size in (su.SIZE_VER0 + 8, su.SIZE_VER0 + 16, PAGE):
+        for tail in (b"", b"\1", bytes(7) + b"\x80", b"\xff" * (size - su.SIZE_VER0)):
+            buf = su.make_record(pid, size=size, tail=tail, guard=64)
+            uapi.raw_ioctl(fd, su.TM_STATS, ctypes.addressof(buf))
+            s = su.Stats.from_buffer_copy(buf[:su.SIZE_VER0])
+            assert s.pid == pid and s.mask == su.MASK_ALL and s.size == size
+            assert bytes(buf[su.SIZE_VER0:size]) == bytes(size - su.SIZE_VER0), \
+                f"size {size}: the tail was not cleared"
+            assert su.guard_intact(buf, size), f"size {size}: written past @size"
 
 
 def test_unknown_flags_give_einval(dev, sleeper):
@@ -314,6 +321,111 @@ def test_read_only_struct_gives_efault(dev, sleeper):
     buf = su.make_record(sleeper.pid)
     with uapi.ReadOnlyPage(bytes(buf)) as page:
         assert su.errno_of(uapi.raw_ioctl, dev.fd, su.TM_STATS, page.address) == errno.EFAULT
+
+
+# ---- the request mask ----
+
+B = su.BITS
+NAME_AND_IDS = (B["TM_STATS_IDS"] | B["TM_STATS_COMM"] | B["TM_STATS_CREDS"] |
+                B["TM_STATS_PPID"] | B["TM_STATS_STATE"])
+WALK_FIELDS = ("user_ns", "system_ns", "minor_faults", "major_faults",
+               "voluntary_ctxsw", "involuntary_ctxsw")
+RSS_FIELDS = ("rss_anon_bytes", "rss_file_bytes", "rss_shmem_bytes")
+
+
+def test_mask_name_and_ids_query_skips_the_costly_groups(dev, sleeper):
+    """A query for the name and ids does neither the thread walk nor the
+    per-CPU sums: no CPU, FAULTS, CTXSW nor RSS in @mask, those fields
+    zero; what it asked for is filled and right."""
+    path = f"/proc/{sleeper.pid}"
+    for flags in (0, su.TM_STATS_THREAD):
+        s = su.stats(dev.fd, sleeper.pid, flags=flags, mask=NAME_AND_IDS)
+        comm, rest = proc_stat(path)
+        status = proc_status(path)
+        assert s.mask & NAME_AND_IDS == NAME_AND_IDS, hex(s.mask)
+        assert not s.mask & (su.WALK_BITS | B["TM_STATS_RSS"]), hex(s.mask)
+        assert not s.mask & ~su.MASK_ALL, hex(s.mask)
+        assert [getattr(s, f) for f in WALK_FIELDS + RSS_FIELDS] == [0] * 9
+        assert s.pid == s.tgid == sleeper.pid and s.ppid == os.getpid() == int(rest[1])
+        assert s.comm.decode() == comm and s.state_char == rest[0] == "S"
+        assert [s.uid, s.euid] == [int(x) for x in status["Uid"][:2]]
+        assert [s.gid, s.egid] == [int(x) for x in status["Gid"][:2]]
+    # The same process asked for everything has those groups, non-zero.
+    full = su.stats(dev.fd, sleeper.pid)
+    assert full.mask == su.MASK_ALL and full.minor_faults > 0 and full.rss_anon_bytes > 0
+
+
+def test_mask_zero_and_all_are_every_group(dev, sleeper):
+    for mask in (0, su.MASK_ALL):
+        s = su.stats(dev.fd, sleeper.pid, mask=mask)
+        assert s.mask == su.MASK_ALL, (hex(mask), hex(s.mask))
+        assert s.minor_faults > 0 and s.rss_anon_bytes > 0 and s.vsize_bytes > 0
+
+
+def test_mask_unknown_bits_are_ignored(dev, sleeper):
+    """Bits this header does not define (but 63) are ignored: a query with
+    them answers as one without them, and @mask out has none of them."""
+    for unknown in (1 << 13, 1 << 40, 1 << 62, ((1 << 63) - 1) & ~su.MASK_ALL):
+        for asked in (NAME_AND_IDS, B["TM_STATS_CPU"], B["TM_STATS_RSS"], su.MASK_ALL):
+            s = su.stats(dev.fd, sleeper.pid, mask=asked | unknown)
+            plain = su.stats(dev.fd, sleeper.pid, mask=asked)
+            assert s.mask == plain.mask, (hex(asked), hex(unknown), hex(s.mask), hex(plain.mask))
+        # Alone: taskmon.h does not say whether a mask of only unknown bits
+        # is "no group" or "0, every group" once they are ignored; either
+        # way the call answers, with the groups that cost nothing, and
+        # nothing unknown in @mask.
+        s = su.stats(dev.fd, sleeper.pid, mask=unknown)
+        assert s.mask & su.CHEAP_BITS == su.CHEAP_BITS and not s.mask & ~su.MASK_ALL, hex(s.mask)
+
+
+def test_mask_reserved_bit_is_einval(dev, sleeper):
+    for mask in (su.RESERVED, su.RESERVED | su.MASK_ALL, su.RESERVED | B["TM_STATS_IDS"],
+                 (1 << 64) - 1):
+        assert su.errno_of(su.stats, dev.fd, sleeper.pid, mask=mask) == errno.EINVAL, hex(mask)
+        assert su.errno_of(su.stats, dev.fd, sleeper.pid, flags=su.TM_STATS_THREAD,
+                           mask=mask) == errno.EINVAL, hex(mask)
+
+
+def test_mask_any_walk_group_fills_all_three(dev, busy):
+    """CPU, FAULTS and CTXSW come from one walk over the threads: asking
+    for any of them fills all three (and not RSS, which was not asked)."""
+    proc = busy(threads=2)
+    _wait_threads(proc.pid, 2)
+    time.sleep(0.5)
+    for name in ("TM_STATS_CPU", "TM_STATS_FAULTS", "TM_STATS_CTXSW"):
+        for flags in (0, su.TM_STATS_THREAD):
+            s = su.stats(dev.fd, proc.pid, flags=flags, mask=B[name])
+            assert s.mask & su.WALK_BITS == su.WALK_BITS, (name, hex(s.mask))
+            assert not s.mask & B["TM_STATS_RSS"], (name, hex(s.mask))
+            assert s.mask & su.CHEAP_BITS == su.CHEAP_BITS
+            assert s.cpu_ns > 0 and s.minor_faults > 0, name
+            assert s.voluntary_ctxsw + s.involuntary_ctxsw > 0, name
+            assert s.rss_anon_bytes == s.rss_file_bytes == s.rss_shmem_bytes == 0
+    # RSS alone: the per-CPU sums, no walk.
+    s = su.stats(dev.fd, proc.pid, mask=B["TM_STATS_RSS"])
+    assert s.mask & B["TM_STATS_RSS"] and not s.mask & su.WALK_BITS, hex(s.mask)
+    assert s.rss_anon_bytes > 0 and s.cpu_ns == 0 and s.minor_faults == 0
+
+
+def test_batch_records_carry_their_own_masks(dev, sleeper):
+    """Each record of a batch is asked by its own @mask; TM_STATS__RESERVED
+    fails that record (-EINVAL) and not the others."""
+    masks = [NAME_AND_IDS, su.RESERVED | B["TM_STATS_CPU"], B["TM_STATS_CPU"],
+             B["TM_STATS_RSS"], 0, 1 << 40 | NAME_AND_IDS]
+    pids = [sleeper.pid] * len(masks)
+    records, _ = su.batch(dev.fd, pids, masks=masks)
+    assert [r.error for r in records] == [0, -errno.EINVAL, 0, 0, 0, 0]
+    names, bad, cpu, rss, every, unknown = records
+    assert not names.mask & (su.WALK_BITS | B["TM_STATS_RSS"]) and names.comm == every.comm
+    assert names.mask & NAME_AND_IDS == NAME_AND_IDS
+    assert [getattr(names, f) for f in WALK_FIELDS + RSS_FIELDS] == [0] * 9
+    assert bad.mask == 0 and bad.pid == sleeper.pid and bad.tgid == 0 and bad.comm == b""
+    assert cpu.mask & su.WALK_BITS == su.WALK_BITS and not cpu.mask & B["TM_STATS_RSS"]
+    assert cpu.minor_faults > 0 and cpu.rss_anon_bytes == 0
+    assert rss.mask & B["TM_STATS_RSS"] and not rss.mask & su.WALK_BITS
+    assert rss.rss_anon_bytes > 0 and rss.minor_faults == 0
+    assert every.mask == su.MASK_ALL
+    assert unknown.mask == names.mask
 
 
 # ---- batches ----
@@ -379,14 +491,20 @@ def test_batch_bad_arguments(dev, sleeper):
 
 
 def test_batch_larger_records(dev, sleeper):
+    """Records larger than the module's struct: every record's bytes past
+    it are cleared, whatever they held, and nothing past the last record
+    is written."""
     size = su.SIZE_VER0 + 16
-    pids = [sleeper.pid, sleeper.pid, 2]
+    pids = [sleeper.pid, sleeper.pid, 2, procs.unused_pid()]
     records, buf = su.batch(dev.fd, pids, size=size,
-                            tails=[None, b"\0" * 8 + b"\1" + bytes(7), None])
-    assert [r.error for r in records] == [0, -errno.E2BIG, 0]
+                            tails=[None, b"\0" * 8 + b"\1" + bytes(7), b"\xff" * 16, b"\xff" * 16])
+    assert [r.error for r in records] == [0, 0, 0, -errno.ESRCH]
     assert records[0].size == size and records[0].mask == su.MASK_ALL
+    assert records[1].mask == su.MASK_ALL and records[1].pid == sleeper.pid
     assert records[2].pid == 2 and records[2].comm == b"kthreadd"
-    assert bytes(buf[size - 16:size]) == bytes(16)
+    for i in range(len(pids)):
+        assert bytes(buf[i * size + su.SIZE_VER0:(i + 1) * size]) == bytes(16), f"record {i}"
+    assert su.guard_intact(buf, len(pids) * size)
 
 
 # ---- pid namespaces ----
@@ -464,4 +582,3 @@ def test_target_parameter_shows_the_load_time_value(load, busy):
         dev.pid(second.pid)
     assert pathlib.Path("/sys/module/taskmonitor/parameters/target").read_text() == \
         f"{first.pid}\n"
-

@@ -27,6 +27,7 @@ import tmdev
 import uapi
 
 MS = 1_000_000
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @pytest.fixture
@@ -255,7 +256,11 @@ def test_stream_follows_the_target_it_was_given(monitor, busy):
 
 @pytest.mark.parametrize("kwargs, expected", [
     ({"flags": 1}, errno.EINVAL),
-    ({"reserved": 1}, errno.EINVAL),
+    ({"record_size": 1}, errno.EINVAL),
+    ({"record_size": su.RECORD_SIZE_VER0 - 8}, errno.EINVAL),
+    ({"record_size": su.RECORD_SIZE_VER0 + 4}, errno.EINVAL),
+    ({"record_size": PAGE + 8}, errno.E2BIG),
+    ({"record_size": 1 << 31}, errno.E2BIG),
     ({"count": 0}, errno.EINVAL),
     ({"period_ns": su.PERIOD_MIN_NS - 1}, errno.EINVAL),
     ({"period_ns": su.PERIOD_MAX_NS + 1}, errno.EINVAL),
@@ -267,6 +272,119 @@ def test_bad_requests_are_refused(monitor, kwargs, expected):
         assert errno_of(su.subscribe, fd, [os.getpid()], **kwargs) == expected
         # Refused: the file may still subscribe.
         su.subscribe(fd, [os.getpid()], period_ns=su.PERIOD_MAX_NS)
+    finally:
+        os.close(fd)
+
+
+def read_into_guarded(fd: int, length: int, room: int):
+    """read(fd, buffer, length) into `room` bytes of 0xff: (return value or
+    -errno, the buffer's bytes)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+    libc.read.restype = ctypes.c_ssize_t
+    buf = ctypes.create_string_buffer(b"\xff" * room, room)
+    ret = libc.read(fd, buf, length)
+    return (ret if ret >= 0 else -ctypes.get_errno()), buf.raw[:room]
+
+
+def test_record_size_zero_is_ver0_written_back(monitor):
+    fd = open_dev()
+    try:
+        req = su.subscribe(fd, [os.getpid()], period_ns=su.PERIOD_MIN_NS, record_size=0)
+        assert req.record_size == su.RECORD_SIZE_VER0
+        ret, data = read_into_guarded(fd, 2 * su.RECORD_SIZE_VER0 + 7, 4 * su.RECORD_SIZE_VER0)
+        assert ret in (su.RECORD_SIZE_VER0, 2 * su.RECORD_SIZE_VER0), ret
+        assert data[ret:] == b"\xff" * (len(data) - ret), "written past the records"
+        assert su.parse(data[:ret])[0].pid == os.getpid()
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("record_size", [su.RECORD_SIZE_VER0, 64, PAGE])
+def test_larger_record_size_gives_records_of_that_size(monitor, record_size):
+    """A reader's record larger than the module's: @record_size written back
+    as the bytes the module fills (48), each record read() returns takes
+    the reader's size, its bytes past 48 cleared; a buffer smaller than one
+    such record is EINVAL."""
+    known = su.RECORD_SIZE_VER0
+    fd = open_dev()
+    try:
+        req = su.subscribe(fd, [os.getpid()], period_ns=su.PERIOD_MIN_NS,
+                           record_size=record_size)
+        assert req.record_size == known, req.record_size
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        assert p.poll(60_000) == [(fd, select.POLLIN)]
+        # Records are waiting: a buffer of a VER0 record, or one byte short
+        # of the agreed size, is too small.
+        if record_size > known:
+            assert read_into_guarded(fd, known, known)[0] == -errno.EINVAL
+        assert read_into_guarded(fd, record_size - 1, record_size)[0] == -errno.EINVAL
+        records = []
+        while len(records) < 3:
+            ret, data = read_into_guarded(fd, 2 * record_size + record_size - 8, 4 * record_size)
+            assert ret > 0 and ret % record_size == 0, (ret, record_size)
+            assert data[ret:] == b"\xff" * (len(data) - ret), "written past the records"
+            for i in range(0, ret, record_size):
+                assert data[i + known:i + record_size] == bytes(record_size - known), \
+                    f"record at {i}: the bytes past the module's record are not cleared"
+                records.append(su.Record.from_buffer_copy(data, i))
+        assert [r.seq for r in records] == list(range(len(records)))
+        assert all(r.pid == os.getpid() and r.lost == 0 for r in records)
+    finally:
+        os.close(fd)
+
+
+def _tids(pid: int):
+    return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+
+
+def test_a_thread_id_subscribes_its_process(monitor, busy):
+    """A TID names its whole process: the stream's records carry the
+    process id, and CPU time is the process's (all its threads)."""
+    proc = busy(threads=3)
+    deadline = time.monotonic() + 30
+    while len(_tids(proc.pid)) < 3:
+        assert time.monotonic() < deadline, "the busy threads never started"
+        time.sleep(0.05)
+    tid = _tids(proc.pid)[-1]
+    assert tid != proc.pid
+    fd = open_dev()
+    try:
+        su.subscribe(fd, [tid], period_ns=50 * MS)
+        records = read_n(fd, 3)
+        with tmdev.Device() as dev:
+            after = stats_uapi.stats(dev.fd, proc.pid)
+            thread = stats_uapi.stats(dev.fd, tid, flags=stats_uapi.TM_STATS_THREAD)
+    finally:
+        os.close(fd)
+    assert [r.pid for r in records] == [proc.pid] * 3, records
+    # Three spinning threads: the process's time, more than the thread's.
+    last = records[-1]
+    assert last.user_ns + last.system_ns <= after.cpu_ns
+    assert last.user_ns + last.system_ns > thread.cpu_ns
+
+
+def test_a_thread_id_and_its_process_id_are_one_process_named_twice(monitor, busy):
+    proc = busy(threads=3)
+    deadline = time.monotonic() + 30
+    while len(_tids(proc.pid)) < 3:
+        assert time.monotonic() < deadline, "the busy threads never started"
+        time.sleep(0.05)
+    tids = [t for t in _tids(proc.pid) if t != proc.pid]
+    fd = open_dev()
+    try:
+        for pids in ([tids[0], proc.pid], [proc.pid, tids[0]], tids,
+                     [os.getpid(), tids[1], proc.pid]):
+            assert errno_of(su.subscribe, fd, pids) == errno.EINVAL, pids
+        with tmdev.Device() as dev:
+            dev.pid(proc.pid)
+            # 0 is the target: the same process as one of its threads.
+            assert errno_of(su.subscribe, fd, [0, tids[1]]) == errno.EINVAL
+        # Refused: the file may still subscribe, to a thread and another process.
+        su.subscribe(fd, [tids[1], os.getpid()], period_ns=su.PERIOD_MAX_NS)
+        records = read_n(fd, 2)
+        assert [r.pid for r in records] == [proc.pid, os.getpid()]
     finally:
         os.close(fd)
 
@@ -512,7 +630,12 @@ def expected_subscribe(pids, kwargs, subscribed: bool, live) -> int:
     a process named twice EINVAL."""
     count = len(pids) if kwargs["count"] is None else kwargs["count"]
     period, ring = kwargs["period_ns"], kwargs["ring"]
-    if kwargs["flags"] or kwargs["reserved"] or not count:
+    record_size = kwargs["record_size"]
+    if kwargs["flags"] or not count:
+        return errno.EINVAL
+    if record_size and record_size > PAGE:
+        return errno.E2BIG
+    if record_size and (record_size < su.RECORD_SIZE_VER0 or record_size % 8):
         return errno.EINVAL
     if count > su.PIDS_MAX:
         return errno.E2BIG
@@ -548,11 +671,12 @@ def test_read_poll_and_subscribe_fuzz(monitor):
     libc = ctypes.CDLL(None, use_errno=True)
     libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
     libc.pread.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
-    buf = ctypes.create_string_buffer(64 * su.RECORD_SIZE)
+    buf = ctypes.create_string_buffer(4 * PAGE)
     try:
         for _ in range(200):
             fd = open_dev(os.O_NONBLOCK if rng.random() < 0.7 else 0)
             subscribed = False
+            record_size = su.RECORD_SIZE_VER0
             try:
                 for _ in range(rng.randrange(1, 4)):
                     pids = [rng.choice([p.pid for p in live] + [0, -1, procs.unused_pid(), 1])
@@ -563,32 +687,52 @@ def test_read_poll_and_subscribe_fuzz(monitor):
                         "ring": rng.choice([0, 1, 2, su.RING_MAX, su.RING_MAX + 1,
                                             rng.randrange(1 << 32)]),
                         "flags": rng.choice([0, 0, 0, 1 << rng.randrange(32)]),
-                        "reserved": rng.choice([0, 0, 0, 1]),
+                        "record_size": rng.choice([0, 0, 0, su.RECORD_SIZE_VER0, 56, 64,
+                                                   PAGE, PAGE + 8, su.RECORD_SIZE_VER0 - 8,
+                                                   su.RECORD_SIZE_VER0 + 4, 1,
+                                                   rng.randrange(1 << 32)]),
                         "count": rng.choice([None, None, 0, su.PIDS_MAX + 1, 1 << 31]),
                     }
-                    err = errno_of(su.subscribe, fd, pids, **kwargs)
+                    req = None
+                    try:
+                        req = su.subscribe(fd, pids, **kwargs)
+                        err = 0
+                    except OSError as e:
+                        err = e.errno
                     assert err in allowed_subscribe, (seed, pids, kwargs, err)
                     expected = expected_subscribe(pids, kwargs, subscribed,
                                                   {p.pid for p in live} | {1})
                     assert err == expected, (seed, pids, kwargs, err, expected)
+                    if err == 0:
+                        # Written back: the bytes of each record the module fills.
+                        assert req.record_size == su.RECORD_SIZE_VER0, \
+                            (seed, kwargs, req.record_size)
+                        record_size = kwargs["record_size"] or su.RECORD_SIZE_VER0
                     subscribed = subscribed or err == 0
                 for _ in range(rng.randrange(1, 4)):
                     size = rng.choice([0, 1, su.RECORD_SIZE - 1, su.RECORD_SIZE,
-                                       su.RECORD_SIZE + 1, 3 * su.RECORD_SIZE + 7,
-                                       len(buf)])
+                                       su.RECORD_SIZE + 1, record_size - 1, record_size,
+                                       3 * record_size + 7, len(buf)])
                     where = rng.choice([ctypes.addressof(buf), 0, 8, (1 << 47) - 4096])
                     # A blocking read only when it cannot block: records
                     # wait, the stream ended, or the file has none.
                     ready = select.poll()
                     ready.register(fd, select.POLLIN)
                     if fcntl_nonblock(fd) or ready.poll(0):
-                        if rng.random() < 0.2:
+                        positioned = rng.random() < 0.2
+                        if positioned:
                             ret = libc.pread(fd, where, size, rng.randrange(1 << 20))
                         else:
                             ret = libc.read(fd, where, size)
                         err = ctypes.get_errno() if ret < 0 else 0
                         assert err in allowed_read, (seed, size, where, err)
-                        assert ret < 0 or ret % su.RECORD_SIZE == 0, (seed, size, ret)
+                        assert ret < 0 or ret % record_size == 0, (seed, size, record_size, ret)
+                        if subscribed and 0 < size < record_size and not positioned and \
+                                where == ctypes.addressof(buf):
+                            # Smaller than one record of the agreed size (a
+                            # buffer past the user address space is EFAULT
+                            # first: the VFS's access_ok()).
+                            assert err == errno.EINVAL, (seed, size, record_size, ret)
                     p = select.poll()
                     p.register(fd, select.POLLIN)
                     p.poll(0)

@@ -2,7 +2,9 @@
 
 The request numbers and directions come from the header itself, so the tests
 exercise what user space really compiles against; only the argument sizes
-are given here, from the structures' definitions.
+are given here, from the structures' definitions.  An argument type
+`__u8[NAME]` (the extensible structures' requests, whose code carries their
+first published size) has the size of the header's constant NAME.
 """
 import ctypes
 import os
@@ -40,14 +42,21 @@ def _parse():
         "__kernel_pid_t": 4,
         # size, flags, count, reserved (__u32 each) and records (__aligned_u64)
         "struct taskmon_stats_batch": 24,
-        # flags, count (__u32), period_ns (__u64), ring, reserved (__u32), pids
+        # flags, count (__u32), period_ns (__u64), ring, record_size (__u32), pids
         "struct taskmon_subscribe": 32,
     }
+
+    def size_of(argtype: str) -> int:
+        array = re.fullmatch(r"__u8\s*\[\s*(\w+)\s*\]", argtype)
+        if array:
+            return ints[array[1]]
+        return sizes[argtype]
+
     requests = {}
     for m in re.finditer(r"#define\s+(\w+)\s+(_IO\w*)\(TASKMON_IOC_TYPE,\s*(\w+)(?:,\s*([^)]+))?\)",
                          text):
         name, macro, nr, argtype = m.groups()
-        size = sizes[argtype.strip()] if argtype else 0
+        size = size_of(argtype.strip()) if argtype else 0
         requests[name] = _ioc(_DIRS[macro], ioc_type, int(nr, 0), size)
     return ints, ioc_type, requests
 

@@ -6,20 +6,27 @@ Every case predicts its outcome (errno, or success with the answer it must
 give) and the state it must leave (target, kthread count, hello value):
 random request numbers must give ENOTTY, bad pointers EFAULT, and nothing
 may change that the request did not ask to change.  TM_STATS and
-TM_STATS_BATCH get cases of their own (stats_case): random sizes, tails,
-flags, counts and pointers, answered with 0, EINVAL, E2BIG, EFAULT, ESRCH
-or ENODATA only.
+TM_STATS_BATCH get cases of their own (stats_case): random sizes (around
+the rule's bounds: *_SIZE_VER0, multiples of 8, a page), tails (cleared on
+success), request masks (TM_STATS__RESERVED: EINVAL), flags, counts and
+pointers, answered with 0, EINVAL, E2BIG, EFAULT, ESRCH or ENODATA only.
+TM_LIST (list_case) and TM_SUBSCRIBE (subscribe_case: @record_size, then
+a read() at that size) get theirs too, each outcome predicted.
 """
 import errno
 import os
 import ctypes
 import random
 import struct
+import time
 
 import harness
 from harness import tmdev, uapi
-from worker import OP, Problem, check_failed_record, check_line, check_stats, errname
-import stats_uapi as su  # tests/kernel, put on sys.path by harness
+from worker import (OP, Problem, check_failed_record, check_line, check_stats, errname,
+                    random_mask)
+import list_uapi as lu  # tests/kernel, put on sys.path by harness
+import stats_uapi as su
+import stream_uapi as stu
 
 I32 = struct.Struct("i")
 # Kernel addresses (text, direct map, vmalloc, vmemmap, fixmap), the
@@ -38,16 +45,34 @@ VFS_REQUESTS = {0x5451: "FIOCLEX", 0x5450: "FIONCLEX", 0x5421: "FIONBIO",
                 0x801c581f: "FS_IOC_FSGETXATTR", 0x5401: "TCGETS"}
 KTHREAD_EVERY = 20
 NEVER = {0xc0045877, 0xc0045878} | set(VFS_REQUESTS)  # FIFREEZE, FITHAW
-# Struct sizes of TM_STATS: none, one short, the struct, one more, a page
-# (the largest taken) and one more.
-STATS_SIZES = [0, su.SIZE_VER0 - 1, su.SIZE_VER0, su.SIZE_VER0 + 1, harness.PAGE,
-               harness.PAGE + 1]
+
+
+def boundary_sizes(ver0: int):
+    """Sizes around the rule of every size (a multiple of 8 from VER0 to a
+    page): none, below VER0, VER0 and just past it (aligned or not), the
+    page and just past it."""
+    page = harness.PAGE
+    return [0, ver0 - 8, ver0 - 1, ver0, ver0 + 1, ver0 + 4, ver0 + 8, ver0 + 64,
+            page - 8, page - 4, page, page + 1, page + 8, 2 * page]
+
+
+def size_errno(size: int, ver0: int) -> int:
+    """The rule's answer for a size: 0, EINVAL or E2BIG."""
+    if size > harness.PAGE:
+        return errno.E2BIG
+    return errno.EINVAL if size < ver0 or size % 8 else 0
+
+
+STATS_SIZES = boundary_sizes(su.SIZE_VER0)
 STATS_ERRNOS = {0, errno.EINVAL, errno.E2BIG, errno.EFAULT, errno.ESRCH, errno.ENODATA}
+LIST_ERRNOS = {0, errno.EINVAL, errno.E2BIG, errno.EFAULT, errno.ERANGE}
+SUBSCRIBE_ERRNOS = {0, errno.EINVAL, errno.E2BIG, errno.EFAULT, errno.ESRCH, errno.ENODATA}
 
 DEVICES = {
     "taskmonitor": (tmdev.DEV, {"TM_GET": 16, "TM_GET_TEXT": uapi.TM_TEXT_LEN,
                                 "TM_START": 0, "TM_STOP": 0, "TM_PID": 4,
-                                "TM_STATS": 0, "TM_STATS_BATCH": 0}),
+                                "TM_STATS": 0, "TM_STATS_BATCH": 0, "TM_LIST": 0,
+                                "TM_SUBSCRIBE": 0}),
     "hello": (harness.HELLO_DEV, {"HELLO": uapi.HELLO_MSG_LEN}),
     "taskmonitor sysfs": (tmdev.SYSFS, {}),
     "hello sysfs": (harness.HELLO_SYSFS, {}),
@@ -119,7 +144,9 @@ class Fuzzer:
             return uapi.REQUESTS[name], name, "valid request"
         if kind < 6:
             # Our type and a known number, the wrong direction or size.
-            nr = self.rng.choice([0x01, 0x10, 0x11, 0x12, 0x13, 0x14, self.rng.randrange(256)])
+            # 0x15-0x17: numbers no longer used; 0x20-0x23: ABI 1.0's.
+            nr = self.rng.choice([0x01, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+                                  0x20, 0x21, 0x22, 0x23, self.rng.randrange(256)])
             code = uapi.request(self.rng.choice(["_IO", "_IOR", "_IOW", "_IOWR"]), nr,
                                 self.rng.choice([0, 1, 4, 8, 16, 32, 128, 0x3fff,
                                                  self.rng.randrange(1 << 14)]))
@@ -136,14 +163,23 @@ class Fuzzer:
     # ---- one case ----
 
     def case(self):
-        if self.rng.random() < 0.15:
+        roll = self.rng.random()
+        if roll < 0.15:
             # The statistics requests have the most arguments: more cases.
             return self.stats_case(self.rng.choice(["TM_STATS", "TM_STATS_BATCH"]))
+        if roll < 0.22:
+            return self.list_case()
+        if roll < 0.27:
+            return self.subscribe_case()
         device = self.rng.choice(sorted(DEVICES))
         fd = self.fds[device]
         code, name, kind = self.request(device)
         if name in ("TM_STATS", "TM_STATS_BATCH"):
             return self.stats_case(name)
+        if name == "TM_LIST":
+            return self.list_case()
+        if name == "TM_SUBSCRIBE":
+            return self.subscribe_case()
         size = DEVICES[device][1].get(name, 0)
         addr, readable, writable = self.pointer(size)
         pid_value = None
@@ -216,7 +252,7 @@ class Fuzzer:
         rng = self.rng
         # Valid sizes and flags more often than not, so that most cases
         # reach the records.
-        size = rng.choice(STATS_SIZES + [su.SIZE_VER0, su.SIZE_VER0 + 1, harness.PAGE])
+        size = rng.choice(STATS_SIZES + [su.SIZE_VER0, su.SIZE_VER0 + 8, harness.PAGE])
         flags = rng.choice([0, 0, 0, su.TM_STATS_THREAD, su.TM_STATS_THREAD,
                             su.TM_STATS_THREAD << 1, 1 << 31, rng.getrandbits(32)])
         tail = None
@@ -231,10 +267,10 @@ class Fuzzer:
         return rng.choice([0, 0, self.dead, -1, -rng.randrange(1, 1 << 31),
                            rng.randrange(1, 1 << 22), rng.choice(self.pool), rng.choice(self.pool)])
 
-    def pid_outcome(self, pid):
-        """The errno a query of pid must give: 0, an errno, or None (either
-        0 or ESRCH: a random pid)."""
-        if pid < 0:
+    def pid_outcome(self, pid, mask=0):
+        """The errno a query of pid (with the request mask) must give: 0,
+        an errno, or None (either 0 or ESRCH: a random pid)."""
+        if pid < 0 or mask & su.RESERVED:
             return errno.EINVAL
         if pid == self.dead:
             return errno.ESRCH
@@ -262,23 +298,26 @@ class Fuzzer:
         rng, fd = self.rng, self.fds["taskmonitor"]
         size, flags, tail = self.stats_args()
         keep = []
-        valid = su.SIZE_VER0 <= size <= harness.PAGE and not flags & ~su.TM_STATS_THREAD
-        pids, outcomes = [], []
+        size_err = size_errno(size, su.SIZE_VER0)
+        valid = not size_err and not flags & ~su.TM_STATS_THREAD
+        # The call's own error for its size and flags: the size first.
+        call_err = size_err or (errno.EINVAL if not valid else 0)
+        pids, outcomes, masks = [], [], []
         count = records = None
         if name == "TM_STATS":
             pids = [self.stats_pid()]
-            rec = bytes(su.make_record(pids[0], flags, size, tail or b""))[:max(size, su.SIZE_VER0)]
+            masks = [random_mask(rng, reserved=0.1)]
+            rec = bytes(su.make_record(pids[0], flags, size, tail or b"",
+                                       masks[0]))[:max(size, su.SIZE_VER0)]
             bad = rng.random() < 0.1
             if bad:
                 addr, writable = rng.choice(KERNEL_POINTERS + LOW_POINTERS), False
                 expected = {errno.EFAULT}
             else:
                 addr, writable = self.place(rec, keep)
-                outcome = self.pid_outcome(pids[0])
-                if not valid:
-                    expected = {errno.EINVAL}
-                elif tail:
-                    expected = {errno.E2BIG}
+                outcome = self.pid_outcome(pids[0], masks[0])
+                if call_err:
+                    expected = {call_err}
                 elif outcome is None:
                     expected = {errno.ESRCH, 0 if writable else errno.EFAULT}
                 elif outcome == 0 and not writable:
@@ -290,11 +329,12 @@ class Fuzzer:
             reserved = 0 if rng.random() < 0.9 else rng.getrandbits(32) or 1
             n = count if count <= 5 else 0
             pids = [self.stats_pid() for _ in range(n)]
+            masks = [random_mask(rng, reserved=0.1) for _ in pids]
             stride = max(size, su.SIZE_VER0) if valid else su.SIZE_VER0
             tails = [tail if rng.random() < 0.5 else None for _ in pids]
             data = b"".join(bytes(su.make_record(p, rng.getrandbits(32), size if valid else
-                                                 su.SIZE_VER0, t or b""))[:stride]
-                            for p, t in zip(pids, tails))
+                                                 su.SIZE_VER0, t or b"", m))[:stride]
+                            for p, t, m in zip(pids, tails, masks))
             kind = rng.randrange(8)
             if kind == 0 or not pids:
                 # No records the kernel may write to: only a bad pointer,
@@ -311,6 +351,8 @@ class Fuzzer:
                 addr, _ = self.place(arg, keep, read_only=records != self.pages.ro)
             if bad:
                 expected = {errno.EFAULT}
+            elif size_err:
+                expected = {size_err}
             elif not valid or reserved or not count:
                 expected = {errno.EINVAL}
             elif count > su.BATCH_MAX:
@@ -319,7 +361,7 @@ class Fuzzer:
                 expected = {errno.EFAULT}   # the first record cannot be answered
             else:
                 expected = {0}
-                outcomes = [errno.E2BIG if t else self.pid_outcome(p) for p, t in zip(pids, tails)]
+                outcomes = [self.pid_outcome(p, m) for p, m in zip(pids, masks)]
 
         self.report.extra[f"taskmonitor: {name} case"] += 1
         with self.slots.call(self.slot, OP["ioctl fuzz case"]):
@@ -330,20 +372,29 @@ class Fuzzer:
             except OSError as e:
                 got = e.errno
         where = (f"ioctl(taskmonitor, {name}, size {size}, flags {flags:#x}, "
-                 f"{'tail' if tail else 'no tail'}, pids {pids}, count {count}, "
+                 f"{'tail' if tail else 'no tail'}, pids {pids}, masks "
+                 f"{[hex(m) for m in masks]}, count {count}, "
                  f"records {records if records is None else hex(records)}, {addr:#x})")
         self.report.outcome("ioctl fuzz case", "ok" if got == 0 else errno.errorcode[got])
         if got not in STATS_ERRNOS or got not in expected:
             raise Problem(f"{where}: {'success' if not got else errno.errorcode[got]}, expected "
                           f"{sorted(errno.errorcode.get(e, 'success') for e in expected)}")
-        if got == 0 and name == "TM_STATS" and self.pid_outcome(pids[0]) is not None:
-            # (A random pid may be a thread's, or a kernel thread: only
-            # the pool and the target are checked.)
-            rec = su.Stats.from_buffer_copy(self.pages.read(addr, su.SIZE_VER0))
-            check_stats(rec, pids[0], flags, size, self.pool + [self.expected["target"]])
+        zeros = bytes(max(size - su.SIZE_VER0, 0))
+        if got == 0 and name == "TM_STATS":
+            if self.pages.read(addr + su.SIZE_VER0, len(zeros)) != zeros:
+                raise Problem(f"{where}: the bytes past the struct were not cleared")
+            if self.pid_outcome(pids[0], masks[0]) is not None:
+                # (A random pid may be a thread's, or a kernel thread: only
+                # the pool and the target are checked.)
+                rec = su.Stats.from_buffer_copy(self.pages.read(addr, su.SIZE_VER0))
+                check_stats(rec, pids[0], flags, size, self.pool + [self.expected["target"]],
+                            asked=masks[0])
         elif got == 0:
             for i, (pid, outcome) in enumerate(zip(pids, outcomes)):
                 rec = su.Stats.from_buffer_copy(self.pages.read(records + i * stride, su.SIZE_VER0))
+                if self.pages.read(records + i * stride + su.SIZE_VER0, len(zeros)) != zeros:
+                    raise Problem(f"{where}: record {i}: the bytes past the struct were not "
+                                  f"cleared")
                 if outcome is None:  # a random pid: ESRCH, or not checked
                     if not rec.error:
                         continue
@@ -351,10 +402,158 @@ class Fuzzer:
                 if outcome:
                     check_failed_record(rec, pid, flags, size, outcome)
                 else:
-                    check_stats(rec, pid, flags, size, self.pool + [self.expected["target"]])
+                    check_stats(rec, pid, flags, size, self.pool + [self.expected["target"]],
+                                asked=masks[i])
         del keep
         self.cases += 1
         self.check_state(where, dict(self.expected), self.cases % KTHREAD_EVERY == 0)
+
+    # ---- TM_LIST ----
+
+    def list_case(self):
+        """One TM_LIST with sizes around the rule's bounds, a tail, a
+        count and an entries pointer; the outcome is predicted, a success
+        checked (ascending pids, cleared tails, nothing past @size or past
+        the entries written)."""
+        rng, fd = self.rng, self.fds["taskmonitor"]
+        size = rng.choice(boundary_sizes(lu.LIST_SIZE_VER0) + [lu.LIST_SIZE_VER0] * 3)
+        entry_size = rng.choice(boundary_sizes(lu.PROC_SIZE_VER0) + [lu.PROC_SIZE_VER0] * 3)
+        count = rng.choice([0, 1, 2, 512, 512, lu.LIST_MAX + 1, rng.getrandbits(32)])
+        flags = rng.choice([0] * 8 + [1, rng.getrandbits(32)])
+        reserved = rng.choice([0] * 8 + [1])
+        # Entries only where the kernel may write: room for `count` entries
+        # when it is small, else a bad pointer (a count that large is
+        # refused, or the first copy fails).
+        room = count if count <= 512 and entry_size <= harness.PAGE else 0
+        bad_entries = rng.random() < 0.1 or count > room
+        call = lu.Call(room, entry_size=max(entry_size, 1), size=min(size, 2 * harness.PAGE),
+                       flags=flags, reserved=reserved, guard=64,
+                       tail=bytes(rng.getrandbits(8) for _ in range(64)),
+                       entries=rng.choice(KERNEL_POINTERS + LOW_POINTERS) if bad_entries
+                       else None)
+        call.arg.size, call.arg.entry_size, call.arg.count = size, entry_size, count
+        expected = (size_errno(size, lu.LIST_SIZE_VER0) or
+                    (errno.EINVAL if flags or reserved else 0) or
+                    size_errno(entry_size, lu.PROC_SIZE_VER0) or
+                    (errno.E2BIG if count > lu.LIST_MAX else 0))
+        if not expected and bad_entries and count:
+            expected = errno.EFAULT
+        self.report.extra["taskmonitor: TM_LIST case"] += 1
+        with self.slots.call(self.slot, OP["ioctl fuzz case"]):
+            try:
+                n = call(fd)
+                got = 0
+            except OSError as e:
+                got = e.errno
+        where = (f"ioctl(taskmonitor, TM_LIST, size {size}, entry_size {entry_size}, "
+                 f"count {count}, flags {flags:#x}, reserved {reserved}, "
+                 f"entries {call.arg.entries:#x})")
+        self.report.outcome("ioctl fuzz case", "ok" if got == 0 else errno.errorcode[got])
+        if got not in LIST_ERRNOS or (got != expected and
+                                      not (expected == 0 and got == errno.ERANGE)):
+            raise Problem(f"{where}: {errno.errorcode.get(got, 'success')}, expected "
+                          f"{errno.errorcode.get(expected, 'success')}")
+        if got in (0, errno.ERANGE):
+            if call.tail_bytes() != bytes(len(call.tail_bytes())):
+                raise Problem(f"{where}: the bytes past the struct were not cleared")
+            if not call.guard_intact():
+                raise Problem(f"{where}: written past @size or past the entries")
+            written = min(count, call.arg.total) if count else 0
+            pids = [call.entry(i).pid for i in range(written)]
+            if pids != sorted(set(pids)) or (pids and pids[0] != 1) or \
+                    (got == 0 and count and n != call.arg.total):
+                raise Problem(f"{where}: answered {n if not got else 'ERANGE'}, total "
+                              f"{call.arg.total}, pids {pids[:8]}...")
+            if any(call.entry_bytes(i)[lu.PROC_SIZE_VER0:] != bytes(entry_size - lu.PROC_SIZE_VER0)
+                   for i in range(written)):
+                raise Problem(f"{where}: an entry's bytes past the module's were not cleared")
+        self.cases += 1
+        self.check_state(where, dict(self.expected), self.cases % KTHREAD_EVERY == 0)
+
+    # ---- TM_SUBSCRIBE ----
+
+    def subscribe_case(self):
+        """TM_SUBSCRIBE of a fresh file with a random @record_size (around
+        the rule's bounds), pids and period, then one read() at the agreed
+        size: the record's bytes past the module's are cleared, nothing
+        past it written."""
+        rng = self.rng
+        record_size = rng.choice(boundary_sizes(stu.RECORD_SIZE_VER0) + [0, 0, 0, 64])
+        pids = [rng.choice(self.pool + [self.dead, -1, 0]) for _ in range(rng.randrange(1, 3))]
+        flags = rng.choice([0] * 8 + [1])
+        period = rng.choice([0, stu.PERIOD_MIN_NS, stu.PERIOD_MIN_NS - 1])
+        expected = (errno.EINVAL if flags else
+                    size_errno(record_size, stu.RECORD_SIZE_VER0) if record_size else 0)
+        if not expected and period and period < stu.PERIOD_MIN_NS:
+            expected = errno.EINVAL
+        if not expected:
+            seen = set()
+            target = self.expected["target"]
+            for nr in pids:
+                if nr < 0:
+                    expected = errno.EINVAL
+                elif nr == 0 and isinstance(target, str):
+                    expected = getattr(errno, target)
+                elif nr == self.dead:
+                    expected = errno.ESRCH
+                elif (target if nr == 0 else nr) in seen:
+                    expected = errno.EINVAL
+                seen.add(target if nr == 0 else nr)
+                if expected:
+                    break
+        fd = os.open(tmdev.DEV, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            self.report.extra["taskmonitor: TM_SUBSCRIBE case"] += 1
+            req = None
+            with self.slots.call(self.slot, OP["ioctl fuzz case"]):
+                try:
+                    req = stu.subscribe(fd, pids, period_ns=period, flags=flags,
+                                        record_size=record_size)
+                    got = 0
+                except OSError as e:
+                    got = e.errno
+            where = (f"ioctl(taskmonitor, TM_SUBSCRIBE, pids {pids}, record_size {record_size}, "
+                     f"flags {flags:#x}, period {period})")
+            self.report.outcome("ioctl fuzz case", "ok" if got == 0 else errno.errorcode[got])
+            if got not in SUBSCRIBE_ERRNOS or got != expected:
+                raise Problem(f"{where}: {errno.errorcode.get(got, 'success')}, expected "
+                              f"{errno.errorcode.get(expected, 'success')}")
+            if got == 0:
+                self.check_records(fd, where, req, record_size or stu.RECORD_SIZE_VER0)
+        finally:
+            os.close(fd)
+        self.cases += 1
+        self.check_state(where, dict(self.expected), self.cases % KTHREAD_EVERY == 0)
+
+    def check_records(self, fd, where, req, size):
+        """The first record of a fresh stream, read at the agreed size."""
+        known = stu.RECORD_SIZE_VER0
+        if req.record_size != known:
+            raise Problem(f"{where}: record_size {req.record_size} written back, expected {known}")
+        libc = harness._libc
+        libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+        libc.read.restype = ctypes.c_ssize_t
+        buf = ctypes.create_string_buffer(b"\xff" * (2 * size + 64))
+        if size > known and libc.read(fd, buf, size - 8) != -1 or \
+                size > known and ctypes.get_errno() != errno.EINVAL:
+            raise Problem(f"{where}: read() of {size - 8} bytes did not fail with EINVAL")
+        deadline = time.monotonic() + 60
+        while True:
+            ret = libc.read(fd, buf, 2 * size)
+            if ret >= 0 or ctypes.get_errno() != errno.EAGAIN or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        data = buf.raw
+        if ret <= 0 or ret % size:
+            raise Problem(f"{where}: read() of records of {size} bytes gave {ret}")
+        if data[ret:2 * size + 64] != b"\xff" * (2 * size + 64 - ret):
+            raise Problem(f"{where}: read() wrote past the {ret} bytes it returned")
+        for at in range(0, ret, size):
+            if data[at + known:at + size] != bytes(size - known):
+                raise Problem(f"{where}: a record's bytes past the module's were not cleared")
+            rec = stu.Record.from_buffer_copy(data, at)
+            if rec.seq != at // size or rec.lost:
+                raise Problem(f"{where}: record {at // size}: {rec}")
 
     def check_answer(self, name, addr, pid_value, expected):
         if name == "TM_GET":

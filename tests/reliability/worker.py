@@ -131,27 +131,52 @@ STATS_FIELDS = {
     "TM_STATS_VSIZE": ("vsize_bytes",), "TM_STATS_START_TIME": ("start_time_ns",),
     "TM_STATS_SAMPLE_TIME": ("sample_time_ns",),
 }
-# Every bit but memory's is always set for a process the caller can see.
-STATS_ALWAYS = su.MASK_ALL & ~su.MEMORY_BITS
+# Filled whatever the mask asks, for a process the caller can see (the
+# virtual size too, for one with memory).
+STATS_ALWAYS = su.CHEAP_BITS & ~su.BITS["TM_STATS_VSIZE"]
+RSS = su.BITS["TM_STATS_RSS"]
+VSIZE = su.BITS["TM_STATS_VSIZE"]
 
 
-def check_stats(rec, pid, flags, size, pids, memory=False):
+def check_mask(what, mask, asked, memory):
+    """@mask out against @mask in (asked): the cheap groups always; the
+    walk's three groups all when one was asked, none when none was; RSS
+    only when asked (and then with the virtual size, for a process with
+    memory).  A mask of unknown bits only: taskmon.h does not say whether
+    it asks for no group or for every one, so either is taken."""
+    want = asked & su.MASK_ALL if asked else su.MASK_ALL
+    if mask & ~su.MASK_ALL or mask & STATS_ALWAYS != STATS_ALWAYS:
+        raise Problem(f"{what}: mask {mask:#x} (asked {asked:#x})")
+    walk = mask & su.WALK_BITS
+    if asked and not want:
+        walk_ok = walk in (0, su.WALK_BITS)
+        rss_ok = True
+    else:
+        walk_ok = walk == (su.WALK_BITS if want & su.WALK_BITS else 0)
+        rss_ok = not mask & RSS or want & RSS
+    if not walk_ok or not rss_ok:
+        raise Problem(f"{what}: mask {mask:#x} for groups {asked:#x}")
+    if mask & RSS and not mask & VSIZE:
+        raise Problem(f"{what}: RSS without the virtual size, mask {mask:#x}")
+    if memory and not mask & VSIZE or memory and want & RSS and not mask & RSS:
+        raise Problem(f"{what}: a live process without memory, mask {mask:#x} "
+                      f"(asked {asked:#x})")
+
+
+def check_stats(rec, pid, flags, size, pids, memory=False, asked=0):
     """A record TM_STATS or TM_STATS_BATCH filled: its size and flags
     written back, the asked pid (pid 0: one of pids, the targets, if
     pids is not None), tgid ==
-    pid in process scope, a consistent mask and zeros where it is clear.
-    memory: the process must have an address space (a live user process)."""
-    what = f"TM_STATS(pid {pid}, flags {flags:#x}, size {size})"
+    pid in process scope, a consistent mask for the groups asked and
+    zeros where it is clear.  memory: the process must have an address
+    space (a live user process)."""
+    what = f"TM_STATS(pid {pid}, flags {flags:#x}, size {size}, mask {asked:#x})"
     if rec.size != size or rec.flags != flags or rec.error:
         raise Problem(f"{what}: size {rec.size}, flags {rec.flags:#x}, error {rec.error}")
     if (pid and rec.pid != pid) or (not pid and (rec.pid <= 0 or
                                                  (pids is not None and rec.pid not in pids))):
         raise Problem(f"{what}: answered for pid {rec.pid}")
-    if rec.mask & ~su.MASK_ALL or rec.mask & STATS_ALWAYS != STATS_ALWAYS:
-        raise Problem(f"{what}: mask {rec.mask:#x}")
-    memory_bits = rec.mask & su.MEMORY_BITS
-    if memory_bits not in (0, su.MEMORY_BITS) or (memory and not memory_bits):
-        raise Problem(f"{what}: memory bits {memory_bits:#x} of mask {rec.mask:#x}")
+    check_mask(what, rec.mask, asked, memory)
     for bit, fields in STATS_FIELDS.items():
         if not rec.mask & su.BITS[bit] and any(getattr(rec, f) for f in fields):
             raise Problem(f"{what}: {bit} clear, but {fields} not zero")
@@ -183,9 +208,10 @@ def stats_batch(fd, rng, pool, dead, targets):
     pids = [rng.choice(pool + [dead, -1, -rng.randrange(1, 1 << 31), 0])
             for _ in range(rng.randint(1, 8))]
     flags = rng.choice([0, su.TM_STATS_THREAD])
-    records, _ = su.batch(fd, pids, flags=flags)
-    for pid, rec in zip(pids, records):
-        if pid < 0:
+    masks = [random_mask(rng) for _ in pids]
+    records, _ = su.batch(fd, pids, flags=flags, masks=masks)
+    for pid, rec, asked in zip(pids, records, masks):
+        if pid < 0 or asked & su.RESERVED:
             check_failed_record(rec, pid, flags, su.SIZE_VER0, errno.EINVAL)
         elif pid == dead:
             check_failed_record(rec, pid, flags, su.SIZE_VER0, errno.ESRCH)
@@ -194,7 +220,23 @@ def stats_batch(fd, rng, pool, dead, targets):
             error = -rec.error if -rec.error in (errno.ENODATA, errno.ESRCH) else errno.ENODATA
             check_failed_record(rec, pid, flags, su.SIZE_VER0, error)
         else:
-            check_stats(rec, pid, flags, su.SIZE_VER0, targets, memory=pid != 0)
+            check_stats(rec, pid, flags, su.SIZE_VER0, targets, memory=pid != 0, asked=asked)
+
+
+def random_mask(rng, reserved: float = 0.05) -> int:
+    """A request mask: 0 (every group) often, else known groups, unknown
+    bits, or (rarely) TM_STATS__RESERVED."""
+    kind = rng.random()
+    if kind < reserved:
+        return su.RESERVED | rng.getrandbits(63)
+    if kind < 0.4:
+        return 0
+    if kind < 0.8:
+        return rng.getrandbits(13)
+    if kind < 0.9:
+        return rng.getrandbits(13) | rng.getrandbits(50) << 13
+    return rng.choice([su.MASK_ALL, su.BITS["TM_STATS_CPU"], su.BITS["TM_STATS_RSS"],
+                       su.BITS["TM_STATS_IDS"] | su.BITS["TM_STATS_COMM"]])
 
 
 def hello_read() -> bytes:
@@ -265,15 +307,16 @@ def stress_thread(cfg, slots, slot, rng, report):
         # Now and then the dead pid: ESRCH, the only refusal allowed.
         nr = dead if rng.random() < 0.1 else rng.choice(pool)
         flags = rng.choice([0, su.TM_STATS_THREAD])
+        asked = random_mask(rng, reserved=0)
         try:
-            rec = su.stats(dev.fd, nr, flags)
+            rec = su.stats(dev.fd, nr, flags, mask=asked)
         except OSError as e:
             if e.errno == errno.ESRCH and nr != dead:
                 raise Problem(f"TM_STATS(live pid {nr}): ESRCH") from e
             raise
         if nr == dead:
             raise Problem(f"TM_STATS(exited pid {nr}) answered")
-        check_stats(rec, nr, flags, su.SIZE_VER0, pool, memory=True)
+        check_stats(rec, nr, flags, su.SIZE_VER0, pool, memory=True, asked=asked)
 
     def tm_stats_target(dev):
         flags = rng.choice([0, su.TM_STATS_THREAD])
