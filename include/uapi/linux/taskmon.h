@@ -172,7 +172,9 @@ struct task_sample_text {
  *	TM_STATS__RESERVED in @mask, -EACCES when access=ptrace refuses it)
  * @mask: in: the TM_STATS_* groups wanted, 0 for every group
  *	(TM_STATS_ALL); bits the module does not know are ignored, as
- *	statx() ignores them, so a newer program may ask an older module.
+ *	statx() ignores them, so a newer program may ask an older module (a
+ *	mask of unknown bits only is not 0: it asks for no group the module
+ *	knows, and gets the ones that are always filled).
  *	Out: the groups filled.  TM_STATS_IDS (@pid, @tgid) is always
  *	filled; a group asked for may still be missing (a kernel thread has
  *	no memory: no TM_STATS_RSS), and one not asked for may be filled
