@@ -40,8 +40,9 @@ SINGLE = [
     "py/psutil/memory_info", "py/taskmon/memory_info", "py/psutil/kept_cpu_times",
     "py/taskmon/kept_cpu_times", "py/taskmon/sample", "py/taskmon/stats",
 ]
-BATCH = [f"stats/tm_stats_{kind}/{n}" for n in (1, 10, 100, 1000) for kind in ("batch", "each")
-         if (kind, n) != ("each", 1)]
+BATCH = [f"stats/tm_stats_{kind}/{n}" for n in (1, 10, 100, 1000)
+         for kind in ("batch", "each", "batch_names")
+         if (kind, n) not in (("each", 1), ("batch_names", 1))]
 POPULATION = [
     "list/tm_list", "list/proc_scan", "list/proc_scan_stat", "list/bpf_iter", "table/cpp_taskmon",
     "table/cpp_proc", "py/table/psutil", "py/table/taskmon", "py/table/taskmon_iter",
@@ -212,6 +213,9 @@ def targets(run: Run) -> List[Target]:
         Target("100 TM_STATS / one TM_STATS_BATCH of the same 100, per pid",
                _ratio(_per_pid(run, "stats/tm_stats_each/100", 100),
                       _per_pid(run, "stats/tm_stats_batch/100", 100)), 3, False),
+        Target("TM_STATS_BATCH of 100, every group / names and ids only",
+               _ratio(run.ns("stats/tm_stats_batch/100"), run.ns("stats/tm_stats_batch_names/100")),
+               1.1, False),
         Target(f"/proc scan / TM_LIST at {mid} processes",
                _ratio(run.ns("list/proc_scan", mid), run.ns("list/tm_list", mid)), 50, False),
     ]

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // The statistics requests: TM_STATS of one pid, TM_STATS of each of N pids,
-// and TM_STATS_BATCH of N pids per call.  Raw ioctls on a kept read-only descriptor (reading needs
+// and TM_STATS_BATCH of N pids per call, of every group of fields or of the
+// names and ids only.  Raw ioctls on a kept read-only descriptor (reading needs
 // no steering), so that the kernel's path is measured, not libtaskmon's
 // conversion into std::optional fields.
 #include "child.hpp"
@@ -60,8 +61,10 @@ void stats_tm_stats(benchmark::State& state)
 }
 
 // One call per iteration: time per call; counters["pids"] says how many
-// processes it answered.
-void stats_tm_stats_batch(benchmark::State& state)
+// processes it answered.  Every record asks for the groups of @p mask (0:
+// every group), set again before each call as a caller sets its inputs (the
+// kernel writes the groups it filled there).
+void tm_stats_batch(benchmark::State& state, __u64 mask)
 {
     const auto count = static_cast<std::size_t>(state.range(0));
     const Fd fd = open_or_skip(state, device_path, O_RDONLY);
@@ -82,6 +85,9 @@ void stats_tm_stats_batch(benchmark::State& state)
     batch.count = static_cast<std::uint32_t>(count);
     batch.records = reinterpret_cast<std::uintptr_t>(records.data());
     for (auto _ : state) {
+        for (taskmon_stats& record : records) {
+            record.mask = mask;
+        }
         if (::ioctl(fd.get(), TM_STATS_BATCH, &batch) < 0) { // NOLINT(*-vararg)
             skip(state, errno_text("TM_STATS_BATCH", errno));
             break;
@@ -97,6 +103,23 @@ void stats_tm_stats_batch(benchmark::State& state)
     if (failed != 0) { // processes that exited during the run: their records are cheaper
         state.counters["failed"] = static_cast<double>(failed);
     }
+}
+
+// A full query: every group (mask 0), the thread walk and the per-CPU
+// sums included.
+void stats_tm_stats_batch(benchmark::State& state)
+{
+    tm_stats_batch(state, 0);
+}
+
+// A name-and-ids query of the same N pids: neither the walk over each
+// process's threads nor the per-CPU sums (what `taskmon ps -o pid,comm`,
+// psutil's name() or find_hidden() ask).  Its ratio to the full query is
+// docs/performance.md's "full / names and ids" row.
+void stats_tm_stats_batch_names(benchmark::State& state)
+{
+    tm_stats_batch(state,
+                   TM_STATS_IDS | TM_STATS_COMM | TM_STATS_CREDS | TM_STATS_PPID | TM_STATS_STATE);
 }
 
 // The single request's side of the batch comparison: one TM_STATS per pid
@@ -147,6 +170,11 @@ void stats_tm_stats_each(benchmark::State& state)
 BENCHMARK(stats_tm_stats)->Name("stats/tm_stats");
 BENCHMARK(stats_tm_stats_each)->Name("stats/tm_stats_each")->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(stats_tm_stats_batch)->Name("stats/tm_stats_batch")->Arg(1)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK(stats_tm_stats_batch_names)
+    ->Name("stats/tm_stats_batch_names")
+    ->Arg(10)
+    ->Arg(100)
+    ->Arg(1000);
 // NOLINTEND(cert-err58-cpp)
 
 } // namespace taskmon::bench

@@ -128,12 +128,39 @@ __u32 stats_flags(Scope scope) noexcept
     return scope == Scope::thread ? TM_STATS_THREAD : 0U;
 }
 
-taskmon_stats stats_request(pid_t pid, Scope scope) noexcept
+// Field's values are the uapi's TM_STATS_* bits.
+static_assert(static_cast<__u64>(Field::ids) == TM_STATS_IDS);
+static_assert(static_cast<__u64>(Field::ppid) == TM_STATS_PPID);
+static_assert(static_cast<__u64>(Field::state) == TM_STATS_STATE);
+static_assert(static_cast<__u64>(Field::threads) == TM_STATS_THREADS);
+static_assert(static_cast<__u64>(Field::comm) == TM_STATS_COMM);
+static_assert(static_cast<__u64>(Field::creds) == TM_STATS_CREDS);
+static_assert(static_cast<__u64>(Field::cpu) == TM_STATS_CPU);
+static_assert(static_cast<__u64>(Field::faults) == TM_STATS_FAULTS);
+static_assert(static_cast<__u64>(Field::ctxsw) == TM_STATS_CTXSW);
+static_assert(static_cast<__u64>(Field::rss) == TM_STATS_RSS);
+static_assert(static_cast<__u64>(Field::vsize) == TM_STATS_VSIZE);
+static_assert(static_cast<__u64>(Field::start_time) == TM_STATS_START_TIME);
+static_assert(static_cast<__u64>(Field::sample_time) == TM_STATS_SAMPLE_TIME);
+static_assert(Fields::all().bits() == TM_STATS_ALL);
+
+// The request mask of @p fields: exactly the groups this library knows
+// and wants (Fields::all() is TM_STATS_ALL, not 0, so that a newer
+// module's costly groups, which this library could not show, are not
+// computed for it).  Never 0: no group asked is TM_STATS_IDS, which the
+// kernel fills always.
+__u64 stats_mask(Fields fields) noexcept
+{
+    return fields.empty() ? TM_STATS_IDS : fields.bits();
+}
+
+taskmon_stats stats_request(pid_t pid, Scope scope, Fields fields) noexcept
 {
     taskmon_stats raw{};
     raw.size = sizeof(raw);
     raw.flags = stats_flags(scope);
     raw.pid = pid;
+    raw.mask = stats_mask(fields);
     return raw;
 }
 
@@ -216,25 +243,41 @@ namespace taskmon {
 
 Stats Monitor::stats(Scope scope) const
 {
+    return stats(Fields::all(), scope);
+}
+
+Stats Monitor::stats(Fields fields, Scope scope) const
+{
     // pid 0: the kernel reads the target and its figures in one step.
-    taskmon_stats raw = stats_request(0, scope);
+    taskmon_stats raw = stats_request(0, scope, fields);
     impl().stats(raw, 0, true);
     return detail::stats_from_raw(raw);
 }
 
 Stats Monitor::stats(pid_t pid, Scope scope) const
 {
+    return stats(pid, Fields::all(), scope);
+}
+
+Stats Monitor::stats(pid_t pid, Fields fields, Scope scope) const
+{
     const Impl& dev = impl();
     if (pid <= 0) {
         // 0 would silently mean the target, a negative pid nothing.
         dev.refuse_pid("stats", pid);
     }
-    taskmon_stats raw = stats_request(pid, scope);
+    taskmon_stats raw = stats_request(pid, scope, fields);
     dev.stats(raw, pid, false);
     return detail::stats_from_raw(raw);
 }
 
 std::vector<StatsResult> Monitor::stats(const pid_t* pids, std::size_t count, Scope scope) const
+{
+    return stats(pids, count, Fields::all(), scope);
+}
+
+std::vector<StatsResult> Monitor::stats(const pid_t* pids, std::size_t count, Fields fields,
+                                        Scope scope) const
 {
     const Impl& dev = impl();
     std::vector<StatsResult> results(count);
@@ -257,7 +300,8 @@ std::vector<StatsResult> Monitor::stats(const pid_t* pids, std::size_t count, Sc
         const std::size_t n = std::min<std::size_t>(asked.size() - begin, TM_STATS_BATCH_MAX);
         records.assign(n, taskmon_stats{});
         for (std::size_t j = 0; j < n; ++j) {
-            records[j] = stats_request(results[asked[begin + j]].pid, scope);
+            // Each record carries its own request mask.
+            records[j] = stats_request(results[asked[begin + j]].pid, scope, fields);
         }
         taskmon_stats_batch batch{};
         batch.size = sizeof(taskmon_stats);

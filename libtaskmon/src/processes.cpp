@@ -531,7 +531,10 @@ std::vector<HiddenProcess> find_hidden(const Monitor& monitor, const HiddenScanO
     hooks.list = [&monitor] { return list_processes(monitor); };
     hooks.info = [&monitor](pid_t pid) -> std::optional<detail::KernelInfo> {
         try {
-            const Stats st = monitor.stats(pid);
+            // The start time, name and uid, which cost the kernel no walk
+            // over the threads and no per-CPU sums.
+            const Stats st =
+                monitor.stats(pid, Field::ids | Field::comm | Field::creds | Field::start_time);
             if (!st.start_time || (st.tgid && *st.tgid != pid)) {
                 return std::nullopt;
             }

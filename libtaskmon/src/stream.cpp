@@ -94,6 +94,9 @@ public:
         req.period_ns = static_cast<__u64>(period_.count());
         req.ring = ring;
         req.pids = reinterpret_cast<std::uintptr_t>(pids_.data());
+        // The record this library knows: read() hands out records of this
+        // size, and the module writes back how many bytes of each it fills.
+        req.record_size = sizeof(taskmon_record);
         const int err = try_ioctl(TM_SUBSCRIBE, &req);
         if (err == ESRCH) {
             const pid_t pid = missing_pid(pids_);
@@ -111,6 +114,28 @@ public:
         if (err != 0) {
             fail(err, "TM_SUBSCRIBE");
         }
+        filled_ = checked_filled(req.record_size, path);
+    }
+
+    // The bytes of each record the module fills, as TM_SUBSCRIBE wrote
+    // them back: the smaller of sizeof(taskmon_record) and the module's
+    // own record, so from TM_RECORD_SIZE_VER0 to sizeof(taskmon_record),
+    // a multiple of 8.  Anything else is a module that broke the ABI.
+    static std::uint32_t checked_filled(std::uint32_t filled, const std::filesystem::path& path)
+    {
+        static_assert(sizeof(taskmon_record) >= TM_RECORD_SIZE_VER0);
+        if (filled < TM_RECORD_SIZE_VER0 || filled > sizeof(taskmon_record) || filled % 8 != 0) {
+            throw Error(EPROTO,
+                        "TM_SUBSCRIBE on " + path.string() + " failed: the module says it fills " +
+                            std::to_string(filled) + " bytes of each record, where " +
+                            std::to_string(TM_RECORD_SIZE_VER0) + " to " +
+                            std::to_string(sizeof(taskmon_record)) +
+                            " (a multiple of 8) were expected: the loaded taskmonitor module does "
+                            "not follow the taskmon ABI this library was built for; load the "
+                            "module of the same taskmon release",
+                        path, "TM_SUBSCRIBE");
+        }
+        return filled;
     }
 
     // One read(2) of one record: the record, std::nullopt for nothing now
@@ -123,6 +148,11 @@ public:
         }
         taskmon_record raw{};
         for (;;) {
+            // Records of sizeof(raw) bytes, the size subscribed with; of
+            // each, the module filled filled_ bytes and zeroed the rest.
+            // Every field this library knows is within TM_RECORD_SIZE_VER0
+            // today, so an older module's record lacks none of them; a
+            // field added later will be absent when it lies past filled_.
             const ssize_t n = ::read(fd(), &raw, sizeof(raw));
             if (n == static_cast<ssize_t>(sizeof(raw))) {
                 lost_.fetch_add(raw.lost, std::memory_order_relaxed);
@@ -164,6 +194,8 @@ public:
 
     std::vector<pid_t> pids_;
     std::chrono::nanoseconds period_;
+    // Bytes of each record the module fills (TM_SUBSCRIBE's answer).
+    std::uint32_t filled_ = 0;
     mutable std::atomic<std::uint64_t> lost_{0};
     mutable std::atomic<bool> ended_{false};
 };

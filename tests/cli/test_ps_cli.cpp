@@ -3,6 +3,7 @@
 // Host tests of `taskmon ps`: its options, columns, sorting and output
 // (table, --raw, --json, hostile names).  The command against the real
 // module is in tests/libtaskmon/vm/test_cli_ps.cpp.
+#include "fake_stats_kernel.hpp"
 #include "format.hpp"
 #include "options.hpp"
 #include "ps.hpp"
@@ -129,6 +130,54 @@ TEST(PsColumns, PsNamesAndAliases)
     EXPECT_EQ(ps_default_columns().back(), "comm");
     for (const auto& name : ps_default_columns()) {
         EXPECT_EQ(ps_column(name), name);
+    }
+}
+
+TEST(PsColumns, NamesAndIdsAskNeitherTheThreadWalkNorTheMemorySums)
+{
+    using taskmon::Field;
+    const taskmon::Fields costly = Field::cpu | Field::faults | Field::ctxsw | Field::rss;
+    for (const std::vector<std::string>& cols : std::vector<std::vector<std::string>>{
+             {"pid", "comm"},
+             {"pid", "ppid", "user", "uid", "s", "comm"},
+             {"pid", "nlwp", "vsz", "etime", "lstart", "hidden"}}) {
+        EXPECT_TRUE((ps_fields(cols) & costly).empty()) << cols.size();
+    }
+    EXPECT_EQ(ps_fields({"pid", "comm"}), Field::ids | Field::comm);
+    EXPECT_TRUE(ps_fields({"time"}).has(Field::cpu));
+    EXPECT_TRUE(ps_fields({"%cpu"}).has(Field::cpu));
+    EXPECT_TRUE(ps_fields({"rssize"}).has(Field::rss));
+    EXPECT_TRUE(ps_fields({"pmem"}).has(Field::rss));
+    EXPECT_TRUE(ps_fields({"min_flt"}).has(Field::faults));
+    EXPECT_TRUE(ps_fields({"nivcsw"}).has(Field::ctxsw));
+    const taskmon::Fields defaults = ps_fields(ps_default_columns());
+    EXPECT_TRUE(defaults.has(Field::cpu) && defaults.has(Field::rss));
+    EXPECT_FALSE(defaults.has(Field::faults)); // no fault column by default
+    EXPECT_THROW(static_cast<void>(ps_fields({"nosuch"})), UsageError);
+}
+
+// Every column shows the same thing from an answer to its own groups as from
+// one to every group: its groups are enough (the fake answers as the module
+// does: the groups that cost nothing always, the others only when asked).
+TEST(PsColumns, EachColumnsGroupsAreEnoughForIt)
+{
+    taskmon::fake::FakeStatsKernel k;
+    k.processes[42] = taskmon::fake::full_record(42, "bash");
+    const taskmon::Monitor monitor("/dev/zero");
+    PsRow full;
+    full.stats = monitor.stats(42);
+    full.user = full.ruser = full.group = full.rgroup = "someone";
+    ASSERT_EQ(full.stats.filled(), taskmon::Fields::all());
+    for (const bool raw : {false, true}) {
+        PsContext x = context();
+        x.raw = raw;
+        for (const auto& name : ps_columns()) {
+            PsRow narrow = full;
+            narrow.stats = monitor.stats(42, ps_fields({name}));
+            EXPECT_EQ(format_ps({narrow}, {name}, x, true, false),
+                      format_ps({full}, {name}, x, true, false))
+                << name;
+        }
     }
 }
 

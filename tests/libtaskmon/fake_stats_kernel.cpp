@@ -15,9 +15,64 @@
 
 namespace taskmon::fake {
 
+namespace {
+
+// The groups taskmonitor.ko fills whatever the mask asks (stats.c's
+// fill_stats()), those one walk over the threads fills together, and RSS.
+constexpr __u64 free_groups = TM_STATS_IDS | TM_STATS_PPID | TM_STATS_STATE | TM_STATS_CREDS |
+                              TM_STATS_THREADS | TM_STATS_COMM | TM_STATS_VSIZE |
+                              TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
+constexpr __u64 walk_groups = TM_STATS_CPU | TM_STATS_FAULTS | TM_STATS_CTXSW;
+
+// Clears the fields of the groups of @p rec not in @p keep, and their bits.
+void keep_groups(taskmon_stats& rec, __u64 keep)
+{
+    const __u64 drop = rec.mask & ~keep;
+    if ((drop & TM_STATS_CPU) != 0) {
+        rec.user_ns = rec.system_ns = 0;
+    }
+    if ((drop & TM_STATS_FAULTS) != 0) {
+        rec.minor_faults = rec.major_faults = 0;
+    }
+    if ((drop & TM_STATS_CTXSW) != 0) {
+        rec.voluntary_ctxsw = rec.involuntary_ctxsw = 0;
+    }
+    if ((drop & TM_STATS_RSS) != 0) {
+        rec.rss_anon_bytes = rec.rss_file_bytes = rec.rss_shmem_bytes = 0;
+    }
+    rec.mask &= keep;
+}
+
+// The uapi's one rule for every size: a multiple of 8 from VER0 to a page.
+int check_size(__u32 size)
+{
+    if (size < TM_STATS_SIZE_VER0 || size % 8 != 0) {
+        return EINVAL;
+    }
+    return size > 4096 ? E2BIG : 0;
+}
+
+} // namespace
+
+__u64 FakeStatsKernel::filled_groups(__u64 want)
+{
+    // As statx(): no group asked is every group; unknown ones are ignored.
+    want = want != 0 ? want & TM_STATS_ALL : TM_STATS_ALL;
+    __u64 keep = free_groups;
+    if ((want & walk_groups) != 0) {
+        keep |= walk_groups;
+    }
+    keep |= want & TM_STATS_RSS;
+    return keep;
+}
+
 int FakeStatsKernel::answer(taskmon_stats& rec) const
 {
     pid_t pid = rec.pid;
+    const __u64 want = rec.mask;
+    if (pid < 0 || (want & TM_STATS__RESERVED) != 0) {
+        return EINVAL;
+    }
     if (pid == 0) {
         if (target == 0) {
             return ENODATA;
@@ -35,6 +90,7 @@ int FakeStatsKernel::answer(taskmon_stats& rec) const
     rec.flags = flags;
     rec.pid = pid;
     rec.error = 0;
+    keep_groups(rec, filled_groups(want));
     return 0;
 }
 
@@ -79,7 +135,10 @@ int FakeStatsKernel::ioctl(int fd, unsigned long request, void* arg)
     if (request == TM_STATS) {
         auto* rec = static_cast<taskmon_stats*>(arg);
         single_requests.push_back(*rec);
-        if (rec->size < TM_STATS_SIZE_VER0 || (rec->flags & ~TM_STATS_FLAGS_ALL) != 0) {
+        if (const int err = check_size(rec->size); err != 0) {
+            return err;
+        }
+        if ((rec->flags & ~TM_STATS_FLAGS_ALL) != 0) {
             return EINVAL;
         }
         return answer(*rec);
@@ -87,7 +146,10 @@ int FakeStatsKernel::ioctl(int fd, unsigned long request, void* arg)
     if (request == TM_STATS_BATCH) {
         const auto* hdr = static_cast<const taskmon_stats_batch*>(arg);
         batch_headers.push_back(*hdr);
-        if (hdr->count == 0 || hdr->reserved != 0 || hdr->size < TM_STATS_SIZE_VER0) {
+        if (const int err = check_size(hdr->size); err != 0) {
+            return err;
+        }
+        if (hdr->count == 0 || hdr->reserved != 0 || (hdr->flags & ~TM_STATS_FLAGS_ALL) != 0) {
             return EINVAL;
         }
         if (hdr->count > TM_STATS_BATCH_MAX) {
@@ -99,6 +161,12 @@ int FakeStatsKernel::ioctl(int fd, unsigned long request, void* arg)
         for (__u32 i = 0; i < hdr->count; ++i) {
             recs[i].error = -answer(recs[i]);
         }
+        return 0;
+    }
+    if (request == TM_SUBSCRIBE && subscribe_record_size >= 0) {
+        auto* req = static_cast<taskmon_subscribe*>(arg);
+        subscribe_requests.push_back(*req);
+        req->record_size = static_cast<__u32>(subscribe_record_size);
         return 0;
     }
     if (request == TM_PID) {

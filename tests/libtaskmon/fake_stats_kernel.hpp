@@ -5,7 +5,10 @@
 // executable's symbol wins over libc's, for libtaskmon.so's calls too).
 // While a FakeStatsKernel is alive, TM_STATS, TM_STATS_BATCH, TM_PID (read)
 // and TM_GET on any descriptor are answered from it, as taskmonitor.ko would
-// per its uapi header, and counted; every other request, and every request
+// per its uapi header, and counted (TM_STATS's request mask honoured as the
+// module does: the groups that cost nothing always, the thread walk's
+// groups and RSS only when asked; 0 asks all); TM_SUBSCRIBE too when
+// subscribe_record_size is set; every other request, and every request
 // while no fake is alive, is the real system call, so the other tests of the
 // binary see the kernel as usual.  Open /dev/zero (a character device that
 // is not a taskmonitor) to have a descriptor for the fake to answer on.
@@ -49,6 +52,14 @@ struct FakeStatsKernel {
     std::vector<std::vector<taskmon_stats>> batches; // TM_STATS_BATCH records as received
     std::vector<taskmon_stats_batch> batch_headers;
 
+    // TM_SUBSCRIBE: when >= 0, answered (0) with this written back as
+    // record_size, the request kept in subscribe_requests; -1: not faked.
+    long subscribe_record_size = -1;
+    std::vector<taskmon_subscribe> subscribe_requests;
+
+    // The groups the module fills for a request mask @p want (0: all).
+    [[nodiscard]] static __u64 filled_groups(__u64 want);
+
     FakeStatsKernel() { current = this; }
     FakeStatsKernel(const FakeStatsKernel&) = delete;
     FakeStatsKernel& operator=(const FakeStatsKernel&) = delete;
@@ -68,7 +79,8 @@ private:
     int steer(int fd, unsigned long request, const void* arg);
 };
 
-// A user process with every field of the mask filled: state 'S', 3 threads,
+// A user process with every field of the mask filled (what a request of
+// every group gets; a narrower request gets fewer, per filled_groups()): state 'S', 3 threads,
 // uid/euid 1000/1001, gid/egid 100/101, user 1.5 s, system 0.25 s, faults
 // 10 + 2, context switches 7 + 5, rss 40960 anon + 81920 file + 4096 shmem,
 // vsize 16 MiB, start 123456789 ns, sampled at 987654321 ns.

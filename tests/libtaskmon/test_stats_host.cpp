@@ -317,6 +317,154 @@ TEST(StatsHost, BatchAboveTheKernelBoundIsSentInChunks)
     }
 }
 
+// ---- groups of fields (the request mask) ------------------------------------
+
+using taskmon::Field;
+using taskmon::Fields;
+
+constexpr __u64 free_groups = TM_STATS_IDS | TM_STATS_PPID | TM_STATS_STATE | TM_STATS_CREDS |
+                              TM_STATS_THREADS | TM_STATS_COMM | TM_STATS_VSIZE |
+                              TM_STATS_START_TIME | TM_STATS_SAMPLE_TIME;
+
+static_assert(Fields::all().bits() == TM_STATS_ALL);
+static_assert((Field::comm | Field::creds).bits() == (TM_STATS_COMM | TM_STATS_CREDS));
+static_assert(Fields::from_bits(TM_STATS__RESERVED | TM_STATS_CPU) == Fields(Field::cpu));
+static_assert(Fields().empty() && !Fields(Field::ids).empty());
+static_assert((Fields::all() & Field::rss) == Fields(Field::rss));
+static_assert((Field::cpu | Field::rss).has(Field::rss) && !Fields(Field::cpu).has(Field::rss));
+
+TEST(StatsFields, TheDefaultAsksEveryGroup)
+{
+    FakeStatsKernel k;
+    k.processes[42] = full_record(42, "bash");
+    k.target = 42;
+    const auto m = fake_monitor();
+    const taskmon::Stats one = m.stats(42);
+    const taskmon::Stats target = m.stats();
+    const auto batch = m.stats(std::vector<pid_t>{42, 42});
+
+    ASSERT_EQ(k.single_requests.size(), 2U);
+    EXPECT_EQ(k.single_requests[0].mask, TM_STATS_ALL);
+    EXPECT_EQ(k.single_requests[1].mask, TM_STATS_ALL);
+    ASSERT_EQ(k.batches.size(), 1U);
+    for (const auto& rec : k.batches[0]) {
+        EXPECT_EQ(rec.mask, TM_STATS_ALL);
+    }
+    for (const taskmon::Stats* s : {&one, &target, &batch[0].stats, &batch[1].stats}) {
+        EXPECT_EQ(s->mask, TM_STATS_ALL);
+        EXPECT_EQ(s->filled(), Fields::all());
+        EXPECT_TRUE(s->user && s->minor_faults && s->voluntary_ctxsw && s->rss_anon_bytes);
+    }
+    // Fields::all() is the same request as no Fields at all.
+    static_cast<void>(m.stats(42, Fields::all()));
+    EXPECT_EQ(k.single_requests.back().mask, TM_STATS_ALL);
+}
+
+TEST(StatsFields, TheGroupsAskedForReachTheKernelAndTheOthersAreEmpty)
+{
+    FakeStatsKernel k;
+    k.processes[42] = full_record(42, "bash");
+    const taskmon::Stats s = fake_monitor().stats(42, Field::comm | Field::creds | Field::ppid);
+
+    ASSERT_EQ(k.single_requests.size(), 1U);
+    EXPECT_EQ(k.single_requests[0].mask, TM_STATS_COMM | TM_STATS_CREDS | TM_STATS_PPID);
+    EXPECT_EQ(k.single_requests[0].pid, 42);
+    EXPECT_EQ(k.single_requests[0].flags, 0U);
+
+    // What was asked, and what the kernel fills at no cost.
+    EXPECT_EQ(s.mask, free_groups);
+    EXPECT_EQ(s.comm, "bash");
+    EXPECT_EQ(s.uid, 1000U);
+    EXPECT_EQ(s.egid, 101U);
+    EXPECT_EQ(s.ppid, 1);
+    EXPECT_EQ(s.start_time, std::chrono::nanoseconds(123'456'789));
+    EXPECT_EQ(s.vsize_bytes, 1U << 24);
+    // Neither the walk over the threads nor the per-CPU sums: not zeros, empty.
+    EXPECT_FALSE(s.user || s.system || s.cpu_time());
+    EXPECT_FALSE(s.minor_faults || s.major_faults);
+    EXPECT_FALSE(s.voluntary_ctxsw || s.involuntary_ctxsw);
+    EXPECT_FALSE(s.rss_anon_bytes || s.rss_file_bytes || s.rss_shmem_bytes || s.rss_bytes());
+    EXPECT_FALSE(s.filled().has(Field::cpu));
+    EXPECT_TRUE(s.filled().has(Field::comm));
+}
+
+TEST(StatsFields, OneGroupOfTheThreadWalkGetsAllThreeAndRssOnlyWhenAsked)
+{
+    FakeStatsKernel k;
+    k.processes[42] = full_record(42, "bash");
+    const auto m = fake_monitor();
+
+    const taskmon::Stats faults = m.stats(42, Field::faults);
+    EXPECT_EQ(k.single_requests.back().mask, TM_STATS_FAULTS);
+    EXPECT_EQ(faults.minor_faults, 10U);
+    EXPECT_EQ(faults.user, std::chrono::nanoseconds(1'500'000'000)); // the same walk
+    EXPECT_EQ(faults.voluntary_ctxsw, 7U);
+    EXPECT_FALSE(faults.rss_anon_bytes);
+
+    const taskmon::Stats rss = m.stats(42, Field::rss);
+    EXPECT_EQ(k.single_requests.back().mask, TM_STATS_RSS);
+    EXPECT_EQ(rss.rss_bytes(), 40960U + 81920U + 4096U);
+    EXPECT_FALSE(rss.user || rss.minor_faults || rss.voluntary_ctxsw);
+}
+
+TEST(StatsFields, NoGroupAsksForTheIdsOnly)
+{
+    FakeStatsKernel k;
+    k.processes[42] = full_record(42, "bash");
+    const taskmon::Stats s = fake_monitor().stats(42, Fields{});
+    // Never 0, which would be every group.
+    EXPECT_EQ(k.single_requests.back().mask, TM_STATS_IDS);
+    EXPECT_EQ(s.tgid, 42);
+    EXPECT_EQ(s.comm, "bash"); // free
+    EXPECT_FALSE(s.user || s.rss_anon_bytes);
+}
+
+TEST(StatsFields, TheTargetAndThreadScopeTakeFieldsToo)
+{
+    FakeStatsKernel k;
+    k.processes[42] = full_record(42, "bash");
+    k.target = 42;
+    const taskmon::Stats s = fake_monitor().stats(Field::cpu, taskmon::Scope::thread);
+    ASSERT_EQ(k.single_requests.size(), 1U);
+    EXPECT_EQ(k.single_requests[0].pid, 0);
+    EXPECT_EQ(k.single_requests[0].mask, TM_STATS_CPU);
+    EXPECT_EQ(k.single_requests[0].flags, TM_STATS_THREAD);
+    EXPECT_EQ(s.pid, 42);
+    EXPECT_TRUE(s.user.has_value());
+    EXPECT_FALSE(s.rss_anon_bytes.has_value());
+}
+
+TEST(StatsFields, EveryRecordOfABatchCarriesTheMaskInEveryChunk)
+{
+    FakeStatsKernel k;
+    std::vector<pid_t> pids;
+    for (pid_t pid = 1; pid <= TM_STATS_BATCH_MAX + 10; ++pid) {
+        pids.push_back(pid);
+        k.processes[pid] = full_record(pid, "p");
+    }
+    const auto results = fake_monitor().stats(pids, Field::comm | Field::creds);
+    ASSERT_EQ(k.batches.size(), 2U);
+    for (const auto& batch : k.batches) {
+        for (const auto& rec : batch) {
+            ASSERT_EQ(rec.mask, TM_STATS_COMM | TM_STATS_CREDS);
+        }
+    }
+    ASSERT_EQ(results.size(), pids.size());
+    for (const auto& r : results) {
+        ASSERT_TRUE(r.ok());
+        ASSERT_EQ(r.stats.comm, "p");
+        ASSERT_TRUE(r.stats.uid.has_value());
+        ASSERT_FALSE(r.stats.user.has_value());
+        ASSERT_FALSE(r.stats.rss_anon_bytes.has_value());
+    }
+    // The pointer form, in thread scope.
+    static_cast<void>(fake_monitor().stats(pids.data(), 3, Field::rss | Field::start_time,
+                                           taskmon::Scope::thread));
+    ASSERT_EQ(k.batches.size(), 3U);
+    EXPECT_EQ(k.batches[2][0].mask, TM_STATS_RSS | TM_STATS_START_TIME);
+    EXPECT_EQ(k.batch_headers[2].flags, TM_STATS_THREAD);
+}
+
 TEST(StatsHost, PrintsTheKnownFields)
 {
     taskmon::Stats s;

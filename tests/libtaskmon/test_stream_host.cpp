@@ -8,8 +8,9 @@
 // real streams.
 #include <taskmon/taskmon.hpp>
 
-// The uapi header in place (the test targets have no include path to it).
-#include "../../include/uapi/linux/taskmon.h"
+// The uapi header in place (the test targets have no include path to it),
+// and the fake taskmonitor that answers TM_SUBSCRIBE for the record-size tests.
+#include "fake_stats_kernel.hpp"
 
 #include <unistd.h>
 
@@ -155,6 +156,42 @@ TEST(StreamHost, RecordFlagsAndPrinting)
     std::ostringstream gap;
     gap << r;
     EXPECT_THAT(gap.str(), HasSubstr(" lost 3 gap"));
+}
+
+// ---- the record size (TM_SUBSCRIBE's record_size, ABI 1.0) --------------------
+
+TEST(StreamHost, SubscribesWithTheRecordSizeItKnowsAndReadsThatSize)
+{
+    taskmon::fake::FakeStatsKernel k;
+    k.subscribe_record_size = TM_RECORD_SIZE_VER0; // the module fills all 48 bytes
+    taskmon::Stream stream("/dev/zero", {::getpid()}, 10ms, 8);
+    ASSERT_EQ(k.subscribe_requests.size(), 1U);
+    EXPECT_EQ(k.subscribe_requests[0].record_size, sizeof(taskmon_record));
+    EXPECT_EQ(k.subscribe_requests[0].count, 1U);
+    EXPECT_EQ(k.subscribe_requests[0].period_ns, 10'000'000U);
+    EXPECT_EQ(k.subscribe_requests[0].ring, 8U);
+    // /dev/zero hands out a zeroed record of the size subscribed with.
+    const auto record = stream.try_next();
+    ASSERT_TRUE(record.has_value());
+    EXPECT_EQ(record->seq, 0U);
+    EXPECT_FALSE(stream.ended());
+}
+
+TEST(StreamHost, ARecordSizeOutsideTheAbiIsAClearError)
+{
+    for (const long size : {0L, 40L, 52L, 56L, 4096L}) {
+        taskmon::fake::FakeStatsKernel k;
+        k.subscribe_record_size = size;
+        try {
+            const taskmon::Stream stream("/dev/zero", {::getpid()});
+            ADD_FAILURE() << "record_size " << size << " accepted";
+        } catch (const taskmon::Error& e) {
+            EXPECT_EQ(e.errnum(), EPROTO) << size;
+            EXPECT_EQ(e.operation(), "TM_SUBSCRIBE");
+            EXPECT_THAT(e.what(), HasSubstr("fills " + std::to_string(size) + " bytes"));
+            EXPECT_THAT(e.what(), HasSubstr("load the module of the same taskmon release"));
+        }
+    }
 }
 
 } // namespace

@@ -16,6 +16,34 @@ import taskmon
 PAGE = os.sysconf("SC_PAGE_SIZE")
 NS_PER_TICK = 10_000_000
 
+F = taskmon.Fields
+#: The groups taskmonitor.ko fills whatever the request mask asks.
+FREE = (F.IDS | F.PPID | F.STATE | F.THREADS | F.COMM | F.CREDS | F.VSIZE | F.START_TIME
+        | F.SAMPLE_TIME)
+#: The fields of each group the kernel fills only when asked.
+COSTLY = {F.CPU: ("user_ns", "system_ns"), F.FAULTS: ("minor_faults", "major_faults"),
+          F.CTXSW: ("voluntary_ctxsw", "involuntary_ctxsw"),
+          F.RSS: ("rss_anon_bytes", "rss_file_bytes", "rss_shmem_bytes")}
+WALK = F.CPU | F.FAULTS | F.CTXSW
+
+
+def filled(fields):
+    """The groups the module fills for the request mask *fields* (0: all)."""
+    want = F(fields & F.ALL) if fields else F.ALL
+    return FREE | (WALK if want & WALK else F(0)) | (want & F.RSS)
+
+
+def answer(d, fields):
+    """*d* (every field) as the module answers a request of *fields*: the
+    fields of the costly groups it did not fill are None."""
+    keep = filled(fields)
+    out = dict(d)
+    for group, names in COSTLY.items():
+        if not keep & group:
+            for name in names:
+                out[name] = None
+    return out
+
 
 def read_stats(pid):
     """The TM_STATS fields of *pid*, from /proc/PID/{stat,statm,status}."""
@@ -56,6 +84,8 @@ class ProcExt:
 
     def __init__(self, hidden=()):
         self.calls = collections.Counter()
+        #: The request mask of every TM_STATS and TM_STATS_BATCH, in order.
+        self.masks = []
         #: pids the "kernel" lists although they are not in os.listdir("/proc").
         self.extra_pids = set(hidden)
         #: How the fake kernel sees /proc's listing (a test may filter it).
@@ -78,12 +108,13 @@ class ProcExt:
                         pass
                 return out
 
-            def stats_many(self, pids, threads):
+            def stats_many(self, pids, threads, fields):
                 outer.calls["TM_STATS_BATCH"] += 1
+                outer.masks.append(F(fields))
                 out = []
                 for pid in pids:
                     try:
-                        out.append(read_stats(pid))
+                        out.append(answer(read_stats(pid), fields))
                     except taskmon.NoSuchProcessError as e:
                         out.append(e)
                 return out
@@ -93,23 +124,24 @@ class ProcExt:
 
         self.Monitor = Monitor
 
-    def _shared_stats(self, path, pid):
+    def _shared_stats(self, path, pid, fields):
         self.calls["TM_STATS"] += 1
-        return read_stats(pid)
+        self.masks.append(F(fields))
+        return answer(read_stats(pid), fields)
 
     def _shared_start(self, path, pid):
-        return self._shared_stats(path, pid)["start_time_ns"]
+        return self._shared_stats(path, pid, F.START_TIME)["start_time_ns"]
 
-    def _same(self, path, pid, start):
-        d = self._shared_stats(path, pid)
+    def _same(self, path, pid, start, fields):
+        d = self._shared_stats(path, pid, fields | F.START_TIME)
         return None if start is not None and d["start_time_ns"] != start else d
 
     def _shared_cpu_times(self, path, pid, start):
-        d = self._same(path, pid, start)
+        d = self._same(path, pid, start, F.CPU)
         return None if d is None else taskmon.pcputimes(d["user_ns"] / 1e9, d["system_ns"] / 1e9)
 
     def _shared_memory_info(self, path, pid, start):
-        d = self._same(path, pid, start)
+        d = self._same(path, pid, start, F.RSS | F.VSIZE)
         if d is None:
             return None
         if d["vsize_bytes"] is None:

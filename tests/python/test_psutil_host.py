@@ -190,6 +190,76 @@ def test_oneshot_is_one_request(fake, child):
     assert fake.calls == {"TM_STATS": 2}
 
 
+# ---- only the groups of fields each call needs (TM_STATS's request mask) ------
+
+F = taskmon.Fields
+COSTLY = F.CPU | F.FAULTS | F.CTXSW | F.RSS
+
+
+def test_names_and_ids_ask_neither_the_thread_walk_nor_the_memory_sums(fake, child):
+    p = taskmon.Process(child.pid)
+    for call, group in [(p.name, F.COMM), (p.ppid, F.PPID), (p.uids, F.CREDS),
+                        (p.gids, F.CREDS), (p.username, F.CREDS), (p.status, F.STATE),
+                        (p.num_threads, F.THREADS), (p.create_time, F.START_TIME),
+                        (p.is_running, F.START_TIME), (p.parent, F.PPID)]:
+        fake.masks.clear()
+        call()
+        assert fake.masks and all(not m & COSTLY for m in fake.masks), (call, fake.masks)
+        assert any(m & group for m in fake.masks), (call, fake.masks)
+    fake.masks.clear()
+    assert taskmon.pid_exists(child.pid)
+    assert fake.masks == [F.IDS]
+
+
+def test_the_figures_that_cost_ask_only_for_their_group(fake, child):
+    p = taskmon.Process(child.pid)
+    fake.masks.clear()
+    p.num_ctx_switches()
+    assert fake.masks[-1] & F.CTXSW and not fake.masks[-1] & F.RSS
+    p.cpu_times()
+    assert fake.masks[-1] & F.CPU and not fake.masks[-1] & F.RSS
+    p.memory_info()
+    assert fake.masks[-1] & F.RSS and not fake.masks[-1] & F.CPU
+    assert p.stats().user_ns is not None and fake.masks[-1] == F.ALL
+
+
+def test_oneshot_asks_for_every_group_once(fake, child):
+    p = taskmon.Process(child.pid)
+    fake.masks.clear()
+    with p.oneshot():
+        p.name()
+        assert p.cpu_times() == p.cpu_times()
+        p.memory_info()
+    assert fake.masks == [F.ALL]
+
+
+def test_process_iter_asks_only_for_the_groups_of_its_attrs(fake):
+    procs = list(taskmon.process_iter(["pid", "name", "username"]))
+    assert len(procs) > 10 and all(p.info["name"] for p in procs)
+    assert len(fake.masks) == 1 and not fake.masks[0] & COSTLY, fake.masks
+    assert fake.masks[0] & F.COMM and fake.masks[0] & F.CREDS
+    fake.masks.clear()
+    list(taskmon.process_iter())
+    assert len(fake.masks) == 1 and not fake.masks[0] & COSTLY, fake.masks
+    for attrs, group in [(["cpu_times"], F.CPU), (["memory_info"], F.RSS),
+                         (["cpu_percent"], F.CPU), (["memory_percent"], F.RSS),
+                         (["num_ctx_switches"], F.CTXSW), ([], F.CPU | F.CTXSW | F.RSS)]:
+        fake.masks.clear()
+        procs = list(taskmon.process_iter(attrs))
+        assert fake.masks[0] & group == group, (attrs, fake.masks)
+    # What the narrower table answers is what the full one answers.
+    me = [p for p in taskmon.process_iter(["pid", "name", "uids", "ppid"]) if p.pid == os.getpid()]
+    assert me[0].info == {"pid": os.getpid(), "name": psutil.Process().name()[:15],
+                          "uids": tuple(psutil.Process().uids()), "ppid": os.getppid()}
+
+
+def test_children_ask_only_for_the_parents(fake):
+    me = taskmon.Process()
+    fake.masks.clear()
+    me.children()
+    assert fake.masks and all(not m & COSTLY for m in fake.masks), fake.masks
+
+
 def test_as_dict_is_psutils(fake):
     p = taskmon.Process()
     d = p.as_dict()

@@ -11,6 +11,7 @@ import dataclasses
 import errno
 import os
 import pickle
+import re
 import threading
 import time
 
@@ -18,6 +19,7 @@ import pytest
 
 import taskmon
 import taskmon._process
+import taskmon_procfake as procfake
 import taskmon_testlib as lib
 
 FIELDS = ["pid", "tgid", "ppid", "comm", "threads", "state", "uid", "euid", "gid", "egid",
@@ -153,6 +155,44 @@ def test_stats_many_invalid_pids_are_entries_not_exceptions(null_monitor):
     assert null_monitor.stats_many(iter([])) == []
 
 
+def test_fields_are_the_uapi_groups():
+    header = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                               "include", "uapi", "linux", "taskmon.h")).read()
+    bits = {m.group(1): 1 << int(m.group(2)) for m in
+            re.finditer(r"#define TM_STATS_([A-Z_]+)\s+\(1ULL << (\d+)\)", header)}
+    bits.pop("_RESERVED")
+    assert {f.name: f.value for f in taskmon.Fields if f.name != "ALL"} == bits
+    assert taskmon.Fields.ALL == sum(bits.values())
+
+
+@pytest.mark.parametrize("fields, error", [(1.5, TypeError), ("COMM", TypeError),
+                                           (True, TypeError), (-1, ValueError),
+                                           (1 << 13, ValueError), (1 << 63, ValueError)])
+def test_fields_that_are_no_groups_are_refused_before_the_kernel(null_monitor, fields, error):
+    with pytest.raises(error, match="fields"):
+        null_monitor.stats(1, fields=fields)
+    with pytest.raises(error, match="fields"):
+        null_monitor.stats_many([1], fields=fields)
+    with pytest.raises(error, match="fields"):
+        null_monitor.stats(fields=fields)
+
+
+@pytest.mark.parametrize("fields", [taskmon.Fields.COMM | taskmon.Fields.CREDS,
+                                    taskmon.Fields(0), taskmon.Fields.ALL, 0x30])
+def test_valid_fields_reach_the_kernel(null_monitor, fields):
+    # /dev/null's ENOTTY: the request was made.
+    with pytest.raises(taskmon.NotSupportedError):
+        null_monitor.stats(1, fields=fields)
+
+
+def test_process_stats_has_none_for_the_groups_not_filled(fake_ext):
+    fake_ext.answers[42] = full_stats(42)
+    p = taskmon.Process(42)
+    assert p.name() == "bash" and fake_ext.masks[-1] & taskmon.Fields.COMM
+    assert not fake_ext.masks[-1] & taskmon.Fields.CPU
+    assert p.stats() == full_stats(42) and fake_ext.masks[-1] == taskmon.Fields.ALL
+
+
 def test_stats_on_a_closed_monitor_is_value_error():
     m = taskmon.Monitor("/dev/null")
     m.close()
@@ -181,6 +221,8 @@ class FakeExt:
     def __init__(self):
         self.answers = {}
         self.devices = set()
+        #: The request mask of every _shared_stats(), in order.
+        self.masks = []
 
     def _read(self, path, pid):
         assert isinstance(path, bytes)
@@ -197,8 +239,9 @@ class FakeExt:
     def _shared_start(self, path, pid):
         return self._read(path, pid).start_time_ns
 
-    def _shared_stats(self, path, pid):
-        return dataclasses.asdict(self._read(path, pid))
+    def _shared_stats(self, path, pid, fields):
+        self.masks.append(taskmon.Fields(fields))
+        return procfake.answer(dataclasses.asdict(self._read(path, pid)), fields)
 
     def _shared_cpu_times(self, path, pid, start):
         s = self._read(path, pid)

@@ -40,6 +40,24 @@ def status_bytes(pid, key):
     raise KeyError(key)
 
 
+def test_fields_ask_only_for_some_groups(monitor):
+    F = taskmon.Fields
+    s = monitor.stats(os.getpid(), fields=F.COMM | F.CREDS)
+    assert s.comm == pathlib.Path("/proc/self/comm").read_text().rstrip("\n")
+    assert (s.uid, s.euid) == (os.getuid(), os.geteuid())
+    assert s.start_time_ns is not None and s.ppid == os.getppid()  # free
+    assert (s.user_ns, s.minor_faults, s.voluntary_ctxsw, s.rss_anon_bytes) == (None,) * 4
+    full = monitor.stats(os.getpid())
+    assert full.user_ns is not None and full.rss_anon_bytes is not None
+    entries = monitor.stats_many([os.getpid(), 1], fields=F.RSS)
+    assert all(e.rss_anon_bytes is not None and e.user_ns is None for e in entries)
+    cpu = taskmon.stats(os.getpid(), fields=F.CPU)
+    assert cpu.user_ns is not None and cpu.rss_anon_bytes is None
+    p = taskmon.Process()
+    assert p.name() == s.comm and p.uids()[:2] == (os.getuid(), os.geteuid())
+    assert p.cpu_times().user >= 0 and p.memory_info().rss > 0
+
+
 def test_self_agrees_with_proc(monitor):
     before = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
     s = monitor.stats(os.getpid())

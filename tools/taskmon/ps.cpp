@@ -199,6 +199,9 @@ struct Column {
     const char* header;
     std::vector<const char*> aliases;
     bool left; // left-aligned (text)
+    // The groups of Stats fields the column shows: what TM_STATS_BATCH is
+    // asked for (a column of the thread walk's or RSS's costs them).
+    Fields fields;
     CellOf cell;
     TextOf human; // the text form without --raw; nullptr: as --raw
 };
@@ -233,41 +236,77 @@ const std::vector<Column>& all_columns()
          "PID",
          {"tgid"},
          false,
+         Field::ids,
          [](R r, X) { return integer(std::optional(r.stats.pid)); },
          nullptr},
-        {"ppid", "PPID", {}, false, [](R r, X) { return integer(r.stats.ppid); }, nullptr},
+        {"ppid",
+         "PPID",
+         {},
+         false,
+         Field::ppid,
+         [](R r, X) { return integer(r.stats.ppid); },
+         nullptr},
         {"user",
          "USER",
          {"euser", "uname"},
          true,
+         Field::creds,
          [](R r, X) { return r.stats.euid ? text(r.user) : Cell{}; },
          nullptr},
         {"ruser",
          "RUSER",
          {},
          true,
+         Field::creds,
          [](R r, X) { return r.stats.uid ? text(r.ruser) : Cell{}; },
          nullptr},
-        {"uid", "UID", {"euid"}, false, [](R r, X) { return integer(r.stats.euid); }, nullptr},
-        {"ruid", "RUID", {}, false, [](R r, X) { return integer(r.stats.uid); }, nullptr},
+        {"uid",
+         "UID",
+         {"euid"},
+         false,
+         Field::creds,
+         [](R r, X) { return integer(r.stats.euid); },
+         nullptr},
+        {"ruid",
+         "RUID",
+         {},
+         false,
+         Field::creds,
+         [](R r, X) { return integer(r.stats.uid); },
+         nullptr},
         {"group",
          "GROUP",
          {"egroup"},
          true,
+         Field::creds,
          [](R r, X) { return r.stats.egid ? text(r.group) : Cell{}; },
          nullptr},
         {"rgroup",
          "RGROUP",
          {},
          true,
+         Field::creds,
          [](R r, X) { return r.stats.gid ? text(r.rgroup) : Cell{}; },
          nullptr},
-        {"gid", "GID", {"egid"}, false, [](R r, X) { return integer(r.stats.egid); }, nullptr},
-        {"rgid", "RGID", {}, false, [](R r, X) { return integer(r.stats.gid); }, nullptr},
+        {"gid",
+         "GID",
+         {"egid"},
+         false,
+         Field::creds,
+         [](R r, X) { return integer(r.stats.egid); },
+         nullptr},
+        {"rgid",
+         "RGID",
+         {},
+         false,
+         Field::creds,
+         [](R r, X) { return integer(r.stats.gid); },
+         nullptr},
         {"s",
          "S",
          {"state"},
          true,
+         Field::state,
          [](R r, X) {
              return text(r.stats.state ? std::optional(std::string(1, *r.stats.state))
                                        : std::nullopt);
@@ -277,6 +316,7 @@ const std::vector<Column>& all_columns()
          "STAT",
          {},
          true,
+         Field::state,
          [](R r, X) {
              return text(r.stats.state ? std::optional(std::string(1, *r.stats.state))
                                        : std::nullopt);
@@ -286,42 +326,49 @@ const std::vector<Column>& all_columns()
          "NLWP",
          {"thcount"},
          false,
+         Field::threads,
          [](R r, X) { return integer(r.stats.threads); },
          nullptr},
         {"rss",
          "RSS",
          {"rssize", "rsz"},
          false,
+         Field::rss,
          [](R r, X) { return integer(r.stats.rss_bytes()); },
          bytes_human},
         {"vsz",
          "VSZ",
          {"vsize"},
          false,
+         Field::vsize,
          [](R r, X) { return integer(r.stats.vsize_bytes); },
          bytes_human},
         {"rsan",
          "RSAN",
          {},
          false,
+         Field::rss,
          [](R r, X) { return integer(r.stats.rss_anon_bytes); },
          bytes_human},
         {"rsfi",
          "RSFI",
          {},
          false,
+         Field::rss,
          [](R r, X) { return integer(r.stats.rss_file_bytes); },
          bytes_human},
         {"rssh",
          "RSSH",
          {},
          false,
+         Field::rss,
          [](R r, X) { return integer(r.stats.rss_shmem_bytes); },
          bytes_human},
         {"time",
          "TIME",
          {"cputime"},
          false,
+         Field::cpu,
          [](R r, X) { return duration(r.stats.cpu_time()); },
          [](const Cell& c, X) {
              return c.type == Cell::Type::none ? "-" : clock_text(nanoseconds(c.integer), true);
@@ -330,6 +377,7 @@ const std::vector<Column>& all_columns()
          "ELAPSED",
          {},
          false,
+         Field::start_time,
          [](R r, X x) { return duration(elapsed(r, x)); },
          [](const Cell& c, X) {
              return c.type == Cell::Type::none ? "-" : clock_text(nanoseconds(c.integer), false);
@@ -338,6 +386,7 @@ const std::vector<Column>& all_columns()
          "ELAPSED",
          {},
          false,
+         Field::start_time,
          [](R r, X x) {
              const auto e = elapsed(r, x);
              return integer(e ? std::optional<std::int64_t>(e->count() / ns_per_s) : std::nullopt);
@@ -347,6 +396,7 @@ const std::vector<Column>& all_columns()
          "STARTED",
          {"stime", "start_time"},
          true,
+         Field::start_time,
          [](R r, X x) { return duration(started(r, x)); },
          [](const Cell& c, X x) -> std::string {
              if (c.type == Cell::Type::none) {
@@ -359,6 +409,7 @@ const std::vector<Column>& all_columns()
          "STARTED",
          {},
          true,
+         Field::start_time,
          [](R r, X x) { return duration(started(r, x)); },
          [](const Cell& c, X) -> std::string {
              return c.type == Cell::Type::none ? "-"
@@ -368,6 +419,7 @@ const std::vector<Column>& all_columns()
          "%CPU",
          {"%cpu"},
          false,
+         Field::cpu | Field::start_time,
          [](R r, X x) {
              const auto cpu = r.stats.cpu_time();
              const auto e = elapsed(r, x);
@@ -381,6 +433,7 @@ const std::vector<Column>& all_columns()
          "%MEM",
          {"%mem"},
          false,
+         Field::rss,
          [](R r, X x) {
              const auto rss = r.stats.rss_bytes();
              return real(rss && x.memory_bytes > 0
@@ -393,30 +446,35 @@ const std::vector<Column>& all_columns()
          "MINFL",
          {"min_flt"},
          false,
+         Field::faults,
          [](R r, X) { return integer(r.stats.minor_faults); },
          nullptr},
         {"majflt",
          "MAJFL",
          {"maj_flt"},
          false,
+         Field::faults,
          [](R r, X) { return integer(r.stats.major_faults); },
          nullptr},
         {"nvcsw",
          "NVCSW",
          {},
          false,
+         Field::ctxsw,
          [](R r, X) { return integer(r.stats.voluntary_ctxsw); },
          nullptr},
         {"nivcsw",
          "NIVCSW",
          {},
          false,
+         Field::ctxsw,
          [](R r, X) { return integer(r.stats.involuntary_ctxsw); },
          nullptr},
         {"hidden",
          "HIDDEN",
          {},
          true,
+         Fields{},
          [](R r, X) {
              Cell c;
              c.type = Cell::Type::reasons;
@@ -428,6 +486,7 @@ const std::vector<Column>& all_columns()
          "COMMAND",
          {"ucomm", "ucmd", "fname"},
          true,
+         Field::comm,
          [](R r, X) { return text(r.stats.comm); },
          nullptr},
     };
@@ -674,6 +733,15 @@ std::string ps_column(const std::string& name)
     return column(name).name;
 }
 
+Fields ps_fields(const std::vector<std::string>& columns)
+{
+    Fields fields;
+    for (const auto& name : columns) {
+        fields |= column(name).fields;
+    }
+    return fields;
+}
+
 std::vector<std::string> ps_columns()
 {
     std::vector<std::string> names;
@@ -825,7 +893,17 @@ int run_ps(const Options& opts, std::ostream& out, std::ostream& /*err*/)
         }
         pids.push_back(e.pid);
     }
-    const auto results = monitor.stats(pids);
+    // Only the groups of fields shown, sorted on or selected by: a table of
+    // names and ids costs neither the walk over each process's threads nor
+    // the per-CPU sums of its memory counters.
+    Fields fields = ps_fields(needed);
+    if (!opts.names.empty()) {
+        fields |= Field::comm;
+    }
+    if (!uids.empty()) {
+        fields |= Field::creds;
+    }
+    const auto results = monitor.stats(pids, fields);
 
     PsContext context;
     context.boottime = clock_ns(CLOCK_BOOTTIME);

@@ -28,6 +28,12 @@ bool apply_ps_option(Options& opts, int key, const char* value);
 /** The canonical name of column @p name (ps's aliases: "%cpu" is "pcpu"); UsageError if none. */
 [[nodiscard]] std::string ps_column(const std::string& name);
 
+/**
+ * The groups of Stats fields that @p columns (names or aliases) show: what
+ * `taskmon ps` asks TM_STATS_BATCH for.  UsageError for an unknown column.
+ */
+[[nodiscard]] Fields ps_fields(const std::vector<std::string>& columns);
+
 /** Every column's canonical name, in the order of the documentation. */
 [[nodiscard]] std::vector<std::string> ps_columns();
 

@@ -484,6 +484,12 @@ taskmon::Scope scope_of(bool threads)
     return threads ? taskmon::Scope::thread : taskmon::Scope::process;
 }
 
+// taskmon.Fields's value (checked by the package) as the library's Fields.
+taskmon::Fields fields_of(std::uint64_t bits)
+{
+    return taskmon::Fields::from_bits(bits);
+}
+
 // A Stats as the keyword arguments of taskmon.Stats: the dict itself (a
 // std::map would make pybind11's signature say Dict[str, object], but costs
 // a conversion each way; tests/python/test_stubs.py maps "dict" to that).
@@ -493,10 +499,12 @@ py::dict stats_fields(const taskmon::Stats& s)
 }
 
 // stats_many: per pid, its fields, or the error object of that pid.
-std::vector<py::object> stats_many(PyMonitor& self, const std::vector<pid_t>& pids, bool threads)
+std::vector<py::object> stats_many(PyMonitor& self, const std::vector<pid_t>& pids, bool threads,
+                                   std::uint64_t fields)
 {
-    const auto results = self.call(
-        [&pids, threads](taskmon::Monitor& d) { return d.stats(pids, scope_of(threads)); });
+    const auto results = self.call([&pids, threads, fields](taskmon::Monitor& d) {
+        return d.stats(pids, fields_of(fields), scope_of(threads));
+    });
     std::vector<py::object> out;
     out.reserve(pids.size());
     for (const taskmon::StatsResult& result : results) {
@@ -573,19 +581,23 @@ PYBIND11_MODULE(_ext, m)
             py::arg("pid"), "TM_PID, setting the target.")
         .def(
             "stats",
-            [](PyMonitor& self, pid_t pid, bool threads) {
-                return stats_fields(
-                    self.call([pid, threads](auto& d) { return d.stats(pid, scope_of(threads)); }));
+            [](PyMonitor& self, pid_t pid, bool threads, std::uint64_t fields) {
+                return stats_fields(self.call([pid, threads, fields](auto& d) {
+                    return d.stats(pid, fields_of(fields), scope_of(threads));
+                }));
             },
-            py::arg("pid"), py::arg("threads"), "TM_STATS: the statistics of pid, as a dict.")
+            py::arg("pid"), py::arg("threads"), py::arg("fields"),
+            "TM_STATS: the statistics of pid (the groups of fields, TM_STATS_* bits), as a dict.")
         .def(
             "target_stats",
-            [](PyMonitor& self, bool threads) {
-                return stats_fields(
-                    self.call([threads](auto& d) { return d.stats(scope_of(threads)); }));
+            [](PyMonitor& self, bool threads, std::uint64_t fields) {
+                return stats_fields(self.call([threads, fields](auto& d) {
+                    return d.stats(fields_of(fields), scope_of(threads));
+                }));
             },
-            py::arg("threads"), "TM_STATS with pid 0: the target's statistics, as a dict.")
-        .def("stats_many", &stats_many, py::arg("pids"), py::arg("threads"),
+            py::arg("threads"), py::arg("fields"),
+            "TM_STATS with pid 0: the target's statistics, as a dict.")
+        .def("stats_many", &stats_many, py::arg("pids"), py::arg("threads"), py::arg("fields"),
              "TM_STATS_BATCH: a dict, or the error object, per pid.");
     py::class_<PyMonitor> monitor_class(py::object(m.attr("Monitor")));
     taskmon_python::def_processes(monitor_class); // processes(), hidden(): processes.hpp
@@ -595,17 +607,20 @@ PYBIND11_MODULE(_ext, m)
     taskmon_python::def_shared(m);
     m.def(
         "_shared_stats",
-        [](const py::bytes& path, pid_t pid) {
+        [](const py::bytes& path, pid_t pid, std::uint64_t fields) {
             const std::string device = path;
             std::optional<taskmon::Stats> s;
             {
                 const py::gil_scoped_release nogil;
                 s = taskmon_python::SharedDevices::instance().call(
-                    device, [pid](const taskmon::Monitor& d) { return d.stats(pid); });
+                    device, [pid, fields](const taskmon::Monitor& d) {
+                        return d.stats(pid, fields_of(fields));
+                    });
             }
             return stats_fields(*s);
         },
-        py::arg("path"), py::arg("pid"), "TM_STATS on the shared device, as a dict.");
+        py::arg("path"), py::arg("pid"), py::arg("fields"),
+        "TM_STATS on the shared device, of the groups of fields (TM_STATS_* bits), as a dict.");
 
     py::class_<PyStream>(m, "Stream",
                          "A subscription of its own read-only file (libtaskmon's taskmon::Stream).")

@@ -115,16 +115,16 @@ bool parse(PyObject* const* args, Py_ssize_t nargs, Py_ssize_t want, const char*
     return true;
 }
 
-// TM_STATS of pid on the shared device of path, without the GIL; nullopt
-// with the Python exception set if it failed.
-std::optional<taskmon::Stats> read_stats(const std::string& path, pid_t pid)
+// TM_STATS of pid, for the groups of fields, on the shared device of path,
+// without the GIL; nullopt with the Python exception set if it failed.
+std::optional<taskmon::Stats> read_stats(const std::string& path, pid_t pid, taskmon::Fields fields)
 {
     std::optional<taskmon::Stats> stats;
     std::exception_ptr failed;
     PyThreadState* const saved = PyEval_SaveThread();
     try {
         stats = SharedDevices::instance().call(
-            path, [pid](const taskmon::Monitor& m) { return m.stats(pid); });
+            path, [pid, fields](const taskmon::Monitor& m) { return m.stats(pid, fields); });
     } catch (...) {
         failed = std::current_exception();
     }
@@ -188,7 +188,8 @@ PyObject* shared_start(PyObject* /*module*/, PyObject* const* args, Py_ssize_t n
     if (!parse(args, nargs, 2, "_shared_start", path, pid, start)) {
         return nullptr;
     }
-    const auto s = read_stats(path, pid);
+    // The start time costs the kernel nothing: no walk, no per-CPU sums.
+    const auto s = read_stats(path, pid, taskmon::Field::start_time);
     if (!s) {
         return nullptr;
     }
@@ -204,7 +205,7 @@ PyObject* shared_start(PyObject* /*module*/, PyObject* const* args, Py_ssize_t n
 // error set, or a new reference to None if pid now names another process.
 std::optional<taskmon::Stats> read_same_process(PyObject* const* args, Py_ssize_t nargs,
                                                 const char* name, PyTypeObject* result_type,
-                                                PyObject*& done)
+                                                taskmon::Fields fields, PyObject*& done)
 {
     std::string path;
     pid_t pid = 0;
@@ -217,7 +218,7 @@ std::optional<taskmon::Stats> read_same_process(PyObject* const* args, Py_ssize_
         types_missing();
         return std::nullopt;
     }
-    auto s = read_stats(path, pid);
+    auto s = read_stats(path, pid, fields | taskmon::Field::start_time);
     if (s && !same_process(*s, start)) {
         Py_INCREF(Py_None);
         done = Py_None;
@@ -231,7 +232,8 @@ std::optional<taskmon::Stats> read_same_process(PyObject* const* args, Py_ssize_
 PyObject* shared_cpu_times(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs)
 {
     PyObject* done = nullptr;
-    const auto s = read_same_process(args, nargs, "_shared_cpu_times", cpu_times_type, done);
+    const auto s = read_same_process(args, nargs, "_shared_cpu_times", cpu_times_type,
+                                     taskmon::Field::cpu, done);
     if (!s) {
         return done;
     }
@@ -248,7 +250,8 @@ PyObject* shared_cpu_times(PyObject* /*module*/, PyObject* const* args, Py_ssize
 PyObject* shared_memory_info(PyObject* /*module*/, PyObject* const* args, Py_ssize_t nargs)
 {
     PyObject* done = nullptr;
-    const auto s = read_same_process(args, nargs, "_shared_memory_info", memory_info_type, done);
+    const auto s = read_same_process(args, nargs, "_shared_memory_info", memory_info_type,
+                                     taskmon::Field::rss | taskmon::Field::vsize, done);
     if (!s) {
         return done;
     }
@@ -270,7 +273,8 @@ PyMethodDef methods[] = {
     {"_shared_start", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(shared_start)),
      METH_FASTCALL,
      "_shared_start(path: bytes, pid: int) -> Optional[int]\n\n"
-     "TM_STATS on the shared device: the start time (ns since boot), or None."},
+     "TM_STATS on the shared device (the start time only): the start time (ns since boot), or "
+     "None."},
     {"_shared_cpu_times",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(shared_cpu_times)), METH_FASTCALL,
      "_shared_cpu_times(path: bytes, pid: int, start: Optional[int]) -> "

@@ -28,7 +28,9 @@ through libtaskmon::
   ``Monitor.stats(pid)``, ``Monitor.stats()`` (the target, with its pid, in
   one read), ``Monitor.stats_many(pids)`` and ``taskmon.stats(pid)`` give
   :class:`Stats` (integer ``*_ns`` and ``*_bytes``, float seconds under the
-  plain names, None where not measured);
+  plain names, None where not measured); ``fields=`` (:class:`Fields`,
+  e.g. ``Fields.COMM | Fields.CREDS``) asks only for some groups, which
+  costs the kernel less;
 - streams: ``Monitor.stream(pids, period)`` gives a :class:`Stream`, an
   iterator of :class:`Record` (``pid``, ``seq``, ``timestamp_ns``,
   ``user_ns``, ``system_ns``, ``lost``, ``exited``) that the kernel samples
@@ -68,7 +70,7 @@ from ._errors import (
 )
 from . import _ext
 from ._device import Hello, Monitor, Sample, StrPath, cpu_percent, stats
-from ._stats import Stats
+from ._stats import Fields, Stats
 from ._stream import Record, Stream
 from ._hidden import HIDDEN_REASONS, HiddenProcess, ProcessEntry, hidden, processes
 from ._process import (
@@ -124,6 +126,7 @@ __all__ = [
     "Sample",
     "cpu_percent",
     "Stats",
+    "Fields",
     "stats",
     "Stream",
     "Record",

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, List, Optional, Type, TypeVar, Union, cast
 from . import _ext
 from ._errors import Error, InvalidArgumentError, PermissionDeniedError
 from ._hidden import HiddenProcess, ProcessEntry, _list, _scan
-from ._stats import Stats
+from ._stats import Fields, Stats, _fields_bits
 from ._stream import Stream
 from ._times import CpuTimes
 
@@ -241,28 +241,34 @@ class Monitor(_Device):
         with _steering():
             self._dev.set_target(checked)
 
-    def stats(self, pid: Optional[int] = None, *, threads: bool = False) -> Stats:
+    def stats(self, pid: Optional[int] = None, *, threads: bool = False,
+              fields: Union[Fields, int] = Fields.ALL) -> Stats:
         """Statistics of process *pid* (TM_STATS), or of the target when
         *pid* is None: then the pid and the figures are read in one step,
         so they cannot belong to two different targets.  Asking about a pid
         neither reads nor changes the target.
 
         With ``threads=True`` *pid* names one thread (a TID) and the figures
-        are that thread's own.
+        are that thread's own.  *fields* (:class:`Fields`) are the groups
+        asked for, every one by default: e.g. ``Fields.COMM | Fields.CREDS``
+        costs the kernel neither the walk over the threads nor the per-CPU
+        memory sums, and leaves the CPU and memory fields None.
 
         Raises NoSuchProcessError (ProcessLookupError, with ``.pid``) if
         there is no such visible process; InvalidArgumentError (ValueError)
         for a pid that is not a positive pid_t; NoTargetError for pid None
         without a target; NotSupportedError (ENOTTY) if the loaded module
-        predates TM_STATS.
+        predates TM_STATS; TypeError or ValueError for *fields* that are
+        not groups of :class:`Fields`.
         """
+        bits = _fields_bits(fields)
         if pid is None:
-            return Stats._from_ext(self._dev.target_stats(bool(threads)))
+            return Stats._from_ext(self._dev.target_stats(bool(threads), bits))
         checked = self._checked_pid(pid, "stats", "a pid")
-        return Stats._from_ext(self._dev.stats(checked, bool(threads)))
+        return Stats._from_ext(self._dev.stats(checked, bool(threads), bits))
 
-    def stats_many(self, pids: typing.Iterable[int], *,
-                   threads: bool = False) -> List[Union[Stats, Error]]:
+    def stats_many(self, pids: typing.Iterable[int], *, threads: bool = False,
+                   fields: Union[Fields, int] = Fields.ALL) -> List[Union[Stats, Error]]:
         """Statistics of many processes, in as few calls as possible
         (TM_STATS_BATCH): one entry per pid asked, in the same order.  The
         entry of a pid that could not be read is its error, not raised: a
@@ -270,16 +276,18 @@ class Monitor(_Device):
         InvalidArgumentError for one that is not a positive pid.
 
         Any number of pids is accepted; more than the kernel takes at once
-        (4096) are read in several calls.  Raises only for the call itself
-        (e.g. NotSupportedError on a module without TM_STATS_BATCH).
+        (4096) are read in several calls.  *fields* as in :meth:`stats`,
+        for every pid.  Raises only for the call itself (e.g.
+        NotSupportedError on a module without TM_STATS_BATCH).
         """
+        bits = _fields_bits(fields)
         asked = [_pid(pid) for pid in pids]
         # A pid outside pid_t cannot be sent: its entry is its error, the
         # others go to the kernel (0 stands in, and its entry is replaced).
         refused = {i: self._range_error(pid, "stats", "a pid")
                    for i, pid in enumerate(asked) if not _in_pid_range(pid)}
         sent = [0 if i in refused else pid for i, pid in enumerate(asked)]
-        entries = self._dev.stats_many(sent, bool(threads))
+        entries = self._dev.stats_many(sent, bool(threads), bits)
         return [refused[i] if i in refused
                 else entry if isinstance(entry, Error)
                 else Stats._from_ext(cast("typing.Mapping[str, Any]", entry))
@@ -377,10 +385,12 @@ def _pid(pid: int) -> int:
 
 
 def stats(pid: Optional[int] = None, *, threads: bool = False,
+          fields: Union[Fields, int] = Fields.ALL,
           path: StrPath = Monitor.DEFAULT_PATH) -> Stats:
-    """Monitor(path).stats(pid, threads=threads), opening and closing the device."""
+    """Monitor(path).stats(pid, threads=threads, fields=fields), opening and
+    closing the device."""
     with Monitor(path) as monitor:
-        return monitor.stats(pid, threads=threads)
+        return monitor.stats(pid, threads=threads, fields=fields)
 
 
 class Hello(_Device):

@@ -45,7 +45,7 @@ from ._device import Monitor, StrPath, _pid
 from ._errors import (AccessDenied, InvalidArgumentError, NoSuchProcess, NoSuchProcessError,
                       PsutilNotInstalledError, TimeoutExpired, ZombieProcess)
 from ._errors import _psutil_module  # noqa: F401  (psutil, or None)
-from ._stats import Stats
+from ._stats import Fields, Stats
 
 __all__ = ["Process", "NoSuchProcess", "ZombieProcess", "AccessDenied", "TimeoutExpired",
            "PsutilNotInstalledError", "pcputimes", "pmem", "pctxsw", "puids", "pgids",
@@ -265,6 +265,32 @@ _FROM_STATS: Dict[str, Callable[[_Raw], Any]] = {
     "num_ctx_switches": _get_num_ctx_switches, "username": _get_username,
 }
 
+#: The groups of fields (TM_STATS's request mask) each method the module
+#: answers needs, so that a call asks the kernel for no more: name(),
+#: ppid(), uids() ... cost it neither the walk over the threads (CPU,
+#: FAULTS, CTXSW) nor the per-CPU memory sums (RSS).  START_TIME comes with
+#: every answer (the check that the pid was not reused), as it costs nothing.
+_FIELDS_OF: Dict[str, Fields] = {
+    "pid": Fields.IDS, "name": Fields.COMM, "ppid": Fields.PPID, "status": Fields.STATE,
+    "num_threads": Fields.THREADS, "create_time": Fields.START_TIME,
+    "cpu_times": Fields.CPU, "memory_info": Fields.RSS | Fields.VSIZE,
+    "num_ctx_switches": Fields.CTXSW, "username": Fields.CREDS, "uids": Fields.CREDS,
+    "gids": Fields.CREDS, "cpu_percent": Fields.CPU | Fields.SAMPLE_TIME,
+    "memory_percent": Fields.RSS | Fields.VSIZE, "nice": Fields.IDS,
+}
+
+#: What a request that only checks the process is still the same asks for.
+_CHECK = Fields.IDS | Fields.START_TIME
+
+
+def _fields_for(names: typing.Iterable[str]) -> int:
+    """The request mask for the methods *names* (the others need none)."""
+    fields = _CHECK
+    for name in names:
+        fields |= _FIELDS_OF.get(name, _CHECK)
+    return int(fields)
+
+
 #: What psutil answers (from /proc) and the module does not measure.
 _FROM_PSUTIL = ("cmdline", "connections", "cpu_affinity", "cpu_num", "cwd", "environ",
                 "exe", "io_counters", "ionice", "memory_full_info", "memory_maps",
@@ -374,20 +400,28 @@ class Process:
 
     # ---- the module's figures -------------------------------------------
 
-    def _raw(self) -> _Raw:
-        """This process's TM_STATS answer: the one oneshot() keeps, or a new one."""
+    def _raw(self, fields: Fields = Fields.ALL) -> _Raw:
+        """This process's TM_STATS answer: the one oneshot() keeps, or a new
+        one of the groups *fields* (every group inside oneshot(), whose
+        answer serves every later call)."""
         cache = self._cache
         if cache is not None:
             return cache
+        if self._oneshot_depth:
+            self._cache = self._fetch(Fields.ALL)
+            return self._cache
+        return self._fetch(fields)
+
+    def _fetch(self, fields: Fields) -> _Raw:
+        """A new TM_STATS answer of the groups *fields*, of this very process
+        (NoSuchProcess if it exited or its pid names another one now)."""
         try:
-            d = _ext._shared_stats(self._device, self._pid)
+            d = _ext._shared_stats(self._device, self._pid, int(fields | _CHECK))
         except NoSuchProcessError as e:
             raise self._gone(e) from None
         start = self._start_time_ns
         if start is not None and d["start_time_ns"] is not None and d["start_time_ns"] != start:
             raise self._reused()
-        if self._oneshot_depth:
-            self._cache = d
         return d
 
     def _read(self) -> Stats:
@@ -429,7 +463,7 @@ class Process:
         if self._exitcode is not _NOT_WAITED:
             return False
         try:
-            d = _ext._shared_stats(self._device, self._pid)
+            d = _ext._shared_stats(self._device, self._pid, int(_CHECK))
         except NoSuchProcessError:
             return False
         start = self._start_time_ns
@@ -440,30 +474,30 @@ class Process:
         ps's ``comm``).  psutil completes a name of 15 characters from the
         command line, which the process itself may rewrite; taskmon gives
         the kernel's, without reading /proc (cmdline() has the rest)."""
-        return _get_name(self._raw())
+        return _get_name(self._raw(Fields.COMM))
 
     def ppid(self) -> int:
         """The parent's pid (0 when the parent is outside this pid namespace)."""
-        return _get_ppid(self._raw())
+        return _get_ppid(self._raw(Fields.PPID))
 
     def status(self) -> str:
         """psutil's status string: "running", "sleeping", "zombie", ... (STATUS_*)."""
-        return _get_status(self._raw())
+        return _get_status(self._raw(Fields.STATE))
 
     def num_threads(self) -> int:
         """The number of threads."""
-        return _get_num_threads(self._raw())
+        return _get_num_threads(self._raw(Fields.THREADS))
 
     def create_time(self) -> float:
         """When the process started, in seconds since the epoch, as psutil
         says it: boot_time() (read once) plus the start in clock ticks, the
         same float at every call."""
-        return _get_create_time(self._raw())
+        return _get_create_time(self._raw(Fields.START_TIME))
 
     def cpu_times(self) -> pcputimes:
         """CPU seconds in user and kernel mode, summed over every thread."""
         if self._cache is not None or self._oneshot_depth:
-            return _get_cpu_times(self._raw())
+            return _get_cpu_times(self._raw(Fields.CPU))
         # The extension reads only these figures and builds the pcputimes
         # itself (no taskmon.Stats): this is the call to make cheap.
         try:
@@ -479,7 +513,7 @@ class Process:
         vms, shared = file + shmem.  A kernel thread has no memory: all 0, as
         psutil reports it (taskmon.Stats says None)."""
         if self._cache is not None or self._oneshot_depth:
-            return _get_memory_info(self._raw())
+            return _get_memory_info(self._raw(Fields.RSS | Fields.VSIZE))
         try:
             mem = _ext._shared_memory_info(self._device, self._pid, self._start_time_ns)
         except NoSuchProcessError as e:
@@ -490,22 +524,22 @@ class Process:
 
     def num_ctx_switches(self) -> pctxsw:
         """Voluntary and involuntary context switches, summed over every thread."""
-        return _get_num_ctx_switches(self._raw())
+        return _get_num_ctx_switches(self._raw(Fields.CTXSW))
 
     def username(self) -> str:
         """The name of the real user (the uid as a string when no user has it)."""
-        return _get_username(self._raw())
+        return _get_username(self._raw(Fields.CREDS))
 
     def uids(self) -> puids:
         """Real, effective and saved user ids: the first two from the
         module, the saved one from /proc/PID/status (AccessDenied when /proc
         does not show the process)."""
-        d = self._raw()
+        d = self._raw(Fields.CREDS)
         return puids(_need(d["uid"], "uids"), _need(d["euid"], "uids"), self._saved_id("Uid:"))
 
     def gids(self) -> pgids:
         """Real, effective and saved group ids, as uids()."""
-        d = self._raw()
+        d = self._raw(Fields.CREDS)
         return pgids(_need(d["gid"], "gids"), _need(d["egid"], "gids"), self._saved_id("Gid:"))
 
     def _saved_id(self, field: str) -> int:
@@ -517,7 +551,7 @@ class Process:
                         return int(line.split()[3])
         except OSError:
             pass
-        self._raw()  # NoSuchProcess if it has exited
+        self._fetch(_CHECK)  # NoSuchProcess if it has exited
         raise AccessDenied(self._pid, msg=f"/proc/{self._pid}/status cannot be read "
                            "(a process hidden from /proc? see taskmon.hidden())")
 
@@ -609,7 +643,7 @@ class Process:
         module's list of processes: hidden ones included.  One TM_LIST and
         one batched TM_STATS."""
         self._check_same()
-        table = _table(self._device)
+        table = _table(self._device, int(Fields.PPID))
         by_parent: Dict[int, List[Tuple[int, int, _Raw]]] = {}
         for pid, start, d in table:
             if d["ppid"] is not None:
@@ -633,11 +667,7 @@ class Process:
 
     def _check_same(self) -> None:
         """NoSuchProcess unless the pid still names this process."""
-        cache, self._cache = self._cache, None
-        try:
-            self._raw()
-        finally:
-            self._cache = cache
+        self._fetch(_CHECK)
 
     def send_signal(self, sig: int) -> None:
         """Send signal *sig*, after checking that the pid still names this process."""
@@ -808,13 +838,14 @@ def _check_attrs(attrs: Optional[typing.Sequence[str]]) -> typing.Sequence[str]:
 
 # ---- the whole process table: one TM_LIST, batched TM_STATS ----------------
 
-def _table(device: bytes) -> List[Tuple[int, int, _Raw]]:
-    """(pid, start_time_ns, TM_STATS answer) of every process the kernel runs,
-    hidden ones included; the processes that exited in between are left out."""
+def _table(device: bytes, fields: int) -> List[Tuple[int, int, _Raw]]:
+    """(pid, start_time_ns, TM_STATS answer of the groups *fields*) of every
+    process the kernel runs, hidden ones included; the processes that
+    exited in between are left out."""
     monitor = _ext.Monitor(device, False)
     try:
         listed = monitor.processes()
-        answers = monitor.stats_many([pid for pid, _ in listed], False)
+        answers = monitor.stats_many([pid for pid, _ in listed], False, fields | int(_CHECK))
     finally:
         monitor.close()
     out = []
@@ -841,10 +872,12 @@ def process_iter(attrs: Optional[typing.Sequence[str]] = None,
     objects are kept between calls (so cpu_percent() works).  With
     *attrs*, each gets ``info``: as_dict(attrs, ad_value), the module's
     figures taken from one TM_LIST and batched TM_STATS for the whole
-    table (no request per process)."""
+    table (no request per process), which asks the kernel only for the
+    groups of fields those names need (``attrs=['pid', 'name',
+    'username']`` costs it no walk over each process's threads)."""
     names = None if attrs is None else _check_attrs(attrs)
     quiet = not attrs  # None or empty: names without an answer are left out
-    table = _table(_DEFAULT_DEVICE)
+    table = _table(_DEFAULT_DEVICE, _fields_for(names or ()))
     with _pmap_lock:
         old = dict(_pmap)
         _pmap.clear()
@@ -909,7 +942,7 @@ def pid_exists(pid: int) -> bool:
     if pid <= 0 or pid > _PID_MAX:
         return False
     try:
-        d = _ext._shared_stats(_DEFAULT_DEVICE, pid)
+        d = _ext._shared_stats(_DEFAULT_DEVICE, pid, int(Fields.IDS))
     except NoSuchProcessError:
         return False
     return d.get("tgid") in (None, pid)

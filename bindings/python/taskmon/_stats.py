@@ -4,10 +4,75 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import operator
 import typing
 from typing import Any, Optional
 
-__all__ = ["Stats"]
+__all__ = ["Stats", "Fields"]
+
+
+class Fields(enum.IntFlag):
+    """Groups of :class:`Stats` fields, to ask the kernel only for some::
+
+        monitor.stats(pid, fields=taskmon.Fields.COMM | taskmon.Fields.CREDS)
+
+    The values are the TM_STATS_* bits of the uapi header.  The kernel
+    always fills the groups that cost it nothing (IDS, PPID, STATE,
+    THREADS, COMM, CREDS, VSIZE, START_TIME, SAMPLE_TIME), asked for or
+    not; two kinds of work it does only when asked: one walk over the
+    process's threads for CPU, FAULTS and CTXSW (any of the three gives all
+    three) and the sums of per-CPU counters for RSS.  A field of a group
+    not filled is None.  ``Fields.ALL``, every group, is the default;
+    ``Fields(0)`` asks for the groups that cost nothing only.
+    """
+
+    #: tgid (pid is always set)
+    IDS = 1 << 0
+    #: ppid
+    PPID = 1 << 1
+    #: state
+    STATE = 1 << 2
+    #: threads
+    THREADS = 1 << 3
+    #: comm
+    COMM = 1 << 4
+    #: uid, euid, gid, egid
+    CREDS = 1 << 5
+    #: user_ns, system_ns (the walk over the threads)
+    CPU = 1 << 6
+    #: minor_faults, major_faults (the walk over the threads)
+    FAULTS = 1 << 7
+    #: voluntary_ctxsw, involuntary_ctxsw (the walk over the threads)
+    CTXSW = 1 << 8
+    #: rss_anon_bytes, rss_file_bytes, rss_shmem_bytes (per-CPU sums)
+    RSS = 1 << 9
+    #: vsize_bytes
+    VSIZE = 1 << 10
+    #: start_time_ns
+    START_TIME = 1 << 11
+    #: sample_time_ns
+    SAMPLE_TIME = 1 << 12
+    #: every group
+    ALL = (1 << 13) - 1
+
+
+def _fields_bits(fields: typing.Union[Fields, int]) -> int:
+    """*fields* as the TM_STATS_* bits the extension takes; TypeError for a
+    non-integer, ValueError for bits that are no group."""
+    if isinstance(fields, bool):
+        raise TypeError("fields is a taskmon.Fields, not a bool")
+    try:
+        bits = operator.index(fields)
+    except TypeError:
+        raise TypeError(f"fields is a taskmon.Fields (e.g. Fields.COMM | Fields.CREDS), "
+                        f"not {type(fields).__name__}") from None
+    every = int(Fields.ALL)
+    if bits < 0 or bits & ~every:
+        raise ValueError(f"fields {bits:#x} has bits that are no group of taskmon.Fields "
+                         f"(the groups are {every:#x}: Fields.IDS ... Fields.SAMPLE_TIME)")
+    return bits
+
 
 _NS_PER_S = 1_000_000_000
 
@@ -32,7 +97,9 @@ class Stats:
 
     In process scope (the default) CPU time, faults and context switches
     are summed over every thread, as in /proc/PID/stat; in thread scope
-    (``threads=True``) they are the one thread's.  Immutable and hashable.
+    (``threads=True``) they are the one thread's.  The fields of the groups
+    not asked for (``fields=``, see :class:`Fields`) and not filled anyway
+    are None.  Immutable and hashable.
     """
 
     #: The pid (or thread id, in thread scope) the figures are of.

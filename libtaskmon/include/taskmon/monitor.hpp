@@ -51,6 +51,8 @@ enum class Access {
  * std::cout << s.user.count() << " ns in user mode\n";
  *
  * taskmon::Stats st = monitor.stats(1);     // any process, target untouched
+ * // only the name and the credentials: cheaper (no walk over the threads)
+ * st = monitor.stats(1, taskmon::Field::comm | taskmon::Field::creds);
  * if (st.rss_anon_bytes) std::cout << *st.rss_anon_bytes << " bytes\n";
  * @endcode
  *
@@ -146,6 +148,7 @@ public:
      * @brief Statistics of the target, and its pid, read in one step
      *        (TM_STATS with pid 0): unlike target() then sample(), the pid
      *        and the figures cannot belong to two different targets.
+     *        Every group of fields: stats(Fields::all(), scope).
      * @param scope Scope::thread for the target's own thread only.
      * @throws NoTarget if no target is set; NoSuchProcess if it has exited;
      *         NotSupported if the loaded module predates TM_STATS.
@@ -153,9 +156,17 @@ public:
     [[nodiscard]] Stats stats(Scope scope = Scope::process) const;
 
     /**
+     * @brief stats(Scope), asking the kernel only for the groups of
+     *        @p fields (and those it fills at no cost): see Field.  The
+     *        groups not filled are empty std::optionals.
+     */
+    [[nodiscard]] Stats stats(Fields fields, Scope scope = Scope::process) const;
+
+    /**
      * @brief Statistics of any process (or, with Scope::thread, any thread)
      *        visible in the caller's pid namespace (TM_STATS).  Neither reads
-     *        nor changes the module's target.
+     *        nor changes the module's target.  Every group of fields:
+     *        stats(pid, Fields::all(), scope).
      * @throws Error (EINVAL) if pid <= 0, without asking the kernel (use
      *         stats(Scope) for the target); NoSuchProcess (naming @p pid) if
      *         there is no such visible process; NotSupported if the loaded
@@ -164,10 +175,20 @@ public:
     [[nodiscard]] Stats stats(pid_t pid, Scope scope = Scope::process) const;
 
     /**
+     * @brief stats(pid, scope), asking the kernel only for the groups of
+     *        @p fields (and those it fills at no cost): e.g. Field::comm |
+     *        Field::creds costs neither the walk over the threads nor the
+     *        per-CPU sums of the memory counters.  The groups not filled
+     *        are empty std::optionals.
+     */
+    [[nodiscard]] Stats stats(pid_t pid, Fields fields, Scope scope = Scope::process) const;
+
+    /**
      * @brief Statistics of many processes in as few calls as possible
      *        (TM_STATS_BATCH): one StatsResult per pid, in the same order,
      *        each with its own status, so that one exited pid does not fail
-     *        the others.
+     *        the others.  Every group of fields: stats(pids, count,
+     *        Fields::all(), scope).
      *
      * Any number of pids is accepted: more than the kernel's bound
      * (TM_STATS_BATCH_MAX, 4096) are sent in several batches, transparently,
@@ -179,11 +200,25 @@ public:
     [[nodiscard]] std::vector<StatsResult> stats(const pid_t* pids, std::size_t count,
                                                  Scope scope = Scope::process) const;
 
+    /**
+     * @brief stats(pids, count, scope), asking the kernel only for the
+     *        groups of @p fields for every pid (see stats(pid_t, Fields, Scope)).
+     */
+    [[nodiscard]] std::vector<StatsResult> stats(const pid_t* pids, std::size_t count,
+                                                 Fields fields, Scope scope = Scope::process) const;
+
     /** @brief stats(pids.data(), pids.size(), scope). */
     [[nodiscard]] std::vector<StatsResult> stats(const std::vector<pid_t>& pids,
                                                  Scope scope = Scope::process) const
     {
         return stats(pids.data(), pids.size(), scope);
+    }
+
+    /** @brief stats(pids.data(), pids.size(), fields, scope). */
+    [[nodiscard]] std::vector<StatsResult> stats(const std::vector<pid_t>& pids, Fields fields,
+                                                 Scope scope = Scope::process) const
+    {
+        return stats(pids.data(), pids.size(), fields, scope);
     }
 
 private:

@@ -33,6 +33,123 @@ enum class Scope {
 };
 
 /**
+ * @brief A group of Stats fields, as Monitor::stats() asks the kernel for
+ *        them (the TM_STATS_* bits of struct taskmon_stats's mask).
+ *
+ * The kernel always fills the groups that cost nothing (ids, ppid, state,
+ * threads, comm, creds, vsize, start_time, sample_time), asked for or not.
+ * Two kinds of work it does only when asked: one walk over the process's
+ * threads, for Field::cpu, Field::faults and Field::ctxsw (any of the three
+ * gives all three), and the sums of per-CPU counters, for Field::rss.  A
+ * query of names and ids asks neither (docs/statistics.md).
+ */
+enum class Field : std::uint64_t {
+    /** Stats::tgid (Stats::pid is always set). */
+    ids = 1ULL << 0,
+    /** Stats::ppid. */
+    ppid = 1ULL << 1,
+    /** Stats::state. */
+    state = 1ULL << 2,
+    /** Stats::threads. */
+    threads = 1ULL << 3,
+    /** Stats::comm. */
+    comm = 1ULL << 4,
+    /** Stats::uid, euid, gid, egid. */
+    creds = 1ULL << 5,
+    /** Stats::user, system (the walk over the threads). */
+    cpu = 1ULL << 6,
+    /** Stats::minor_faults, major_faults (the walk over the threads). */
+    faults = 1ULL << 7,
+    /** Stats::voluntary_ctxsw, involuntary_ctxsw (the walk over the threads). */
+    ctxsw = 1ULL << 8,
+    /** Stats::rss_anon_bytes, rss_file_bytes, rss_shmem_bytes (per-CPU sums). */
+    rss = 1ULL << 9,
+    /** Stats::vsize_bytes. */
+    vsize = 1ULL << 10,
+    /** Stats::start_time. */
+    start_time = 1ULL << 11,
+    /** Stats::sample_time. */
+    sample_time = 1ULL << 12,
+};
+
+/**
+ * @brief A set of Field groups: what Monitor::stats() asks for.
+ *
+ * @code
+ * using taskmon::Field;
+ * // name and ids only: no walk over the threads, no per-CPU sums
+ * auto st = monitor.stats(pid, Field::comm | Field::creds | Field::ppid);
+ * @endcode
+ *
+ * Fields::all() (every group, the default of the overloads without
+ * Fields) and a Fields of no group at all (which still gets the groups that
+ * cost nothing) are both valid requests.  The groups asked for may still be
+ * missing from the answer (a kernel thread has no memory): the Stats's
+ * std::optional fields say what was filled, and groups not asked for may be
+ * filled too.
+ */
+class Fields {
+public:
+    /** @brief No group: only what the kernel fills at no cost. */
+    constexpr Fields() noexcept = default;
+    /** @brief One group. */
+    constexpr Fields(Field field) noexcept // NOLINT(google-explicit-constructor): Field | Field
+        : bits_(static_cast<std::uint64_t>(field))
+    {}
+
+    /** @brief Every group this library knows. */
+    [[nodiscard]] static constexpr Fields all() noexcept { return from_bits(all_bits); }
+
+    /** @brief The groups of TM_STATS_* bits @p bits (bits this library does not know dropped). */
+    [[nodiscard]] static constexpr Fields from_bits(std::uint64_t bits) noexcept
+    {
+        Fields f;
+        f.bits_ = bits & all_bits;
+        return f;
+    }
+
+    /** @brief The TM_STATS_* bits of these groups. */
+    [[nodiscard]] constexpr std::uint64_t bits() const noexcept { return bits_; }
+
+    /** @brief True if @p field is among these groups. */
+    [[nodiscard]] constexpr bool has(Field field) const noexcept
+    {
+        return (bits_ & static_cast<std::uint64_t>(field)) != 0;
+    }
+
+    /** @brief True if no group is in the set. */
+    [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
+
+    constexpr Fields& operator|=(Fields other) noexcept
+    {
+        bits_ |= other.bits_;
+        return *this;
+    }
+    constexpr Fields& operator&=(Fields other) noexcept
+    {
+        bits_ &= other.bits_;
+        return *this;
+    }
+    friend constexpr Fields operator|(Fields lhs, Fields rhs) noexcept { return lhs |= rhs; }
+    friend constexpr Fields operator&(Fields lhs, Fields rhs) noexcept { return lhs &= rhs; }
+    friend constexpr bool operator==(Fields lhs, Fields rhs) noexcept
+    {
+        return lhs.bits_ == rhs.bits_;
+    }
+    friend constexpr bool operator!=(Fields lhs, Fields rhs) noexcept { return !(lhs == rhs); }
+
+private:
+    static constexpr std::uint64_t all_bits = (1ULL << 13) - 1;
+    std::uint64_t bits_ = 0;
+};
+
+/** @brief Field | Field: a Fields of both. */
+constexpr Fields operator|(Field lhs, Field rhs) noexcept
+{
+    return Fields(lhs) | Fields(rhs);
+}
+
+/**
  * @brief Statistics of one process (or thread), read by the kernel in one step.
  *
  * A field the kernel did not fill is an empty std::optional, never a zero
@@ -87,6 +204,9 @@ struct Stats {
     /** @brief The kernel's mask of filled fields (TM_STATS_* of <taskmon/uapi/taskmon.h>). */
     std::uint64_t mask = 0;
 
+    /** @brief The groups filled (those of @ref mask that this library knows). */
+    [[nodiscard]] Fields filled() const noexcept { return Fields::from_bits(mask); }
+
     /** @brief user + system, when both are known. */
     [[nodiscard]] std::optional<std::chrono::nanoseconds> cpu_time() const
     {
@@ -125,7 +245,7 @@ struct Stats {
 };
 
 /**
- * @brief One answer of a batch (Monitor::stats(const pid_t*, std::size_t, Scope)):
+ * @brief One answer of a batch (Monitor::stats(const pid_t*, std::size_t, Fields, Scope)):
  *        the pid asked, and either its Stats or the error of that pid alone.
  *
  * @code

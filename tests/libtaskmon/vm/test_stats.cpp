@@ -249,6 +249,45 @@ TEST_F(Stats, BatchHasOneStatusPerPid)
     EXPECT_FALSE(r[6].stats.rss_anon_bytes.has_value());
 }
 
+// The request mask (ABI 1.0): the module fills what it was asked for and
+// what costs it nothing; the thread walk's and RSS's groups only if asked.
+TEST_F(Stats, OnlyTheGroupsAskedForCostAndAreFilled)
+{
+    using taskmon::Field;
+    using taskmon::Fields;
+    const Fields costly = Field::cpu | Field::faults | Field::ctxsw | Field::rss;
+    const Monitor m(monitor_device());
+
+    const taskmon::Stats names = m.stats(::getpid(), Field::comm | Field::creds | Field::ppid);
+    EXPECT_EQ(names.pid, ::getpid());
+    EXPECT_EQ(names.tgid, ::getpid());
+    EXPECT_EQ(names.ppid, ::getppid());
+    EXPECT_EQ(names.uid, ::getuid());
+    EXPECT_EQ(names.comm,
+              read_file("/proc/self/comm")->substr(0, read_file("/proc/self/comm")->size() - 1));
+    EXPECT_TRUE(names.start_time && names.vsize_bytes && names.state) << "free groups";
+    EXPECT_TRUE((names.filled() & costly).empty()) << names.mask;
+    EXPECT_FALSE(names.user || names.minor_faults || names.voluntary_ctxsw || names.rss_anon_bytes);
+
+    const taskmon::Stats faults = m.stats(::getpid(), Field::faults);
+    EXPECT_TRUE(faults.minor_faults && faults.user && faults.voluntary_ctxsw) << "one walk";
+    EXPECT_FALSE(faults.rss_anon_bytes.has_value());
+    const taskmon::Stats rss = m.stats(::getpid(), Field::rss);
+    EXPECT_TRUE(rss.rss_anon_bytes && rss.rss_file_bytes && rss.rss_shmem_bytes);
+    EXPECT_FALSE(rss.user.has_value());
+    EXPECT_EQ(m.stats(::getpid()).filled(), Fields::all());
+    EXPECT_EQ(m.stats(::getpid(), Fields::all()).filled(), Fields::all());
+
+    const auto batch = m.stats(std::vector<pid_t>{::getpid(), 1, 2}, Field::comm);
+    ASSERT_EQ(batch.size(), 3U);
+    for (const auto& r : batch) {
+        ASSERT_TRUE(r.ok()) << r.pid;
+        EXPECT_TRUE(r.stats.comm.has_value());
+        EXPECT_TRUE((r.stats.filled() & costly).empty()) << r.pid << " " << r.stats.mask;
+    }
+    EXPECT_EQ(batch[2].stats.comm, "kthreadd");
+}
+
 TEST_F(Stats, BatchAtAndAboveTheKernelBound)
 {
     const Monitor m(monitor_device());
