@@ -19,11 +19,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace taskmon::vmtest {
@@ -204,9 +206,40 @@ TEST_F(CliPs, SelectionsAreAUnion)
     EXPECT_THAT(bad.err, HasSubstr("user 'no-such-user-xyz' does not exist"));
 }
 
+namespace {
+
+// VmRSS of /proc/PID/status in bytes, or -1.
+double proc_rss(pid_t pid)
+{
+    const auto status = read_file("/proc/" + std::to_string(pid) + "/status");
+    std::smatch m;
+    if (!status || !std::regex_search(*status, m, std::regex("VmRSS:\\s+([0-9]+) kB"))) {
+        return -1;
+    }
+    return std::stod(m[1]) * 1024;
+}
+
+// Wait (up to 5 s) until @p pid's resident memory stops changing: a child
+// just started is still mapping its program and libraries.
+void wait_rss_settled(pid_t pid)
+{
+    double last = proc_rss(pid);
+    for (int i = 0; i < 25; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        const double now = proc_rss(pid);
+        if (now == last && now > 0) {
+            return;
+        }
+        last = now;
+    }
+}
+
+} // namespace
+
 TEST_F(CliPs, ColumnsRawAndSort)
 {
     const BusyChild child(Load::sleep);
+    wait_rss_settled(child.pid());
     const RunResult r = ps({"--raw", "--no-headers", "-o",
                             "pid,ppid,uid,nlwp,rss,vsz,time,etimes,"
                             "minflt,majflt,%cpu,%mem,comm",
@@ -238,14 +271,12 @@ TEST_F(CliPs, ColumnsRawAndSort)
         << mine;
 
     // The rss of the child, in bytes: /proc's VmRSS in KiB, times 1024.
-    const auto status = read_file("/proc/" + std::to_string(child.pid()) + "/status");
-    ASSERT_TRUE(status);
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(*status, m, std::regex("VmRSS:\\s+([0-9]+) kB")));
+    const double proc = proc_rss(child.pid());
+    ASSERT_GT(proc, 0);
     std::istringstream in(mine);
     std::string pid, ppid, uid, nlwp, rss;
     in >> pid >> ppid >> uid >> nlwp >> rss;
-    EXPECT_NEAR(std::stod(rss), std::stod(m[1]) * 1024, 64 * 1024) << mine;
+    EXPECT_NEAR(std::stod(rss), proc, 64 * 1024) << mine;
 }
 
 TEST_F(CliPs, JsonIsOneObjectPerProcess)
