@@ -12,6 +12,7 @@
 #include <linux/capability.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/minmax.h>
 #include <linux/uaccess.h>
 #include "taskmonitor.h"
 
@@ -104,6 +105,38 @@ int tm_check_size(u32 size, u32 ver0)
 		return -E2BIG;
 	if (size < ver0 || size % 8)
 		return -EINVAL;
+	return 0;
+}
+
+/**
+ * tm_copy_array() - copy kernel elements to a caller's array of its own stride
+ * @dst: the caller's array
+ * @stride: the caller's element size (tm_check_size() accepted it)
+ * @src: @n elements of @size bytes, this module's struct
+ * @size: this module's element size
+ * @n: how many
+ *
+ * Each element takes @stride bytes at @dst: the bytes both structs have,
+ * then zeros where the caller's struct is larger (copy_struct_to_user()'s
+ * rule, docs/abi.md).  The common case, the same size, is one copy.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int tm_copy_array(char __user *dst, u32 stride, const void *src, size_t size,
+		  unsigned int n)
+{
+	size_t known = min_t(size_t, stride, size);
+	const char *elem = src;
+	unsigned int i;
+
+	if (stride == size)
+		return copy_to_user(dst, src, n * size) ? -EFAULT : 0;
+	for (i = 0; i < n; i++, dst += stride, elem += size) {
+		if (copy_to_user(dst, elem, known))
+			return -EFAULT;
+		if (stride > known && clear_user(dst + known, stride - known))
+			return -EFAULT;
+	}
 	return 0;
 }
 

@@ -85,29 +85,6 @@ static unsigned int read_chunk(struct pid_namespace *ns, int *next,
 }
 
 /*
- * Copy @n entries of @buf to the caller's array at entry @index, each
- * taking @entry_size bytes there: the kernel's fields, then zeros.
- */
-static int copy_entries(char __user *entries, u32 entry_size, u32 index,
-			const struct taskmon_proc *buf, unsigned int n)
-{
-	char __user *dst = entries + (size_t)index * entry_size;
-	size_t known = min_t(size_t, entry_size, sizeof(*buf));
-	unsigned int i;
-
-	/* The common case, this kernel's entry size: one copy per chunk. */
-	if (entry_size == sizeof(*buf))
-		return copy_to_user(dst, buf, n * sizeof(*buf)) ? -EFAULT : 0;
-	for (i = 0; i < n; i++, dst += entry_size) {
-		if (copy_to_user(dst, &buf[i], known))
-			return -EFAULT;
-		if (entry_size > known && clear_user(dst + known, entry_size - known))
-			return -EFAULT;
-	}
-	return 0;
-}
-
-/*
  * The caller's request, checked: see struct taskmon_list.  Only its inputs
  * are read (its first TM_LIST_SIZE_VER0 bytes, whose outputs are cleared
  * here): the bytes past this module's struct are outputs of a newer one,
@@ -194,8 +171,9 @@ long tm_list(struct taskmon_list __user *uarg)
 		n = read_chunk(ns, &next, buf, LIST_CHUNK);
 		/* Entries past the caller's array are counted, not copied. */
 		if (total < req.count) {
-			err = copy_entries(entries, req.entry_size, total, buf,
-					   min_t(u32, n, req.count - total));
+			err = tm_copy_array(entries + (size_t)total * req.entry_size,
+					    req.entry_size, buf, sizeof(*buf),
+					    min_t(u32, n, req.count - total));
 			if (err)
 				goto out_free;
 		}

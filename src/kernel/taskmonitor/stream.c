@@ -582,29 +582,6 @@ static void stream_consume(struct tm_stream *s, u64 last)
 }
 
 /*
- * Copy @n records to @buf, each taking the reader's @s->record_size bytes:
- * the fields this module knows, then zeros (copy_struct_to_user()'s rule).
- */
-static int copy_records(const struct tm_stream *s, char __user *buf,
-			const struct taskmon_record *recs, unsigned int n)
-{
-	size_t known = min_t(size_t, s->record_size, sizeof(*recs));
-	unsigned int i;
-
-	/* The common case, this module's record size: one copy. */
-	if (s->record_size == sizeof(*recs))
-		return copy_to_user(buf, recs, n * sizeof(*recs)) ? -EFAULT : 0;
-	for (i = 0; i < n; i++, buf += s->record_size) {
-		if (copy_to_user(buf, &recs[i], known))
-			return -EFAULT;
-		if (s->record_size > known &&
-		    clear_user(buf + known, s->record_size - known))
-			return -EFAULT;
-	}
-	return 0;
-}
-
-/*
  * Hand out whole records.  They are copied to user space while still
  * queued, and removed only once the copy worked: a bad buffer loses
  * nothing.  The tick may drop the oldest meanwhile; the gap in the
@@ -640,7 +617,8 @@ static ssize_t stream_read(struct tm_stream *s, char __user *buf,
 			batch[i].lost = batch[i].seq - s->next_read;
 			s->next_read = batch[i].seq + 1;
 		}
-		if (copy_records(s, buf + copied, batch, n)) {
+		if (tm_copy_array(buf + copied, s->record_size, batch,
+				  sizeof(batch[0]), n)) {
 			/* Nothing consumed: the next read gets them again. */
 			s->next_read = batch[0].seq - batch[0].lost;
 			return copied ? copied : -EFAULT;

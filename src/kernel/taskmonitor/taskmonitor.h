@@ -38,6 +38,8 @@ void read_thread_group(struct signal_struct *sig,
 		       void *arg);
 
 int tm_check_size(u32 size, u32 ver0);
+int tm_copy_array(char __user *dst, u32 stride, const void *src, size_t size,
+		  unsigned int n);
 
 struct file;
 long tm_stats(const struct file *file, struct taskmon_stats __user *uarg);
