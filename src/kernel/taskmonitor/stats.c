@@ -248,12 +248,13 @@ static void fill_locked(struct taskmon_stats *s, struct task_struct *t,
 	if (mm && !(t->flags & PF_KTHREAD)) {
 		s->vsize_bytes = (u64)READ_ONCE(mm->total_vm) << PAGE_SHIFT;
 		s->mask |= TM_STATS_VSIZE;
-	}
-	if (mm && !(t->flags & PF_KTHREAD) && want & TM_STATS_RSS) {
-		s->rss_anon_bytes = (u64)taskmon_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
-		s->rss_file_bytes = (u64)taskmon_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
-		s->rss_shmem_bytes = (u64)taskmon_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
-		s->mask |= TM_STATS_RSS;
+		if (want & TM_STATS_RSS) {
+			s->rss_anon_bytes = (u64)taskmon_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
+			s->rss_file_bytes = (u64)taskmon_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
+			s->rss_shmem_bytes =
+				(u64)taskmon_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
+			s->mask |= TM_STATS_RSS;
+		}
 	}
 	task_unlock(t);
 }
