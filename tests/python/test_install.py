@@ -3,7 +3,8 @@
 
 What python3-taskmon ships is this install (component Python) with the
 prefix /usr; here a temporary prefix stands in for it, with libtaskmon
-(component Runtime) installed beside it."""
+(component Runtime) installed beside it.  The pip way (the sdist and the
+wheel of pyproject.toml) is test_sdist.py's."""
 import os
 import pathlib
 import re
@@ -12,8 +13,6 @@ import sys
 import sysconfig
 
 import pytest
-
-import required  # tests/pylib (conftest.py puts it on sys.path)
 
 import taskmon
 
@@ -84,58 +83,3 @@ def test_installed_package_imports_and_uses_the_installed_library(installed):
     assert versions == f"{taskmon.__version__} {taskmon.__version__}"
     assert pathlib.Path(library).resolve().is_relative_to(installed.resolve()), library
     assert error == "DeviceNotFoundError"
-
-
-def _have(module):
-    import importlib.util
-    return importlib.util.find_spec(module) is not None
-
-
-@pytest.mark.skipif(os.environ.get("TASKMON_IN_VM") == "1",
-                    reason="a build test: on the host only (slow under the VM's emulation)")
-@pytest.mark.timeout(900)  # a whole build of libtaskmon: slow on a loaded host
-def test_pip_builds_a_working_wheel_from_the_source_tree(tmp_path):
-    """bindings/python/pyproject.toml: pip builds a wheel offline (with the
-    system's setuptools and pybind11), libtaskmon compiled in.  The checkout
-    is copied first, so the build leaves nothing behind in it."""
-    required.tool(all(map(_have, ("pip", "setuptools", "pybind11"))),
-                  "needs python3-pip, python3-setuptools and python3-pybind11 (scripts/setup-host)")
-    import shutil
-    import zipfile
-    root = pathlib.Path(__file__).resolve().parent.parent.parent
-    src = tmp_path / "src"
-    for part in ("CMakeLists.txt", "include/uapi", "libtaskmon", "bindings/python"):
-        if (root / part).is_dir():
-            shutil.copytree(root / part, src / part,
-                            ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-        else:
-            src.mkdir(exist_ok=True)
-            shutil.copy(root / part, src / part)
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation",
-                          "--no-deps", "--no-index", "-w", str(tmp_path / "wheels"),
-                          str(src / "bindings/python")],
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    wheel, = (tmp_path / "wheels").glob("taskmon-*.whl")
-    assert wheel.name.startswith(f"taskmon-{taskmon.__version__}-")
-    site = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as zf:
-        names = zf.namelist()
-        zf.extractall(site)
-    for name in ("taskmon/py.typed", "taskmon/_ext.pyi"):
-        assert name in names
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(site)
-    code = ("import taskmon\n"
-            "print(taskmon.__file__, taskmon.__version__, taskmon.library_version())\n"
-            "try:\n"
-            "    taskmon.Monitor('/dev/null').sample()\n"
-            "except taskmon.NotSupportedError as e:\n"
-            "    print(e.errno)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    file, version, library, err = out.stdout.split()
-    assert file == str(site / "taskmon/__init__.py")
-    assert version == library == taskmon.__version__
-    assert err == "25"
