@@ -21,7 +21,11 @@ pytestmark = [
 ]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-SOURCES = sorted(str(p) for p in [*(ROOT / "bindings/python").rglob("*.py"),
+# Not the copies a build of the Python package leaves in bindings/python
+# (build/lib/taskmon/*.py; native/, dist/), README.md "Python package".
+PACKAGE_SOURCES = [p for p in (ROOT / "bindings/python").rglob("*.py")
+                   if not {"build", "dist", "native"} & set(p.relative_to(ROOT).parts)]
+SOURCES = sorted(str(p) for p in [*PACKAGE_SOURCES,
                                   *(ROOT / "tests/python").glob("*.py"),
                                   *(ROOT / "tests/pylib").glob("*.py"),
                                   *(ROOT / "tests/vm").glob("*.py"),
