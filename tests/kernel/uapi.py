@@ -44,6 +44,8 @@ def _parse():
         "struct taskmon_stats_batch": 24,
         # flags, count (__u32), period_ns (__u64), ring, record_size (__u32), pids
         "struct taskmon_subscribe": 32,
+        # flags, ring, record_size, reserved (__u32 each)
+        "struct taskmon_exits_subscribe": 16,
     }
 
     def size_of(argtype: str) -> int:

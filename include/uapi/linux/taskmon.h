@@ -492,4 +492,105 @@ struct taskmon_list {
  */
 #define TM_LIST			_IOWR(TASKMON_IOC_TYPE, 0x23, __u8[TM_LIST_SIZE_VER0])
 
+/* ---- exit records of every process (TM_SUBSCRIBE_EXITS, then read()) ---- */
+
+/*
+ * A file subscribed with TM_SUBSCRIBE_EXITS receives one struct
+ * taskmon_exit for every process (thread group) of the subscriber's pid
+ * namespace that exits from then on, short-lived ones included, in its own
+ * ring, which read() drains and poll() watches as a stream's.  It never
+ * ends: read() blocks (EAGAIN with O_NONBLOCK) until the next exit.  The
+ * module watches exits only while such a file is open.  A reader that
+ * does not keep up loses the oldest records, counted in the next record's
+ * @lost; it slows no exiting process.
+ */
+
+/* Bounds of struct taskmon_exits_subscribe's @ring. */
+#define TM_EXITS_RING_DEFAULT		4096
+#define TM_EXITS_RING_MAX		65536
+
+/**
+ * struct taskmon_exits_subscribe - subscribe a file to every exit
+ * @flags: none defined yet: must be 0 (EINVAL)
+ * @ring: how many records the file's ring holds, 1 to TM_EXITS_RING_MAX
+ *	(EINVAL outside), or 0 for TM_EXITS_RING_DEFAULT
+ * @record_size: in: sizeof(struct taskmon_exit) as the reader knows it,
+ *	the size of every record read() returns: 0 for TM_EXIT_SIZE_VER0,
+ *	else the rule of every size (a multiple of 8 from TM_EXIT_SIZE_VER0
+ *	to a page).  Out: how many bytes of each record the module fills;
+ *	it sets the rest to zero.
+ * @reserved: zero (EINVAL otherwise)
+ *
+ * As TM_SUBSCRIBE: once per file (EBUSY), counted in the caller's real
+ * uid's max_user_subscriptions (EDQUOT), charged to its memory cgroup
+ * (ENOMEM).  Under access=ptrace, a subscriber without CAP_SYS_PTRACE,
+ * CAP_PERFMON or CAP_SYS_ADMIN receives only the exits of processes whose
+ * user and group ids all equal its own (docs/exits.md).
+ */
+struct taskmon_exits_subscribe {
+	__u32 flags;
+	__u32 ring;
+	__u32 record_size;
+	__u32 reserved;
+};
+
+/**
+ * struct taskmon_exit - the end of one process, as read() returns it
+ * @seq: the record's number in this file's stream, from 0
+ * @lost: how many records the ring dropped just before this one because
+ *	the reader did not keep up
+ * @pid: the process id, in the subscriber's pid namespace
+ * @ppid: its parent's when it exited (0 if not visible there)
+ * @uid: its real user id, in the subscriber's user namespace
+ * @status: its exit status as wait4() reports it to the parent
+ *	(WIFEXITED(), WEXITSTATUS(), WIFSIGNALED(), WTERMSIG() decode it)
+ * @start_time_ns: when it started (CLOCK_BOOTTIME of the subscriber's time
+ *	namespace, as struct taskmon_stats's)
+ * @exit_time_ns: when its last thread exited (the same clock)
+ * @user_ns: its final CPU time in user mode, every thread's, nanoseconds:
+ *	what the parent's wait4() rusage adds to @children_user_ns
+ * @system_ns: its final CPU time in kernel mode
+ * @children_user_ns: user time of its own children that it waited for
+ *	(wait4()'s rusage is the sum of both)
+ * @children_system_ns: system time of those children
+ * @max_rss_bytes: its peak resident memory (getrusage()'s ru_maxrss)
+ * @minor_faults: page faults without I/O, every thread's
+ * @major_faults: page faults with I/O
+ * @voluntary_ctxsw: context switches by waiting, every thread's
+ * @involuntary_ctxsw: context switches by preemption
+ * @comm: its name (the thread group leader's), NUL-terminated
+ *
+ * Fields are added at the end only, with a new TM_EXIT_SIZE_VERn.
+ */
+struct taskmon_exit {
+	__u64 seq;
+	__u64 lost;
+	__s32 pid;
+	__s32 ppid;
+	__u32 uid;
+	__s32 status;
+	__u64 start_time_ns;
+	__u64 exit_time_ns;
+	__u64 user_ns;
+	__u64 system_ns;
+	__u64 children_user_ns;
+	__u64 children_system_ns;
+	__u64 max_rss_bytes;
+	__u64 minor_faults;
+	__u64 major_faults;
+	__u64 voluntary_ctxsw;
+	__u64 involuntary_ctxsw;
+	char comm[16];
+};
+
+/* The first published size of struct taskmon_exit. */
+#define TM_EXIT_SIZE_VER0	136
+
+/*
+ * Subscribe this file to every exit (the struct is read, and its
+ * @record_size written: _IOWR).  Afterwards read() returns whole records
+ * of @record_size bytes (EINVAL for a buffer smaller than one).
+ */
+#define TM_SUBSCRIBE_EXITS	_IOWR(TASKMON_IOC_TYPE, 0x24, struct taskmon_exits_subscribe)
+
 #endif /* _UAPI_LINUX_TASKMON_H */

@@ -37,4 +37,26 @@
 #define taskmon_mm_counter(mm, member)	get_mm_counter(mm, member)
 #endif
 
+/*
+ * v6.16, "exit: move and extend sched_process_exit() tracepoint": the
+ * tracepoint passes group_dead, true in the thread that ends its thread
+ * group (and fires before exit_mm() rather than after).  Before it, the
+ * probe takes the task alone, and the thread that ends the group is one
+ * that sees the group's count of live threads at zero: every thread
+ * decrements it before the tracepoint, so the last one to do so always
+ * sees zero, but a thread that decremented it earlier and reaches the
+ * tracepoint later may see zero too (exits.c keeps it from reporting the
+ * group twice).  A probe's prototype must match the tracepoint's exactly
+ * (kCFI checks the indirect call).
+ */
+#ifdef TASKMON_HAVE_EXIT_TP_GROUP_DEAD
+#define TASKMON_EXIT_PROBE_PARAMS	struct task_struct *task, bool group_dead
+#define TASKMON_EXIT_GROUP_DEAD(task)	(group_dead)
+#define TASKMON_EXIT_GROUP_DEAD_EXACT	true
+#else
+#define TASKMON_EXIT_PROBE_PARAMS	struct task_struct *task
+#define TASKMON_EXIT_GROUP_DEAD(task)	(!atomic_read(&(task)->signal->live))
+#define TASKMON_EXIT_GROUP_DEAD_EXACT	false
+#endif
+
 #endif /* _TASKMON_COMPAT_H */

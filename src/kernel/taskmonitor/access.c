@@ -107,6 +107,48 @@ static bool opener_exempt(const struct file *file)
 	       file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
 }
 
+/**
+ * access_exempt() - whether @file's opener is exempt from access=ptrace
+ * @file: the caller's open /dev/taskmonitor
+ *
+ * Return: true if it holds CAP_SYS_PTRACE, CAP_PERFMON or CAP_SYS_ADMIN.
+ */
+bool access_exempt(const struct file *file)
+{
+	return opener_exempt(file);
+}
+
+/**
+ * access_exit_visible() - whether an exit subscriber receives an exit
+ * @exempt: the subscriber was exempt when it subscribed (access_exempt())
+ * @reader: the subscriber's credentials (its file's opener's)
+ * @task: the exiting process's credentials
+ *
+ * access=group: every exit.  access=ptrace cannot ask ptrace_may_access()
+ * when a process exits: the exit hook must not sleep, and the process's
+ * address space and namespaces are going.  So a subscriber that is not
+ * exempt receives the exits of the processes that ptrace's uid rule lets
+ * it read: real, effective and saved user and group ids all equal to its
+ * filesystem ids (what PTRACE_MODE_FSCREDS compares).  Dumpability and
+ * the security modules are not asked: a process of the subscriber's own
+ * ids that made itself non-dumpable, or that a security module keeps from
+ * it, still has its exit delivered (docs/exits.md).
+ *
+ * Context: any; @task's credentials readable (RCU).
+ */
+bool access_exit_visible(bool exempt, const struct cred *reader,
+			 const struct cred *task)
+{
+	if (READ_ONCE(access_mode) == TM_ACCESS_GROUP || exempt)
+		return true;
+	return uid_eq(reader->fsuid, task->uid) &&
+	       uid_eq(reader->fsuid, task->euid) &&
+	       uid_eq(reader->fsuid, task->suid) &&
+	       gid_eq(reader->fsgid, task->gid) &&
+	       gid_eq(reader->fsgid, task->egid) &&
+	       gid_eq(reader->fsgid, task->sgid);
+}
+
 /*
  * The thread a check of @leader's process asks about: the leader, or if
  * it has exited (a zombie leader of live threads), a live thread, whose

@@ -13,6 +13,7 @@
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/minmax.h>
+#include <linux/poll.h>
 #include <linux/uaccess.h>
 #include "taskmonitor.h"
 
@@ -38,16 +39,50 @@ static int tm_open(struct inode *inode, struct file *file)
 	return stream_open(inode, file);
 }
 
+/**
+ * tm_sub_publish() - make @sub the subscription of @file, once
+ * @file: the open file
+ * @sub: a stream or exit subscription, completely set up
+ *
+ * Return: 0, or -EBUSY if the file has a subscription already (@sub is
+ * then the caller's to free).
+ */
+int tm_sub_publish(struct file *file, struct tm_sub *sub)
+{
+	/* cmpxchg() orders the set-up before; pairs with file_sub(). */
+	return cmpxchg(&file->private_data, NULL, sub) ? -EBUSY : 0;
+}
+
+static struct tm_sub *file_sub(struct file *file)
+{
+	/* Pairs with the cmpxchg() in tm_sub_publish(). */
+	return smp_load_acquire(&file->private_data);
+}
+
 static int tm_release(struct inode *inode, struct file *file)
 {
-	tm_stream_release(file);
+	struct tm_sub *sub = file->private_data;
+
+	if (sub)
+		sub->release(sub);
 	return 0;
 }
 
+/* read() of a file without a subscription is EINVAL (docs/abi.md). */
 static ssize_t tm_read(struct file *file, char __user *buf, size_t len,
 		       loff_t *ppos)
 {
-	return tm_stream_read(file, buf, len);
+	struct tm_sub *sub = file_sub(file);
+
+	return sub ? tm_ring_read(&sub->ring, file, buf, len) : -EINVAL;
+}
+
+/* poll() of a file without a subscription is EPOLLERR: read() would fail. */
+static __poll_t tm_poll(struct file *file, poll_table *wait)
+{
+	struct tm_sub *sub = file_sub(file);
+
+	return sub ? tm_ring_poll(&sub->ring, file, wait) : EPOLLERR;
 }
 
 /*
@@ -217,6 +252,8 @@ static long tm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return tm_subscribe(file, argp);
 	case TM_LIST:
 		return tm_list(argp);
+	case TM_SUBSCRIBE_EXITS:
+		return tm_subscribe_exits(file, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -227,7 +264,7 @@ static const struct file_operations tm_fops = {
 	.open		= tm_open,
 	.release	= tm_release,
 	.read		= tm_read,
-	.poll		= tm_stream_poll,
+	.poll		= tm_poll,
 	.unlocked_ioctl	= tm_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -73,10 +73,16 @@ static int __init taskmonitor_init(void)
 		     TM_PROC_SIZE_VER0);
 	BUILD_BUG_ON(offsetofend(struct taskmon_record, lost) !=
 		     TM_RECORD_SIZE_VER0);
+	BUILD_BUG_ON(offsetofend(struct taskmon_exit, comm) !=
+		     TM_EXIT_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct taskmon_stats) % 8 ||
 		     sizeof(struct taskmon_list) % 8 ||
 		     sizeof(struct taskmon_proc) % 8 ||
-		     sizeof(struct taskmon_record) % 8);
+		     sizeof(struct taskmon_record) % 8 ||
+		     sizeof(struct taskmon_exit) % 8);
+	/* A ring numbers its records in their first field (ring.c). */
+	BUILD_BUG_ON(offsetof(struct taskmon_record, seq) ||
+		     offsetof(struct taskmon_exit, seq));
 
 	err = taskmonitor_access_init();
 	if (err)

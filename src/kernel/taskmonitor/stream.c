@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Streams of samples: TM_SUBSCRIBE, read() and poll() on /dev/taskmonitor
+ * Streams of samples: TM_SUBSCRIBE on /dev/taskmonitor
  * (include/uapi/linux/taskmon.h).
  *
  * Each subscribed file owns a struct tm_stream: its processes, a delayed
- * work that samples them every period, and a ring of records that read()
- * drains.  Nothing is shared between files and nothing takes the module's
+ * work that samples them every period, and a ring of records (ring.c)
+ * that read() drains.  Nothing is shared between files and nothing takes the module's
  * global lock, so the work per period is one read per subscribed process.
  *
  * Life cycle: TM_SUBSCRIBE builds the stream completely, publishes it in
@@ -49,31 +49,6 @@
 #include <linux/xarray.h>
 #include "taskmonitor.h"
 
-/* Records copied to user space per round of tm_stream_read(). */
-#define TM_READ_BATCH	8
-
-/*
- * A stream's memory is charged to the subscriber's memory cgroup, and an
- * allocation that does not fit fails with ENOMEM rather than invoking the
- * OOM killer (__GFP_RETRY_MAYFAIL): the subscriber asks for a smaller ring.
- * That failure is the caller's answer, not the kernel's problem, so it is
- * not logged either (__GFP_NOWARN: no warn_alloc() report per refusal).
- */
-#define TM_STREAM_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
-
-/*
- * Zeroed memory for a stream, freed with kvfree().  Above the costly order
- * straight from vmalloc: kvmalloc() with __GFP_RETRY_MAYFAIL would first
- * try hard (reclaim, compaction) for contiguous pages that a ring does not
- * need.
- */
-static void *stream_zalloc(size_t size)
-{
-	if (size > PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER)
-		return __vmalloc(size, TM_STREAM_GFP | __GFP_ZERO);
-	return kvzalloc(size, TM_STREAM_GFP);
-}
-
 /*
  * The most streams one real uid may hold at a time, machine-wide, as
  * inotify's max_user_instances; TM_SUBSCRIBE beyond it is EDQUOT.  Read
@@ -94,8 +69,13 @@ MODULE_PARM_DESC(max_user_subscriptions,
 static DEFINE_MUTEX(user_subs_lock);	/* protects the counts of user_subs */
 static DEFINE_XARRAY(user_subs);
 
-/* Count one more stream for @uid; -EDQUOT at the limit. */
-static int user_subs_get(kuid_t uid)
+/**
+ * user_subs_get() - count one more subscription (a stream or exit records)
+ * @uid: the subscriber's real uid
+ *
+ * Return: 0, or -EDQUOT at max_user_subscriptions.
+ */
+int user_subs_get(kuid_t uid)
 {
 	unsigned int max = READ_ONCE(max_user_subscriptions);
 	unsigned long n;
@@ -114,8 +94,11 @@ static int user_subs_get(kuid_t uid)
 	return err;
 }
 
-/* Count one stream less for @uid, which user_subs_get() counted. */
-static void user_subs_put(kuid_t uid)
+/**
+ * user_subs_put() - count one subscription less
+ * @uid: the real uid user_subs_get() counted it for
+ */
+void user_subs_put(kuid_t uid)
 {
 	unsigned long n;
 
@@ -148,12 +131,11 @@ struct tm_stream_proc {
 
 /**
  * struct tm_stream - the subscription of one open file
+ * @sub: its ring of records, which read() and poll() drain, and how the
+ *	file releases it (first member: what file->private_data points to)
  * @period_ns: the sampling period; set at subscription, then read-only
  * @time_offset_ns: the subscriber's CLOCK_BOOTTIME offset (time namespace);
  *	read-only after subscription
- * @size: how many records @ring holds; read-only after subscription
- * @record_size: the size of each record read() hands out, the reader's
- *	sizeof(struct taskmon_record); read-only after subscription
  * @uid: the subscriber's real uid, whose count of streams this one is in;
  *	read-only after subscription
  * @work: samples every process once per period and re-arms itself
@@ -161,25 +143,13 @@ struct tm_stream_proc {
  * @gap: periods were skipped since the last tick's records, whose next
  *	records say so (TM_RECORD_GAP); the work's own
  * @live: processes whose exit record is not queued yet; the work's own
- * @lock: protects @ring, @head, @count, @seq and @done
- * @ring: the queued records, oldest at @head
- * @head: index of the oldest record
- * @count: number of records queued
- * @seq: the number of the next record queued
- * @done: every process's exit record is queued: no record will follow
- * @read_lock: serialises readers, so that records are handed out once and
- *	in order; protects @next_read
- * @next_read: the number of the record a reader expects next; records
- *	dropped before it are counted in the next record's @lost
- * @wait: readers and pollers wait here for records
  * @nr_procs: number of entries in @procs; read-only after subscription
  * @procs: the subscribed processes
  */
 struct tm_stream {
+	struct tm_sub sub;
 	u64 period_ns;
 	s64 time_offset_ns;
-	u32 size;
-	u32 record_size;
 	kuid_t uid;
 
 	struct delayed_work work;
@@ -187,35 +157,9 @@ struct tm_stream {
 	bool gap;
 	unsigned int live;
 
-	spinlock_t lock;	/* protects ring, head, count, seq, done */
-	struct taskmon_record *ring;
-	u32 head;
-	u32 count;
-	u64 seq;
-	bool done;
-
-	struct mutex read_lock;	/* serialises readers; protects next_read */
-	u64 next_read;
-	wait_queue_head_t wait;
-
 	unsigned int nr_procs;
 	struct tm_stream_proc procs[];
 };
-
-/* Queue @rec, dropping the oldest record if the ring is full. */
-static void stream_push(struct tm_stream *s, struct taskmon_record *rec)
-{
-	spin_lock(&s->lock);
-	rec->seq = s->seq++;
-	if (s->count == s->size) {
-		/* The reader counts the gap in seq as lost records. */
-		s->head = (s->head + 1) % s->size;
-		s->count--;
-	}
-	s->ring[(s->head + s->count) % s->size] = *rec;
-	s->count++;
-	spin_unlock(&s->lock);
-}
 
 /* Sample @p into @rec; on its exit, drop the reference and say so. */
 static void sample_proc(struct tm_stream *s, struct tm_stream_proc *p,
@@ -297,18 +241,15 @@ static void stream_tick(struct work_struct *work)
 			continue;
 		sample_proc(s, &s->procs[i], &rec);
 		rec.flags |= gap;
-		stream_push(s, &rec);
+		tm_ring_push(&s->sub.ring, &rec);
 		cond_resched();
 	}
 
 	if (!s->live) {
-		spin_lock(&s->lock);
-		s->done = true;
-		spin_unlock(&s->lock);
-		wake_up_interruptible_poll(&s->wait, EPOLLIN | EPOLLHUP);
+		tm_ring_end(&s->sub.ring);
 		return;	/* not re-armed: the stream is complete */
 	}
-	wake_up_interruptible_poll(&s->wait, EPOLLIN | EPOLLRDNORM);
+	tm_ring_wake(&s->sub.ring);
 
 	/*
 	 * Due times are multiples of the period from the first tick, so
@@ -328,8 +269,19 @@ static void stream_free(struct tm_stream *s)
 
 	for (i = 0; i < s->nr_procs; i++)
 		put_pid(s->procs[i].pid);
-	kvfree(s->ring);
+	tm_ring_destroy(&s->sub.ring);
 	kvfree(s);
+}
+
+/* ->release of a stream: ends the subscription when its file is released. */
+static void stream_release(struct tm_sub *sub)
+{
+	struct tm_stream *s = container_of(sub, struct tm_stream, sub);
+
+	/* Waits for a running tick and keeps it from re-arming. */
+	cancel_delayed_work_sync(&s->work);
+	user_subs_put(s->uid);
+	stream_free(s);
 }
 
 /* The same process twice in @procs[0..@n]: the last one again? */
@@ -417,18 +369,18 @@ static struct tm_stream *stream_create(const struct taskmon_subscribe *req)
 	s32 nr;
 	int err;
 
-	s = stream_zalloc(struct_size(s, procs, req->count));
+	s = tm_sub_zalloc(struct_size(s, procs, req->count));
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 	s->nr_procs = req->count;
-	s->size = req->ring ? req->ring : TM_STREAM_RING_DEFAULT;
-	s->record_size = req->record_size ? req->record_size :
-			 TM_RECORD_SIZE_VER0;
-	s->ring = stream_zalloc(array_size(s->size, sizeof(*s->ring)));
-	if (!s->ring) {
-		err = -ENOMEM;
+	err = tm_ring_init(&s->sub.ring,
+			   req->ring ? req->ring : TM_STREAM_RING_DEFAULT,
+			   sizeof(struct taskmon_record),
+			   offsetof(struct taskmon_record, lost),
+			   req->record_size ? req->record_size :
+			   TM_RECORD_SIZE_VER0);
+	if (err)
 		goto err_free;
-	}
 	for (i = 0; i < s->nr_procs; i++) {
 		if (get_user(nr, upids + i)) {
 			err = -EFAULT;
@@ -448,9 +400,7 @@ static struct tm_stream *stream_create(const struct taskmon_subscribe *req)
 		       TM_STREAM_PERIOD_DEFAULT_NS;
 	/* The subscriber's offset; the work runs in no time namespace. */
 	s->time_offset_ns = timens_add_boottime_ns(0);
-	spin_lock_init(&s->lock);
-	mutex_init(&s->read_lock);
-	init_waitqueue_head(&s->wait);
+	s->sub.release = stream_release;
 	INIT_DELAYED_WORK(&s->work, stream_tick);
 	return s;
 
@@ -514,7 +464,8 @@ long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 	s->uid = uid;
 	err = stream_may_read(file, s);
 	/* Before publishing: a bad buffer subscribes nothing. */
-	if (!err && put_user(min_t(u32, s->record_size, sizeof(struct taskmon_record)),
+	if (!err && put_user(min_t(u32, s->sub.ring.record_size,
+				   sizeof(struct taskmon_record)),
 			     &uarg->record_size))
 		err = -EFAULT;
 	if (err) {
@@ -523,178 +474,14 @@ long tm_subscribe(struct file *file, struct taskmon_subscribe __user *uarg)
 		return err;
 	}
 
-	/* Publish the finished stream; cmpxchg() orders its set-up before. */
-	if (cmpxchg(&file->private_data, NULL, s)) {
+	err = tm_sub_publish(file, &s->sub);
+	if (err) {
 		stream_free(s);
 		user_subs_put(uid);
-		return -EBUSY;
+		return err;
 	}
 	/* The first sample now, so that a watcher has one at once. */
 	s->next_due_ns = ktime_get_boottime_ns();
 	queue_delayed_work(system_unbound_wq, &s->work, 0);
 	return 0;
-}
-
-static struct tm_stream *file_stream(struct file *file)
-{
-	/* Pairs with the cmpxchg() in tm_subscribe(). */
-	return smp_load_acquire(&file->private_data);
-}
-
-static bool stream_readable(struct tm_stream *s)
-{
-	bool readable;
-
-	spin_lock(&s->lock);
-	readable = s->count || s->done;
-	spin_unlock(&s->lock);
-	return readable;
-}
-
-/*
- * Copy up to @max records, oldest first, into @out without removing them;
- * Return: how many, and *@done if there are none and will be none.
- */
-static unsigned int stream_peek(struct tm_stream *s,
-				struct taskmon_record *out,
-				unsigned int max, bool *done)
-{
-	unsigned int i, n;
-
-	spin_lock(&s->lock);
-	n = min(s->count, max);
-	for (i = 0; i < n; i++)
-		out[i] = s->ring[(s->head + i) % s->size];
-	*done = !s->count && s->done;
-	spin_unlock(&s->lock);
-	return n;
-}
-
-/* Remove the records up to number @last that are still queued. */
-static void stream_consume(struct tm_stream *s, u64 last)
-{
-	spin_lock(&s->lock);
-	while (s->count && s->ring[s->head].seq <= last) {
-		s->head = (s->head + 1) % s->size;
-		s->count--;
-	}
-	spin_unlock(&s->lock);
-}
-
-/*
- * Hand out whole records.  They are copied to user space while still
- * queued, and removed only once the copy worked: a bad buffer loses
- * nothing.  The tick may drop the oldest meanwhile; the gap in the
- * numbers then shows in the next record's @lost.
- */
-static ssize_t stream_read(struct tm_stream *s, char __user *buf,
-			   size_t len, bool nonblock)
-{
-	struct taskmon_record batch[TM_READ_BATCH];
-	size_t copied = 0;
-	unsigned int i, n;
-	bool done;
-	int err;
-
-	while (!(n = stream_peek(s, batch, 1, &done))) {
-		if (done)
-			return 0;
-		if (nonblock)
-			return -EAGAIN;
-		err = wait_event_interruptible(s->wait, stream_readable(s));
-		if (err)
-			return err;
-	}
-
-	while (len - copied >= s->record_size) {
-		n = stream_peek(s, batch,
-				min_t(size_t, TM_READ_BATCH,
-				      (len - copied) / s->record_size),
-				&done);
-		if (!n)
-			break;
-		for (i = 0; i < n; i++) {
-			batch[i].lost = batch[i].seq - s->next_read;
-			s->next_read = batch[i].seq + 1;
-		}
-		if (tm_copy_array(buf + copied, s->record_size, batch,
-				  sizeof(batch[0]), n)) {
-			/* Nothing consumed: the next read gets them again. */
-			s->next_read = batch[0].seq - batch[0].lost;
-			return copied ? copied : -EFAULT;
-		}
-		stream_consume(s, batch[n - 1].seq);
-		copied += n * s->record_size;
-	}
-	return copied;
-}
-
-/**
- * tm_stream_read() - read() of /dev/taskmonitor: records of the file's stream
- * @file: the file, subscribed with TM_SUBSCRIBE
- * @buf: where to copy whole records of the size TM_SUBSCRIBE agreed
- * @len: its size, at least one record
- *
- * Return: the bytes copied, 0 once the stream ended and was read, -EINVAL
- * for a file without a subscription or a buffer smaller than a record,
- * -EAGAIN (O_NONBLOCK) or -ERESTARTSYS when no record is queued, -EFAULT.
- */
-ssize_t tm_stream_read(struct file *file, char __user *buf, size_t len)
-{
-	struct tm_stream *s = file_stream(file);
-	ssize_t ret;
-
-	if (!s || len < s->record_size)
-		return -EINVAL;
-	if (file->f_flags & O_NONBLOCK) {
-		if (!mutex_trylock(&s->read_lock))
-			return -EAGAIN;
-	} else if (mutex_lock_interruptible(&s->read_lock)) {
-		return -ERESTARTSYS;
-	}
-	ret = stream_read(s, buf, len, file->f_flags & O_NONBLOCK);
-	mutex_unlock(&s->read_lock);
-	return ret;
-}
-
-/**
- * tm_stream_poll() - poll() of /dev/taskmonitor
- * @file: the file
- * @wait: the poll table
- *
- * Return: EPOLLIN while records are queued, EPOLLHUP once the stream
- * ended and every record was read, EPOLLERR for a file without a
- * subscription (read() would fail).
- */
-__poll_t tm_stream_poll(struct file *file, poll_table *wait)
-{
-	struct tm_stream *s = file_stream(file);
-	__poll_t mask = 0;
-
-	if (!s)
-		return EPOLLERR;
-	poll_wait(file, &s->wait, wait);
-	spin_lock(&s->lock);
-	if (s->count)
-		mask |= EPOLLIN | EPOLLRDNORM;
-	else if (s->done)
-		mask |= EPOLLHUP;
-	spin_unlock(&s->lock);
-	return mask;
-}
-
-/**
- * tm_stream_release() - end the file's subscription, if it has one
- * @file: the file being released
- */
-void tm_stream_release(struct file *file)
-{
-	struct tm_stream *s = file->private_data;
-
-	if (!s)
-		return;
-	/* Waits for a running tick and keeps it from re-arming. */
-	cancel_delayed_work_sync(&s->work);
-	user_subs_put(s->uid);
-	stream_free(s);
 }

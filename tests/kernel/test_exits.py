@@ -1,0 +1,346 @@
+"""Exit records of every process: TM_SUBSCRIBE_EXITS, read() and poll().
+
+A subscribed file receives one record for each process of its pid
+namespace that exits, short-lived ones included; the final figures are
+those the parent's wait4() reads.  Timing is not asserted: the VM is
+emulated.
+"""
+import ctypes
+import errno
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import as_caller
+import exits_uapi as xu
+import tmdev
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+# One tick as user space counts them (USER_HZ): the kernel's own is shorter.
+TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+@pytest.fixture
+def monitor(load):
+    """taskmonitor loaded without a target."""
+    load("taskmonitor")
+
+
+def open_dev(flags: int = 0) -> int:
+    return os.open(tmdev.DEV, os.O_RDONLY | os.O_CLOEXEC | flags)
+
+
+def errno_of(fn, *args, **kwargs) -> int:
+    try:
+        fn(*args, **kwargs)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def fork_children(n: int, body=None):
+    """Fork n children that run body(i) (if any) and exit with status i % 256;
+    reap each at once.  Returns {pid: (status, rusage)} in fork order."""
+    out = {}
+    for i in range(n):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                if body:
+                    body(i)
+            finally:
+                os._exit(i % 256)
+        _, status, rusage = os.wait4(pid, 0)
+        out[pid] = (status, rusage)
+    return out
+
+
+def mine(records, parent: int):
+    return [r for r in records if r.ppid == parent]
+
+
+def test_bad_requests_are_refused_and_subscribe_nothing(monitor):
+    fd = open_dev()
+    try:
+        assert errno_of(xu.subscribe, fd, flags=1) == errno.EINVAL
+        assert errno_of(xu.subscribe, fd, reserved=1) == errno.EINVAL
+        assert errno_of(xu.subscribe, fd, ring=xu.RING_MAX + 1) == errno.EINVAL
+        assert errno_of(xu.subscribe, fd, record_size=xu.EXIT_SIZE_VER0 - 8) == errno.EINVAL
+        assert errno_of(xu.subscribe, fd, record_size=xu.EXIT_SIZE_VER0 + 4) == errno.EINVAL
+        assert errno_of(xu.subscribe, fd, record_size=PAGE + 8) == errno.E2BIG
+        # Nothing was subscribed: read() still says so.
+        assert errno_of(os.read, fd, xu.EXIT_SIZE) == errno.EINVAL
+        req = xu.subscribe(fd)
+        assert req.record_size == xu.EXIT_SIZE_VER0
+        # Once per file, whichever kind of subscription it holds.
+        assert errno_of(xu.subscribe, fd) == errno.EBUSY
+        assert errno_of(os.read, fd, xu.EXIT_SIZE - 1) == errno.EINVAL
+    finally:
+        os.close(fd)
+
+
+def test_a_record_has_the_exit_status_ids_name_and_times_the_parent_sees(monitor):
+    fd = open_dev(os.O_NONBLOCK)
+    try:
+        xu.subscribe(fd)
+        before = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+        def body(i):
+            if i == 1:
+                os.kill(os.getpid(), signal.SIGKILL)
+            end = time.process_time() + 0.05
+            while time.process_time() < end:
+                pass
+
+        children = fork_children(3, body)
+        after = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+        got = {r.pid: r for r in mine(xu.drain(fd), os.getpid())}
+        assert set(got) == set(children), f"records {sorted(got)} for children {sorted(children)}"
+        for pid, (status, rusage) in children.items():
+            r = got[pid]
+            assert r.status == status, f"{r}: wait4() said {status:#x}"
+            assert r.uid == os.getuid() and r.ppid == os.getpid()
+            assert r.comm == open(f"/proc/{os.getpid()}/comm", "rb").read().strip()
+            assert before <= r.start_time_ns <= r.exit_time_ns <= after
+            assert r.max_rss_bytes >= rusage.ru_maxrss * 1024 // 2 > 0
+            # wait4() reads these once the child is reaped: its last
+            # switch away and faults of the exit path may come after the
+            # record, never before it.
+            assert r.minor_faults <= rusage.ru_minflt <= r.minor_faults + 16
+            assert r.major_faults <= rusage.ru_majflt
+            assert r.voluntary_ctxsw <= rusage.ru_nvcsw <= r.voluntary_ctxsw + 4
+            assert r.involuntary_ctxsw <= rusage.ru_nivcsw <= r.involuntary_ctxsw + 4
+        assert os.WIFSIGNALED(got[list(children)[1]].status)
+        assert os.WEXITSTATUS(got[list(children)[2]].status) == 2
+    finally:
+        os.close(fd)
+
+
+def test_final_times_match_the_parents_wait4_rusage_within_a_tick(monitor):
+    """Children that burn user and system time in different shares; the
+    record's times (its own plus its waited-for children's) against the
+    rusage wait4() returned."""
+    fd = open_dev(os.O_NONBLOCK)
+    try:
+        xu.subscribe(fd)
+
+        def body(i):
+            end = time.process_time() + 0.02 + 0.01 * (i % 4)
+            zero = os.open("/dev/zero", os.O_RDONLY)
+            while time.process_time() < end:
+                if i % 2:
+                    os.read(zero, 65536)  # system time
+            os.close(zero)
+
+        children = fork_children(24, body)
+        got = {r.pid: r for r in mine(xu.drain(fd), os.getpid())}
+        worst = 0
+        for pid, (_, rusage) in children.items():
+            r = got[pid]
+            user = r.user_ns + r.children_user_ns
+            system = r.system_ns + r.children_system_ns
+            ru_user = round(rusage.ru_utime * 1e9)
+            ru_system = round(rusage.ru_stime * 1e9)
+            for mine_ns, theirs in ((user, ru_user), (system, ru_system),
+                                    (user + system, ru_user + ru_system)):
+                worst = max(worst, abs(mine_ns - theirs))
+                assert abs(mine_ns - theirs) <= TICK_NS, \
+                    f"{r}: wait4() said user {ru_user} system {ru_system}"
+        print(f"worst difference from wait4(): {worst / 1e6:.3f} ms")
+    finally:
+        os.close(fd)
+
+
+def test_every_exit_of_a_fork_storm_is_delivered_exactly_once(monitor):
+    """10,000 processes that exit at once, forked by a shell (a small
+    process forks fast; the test's own Python would take minutes)."""
+    n = 10_000
+    fd = open_dev(os.O_NONBLOCK)
+    try:
+        xu.subscribe(fd, ring=xu.RING_MAX)
+        started = time.monotonic()
+        shell = subprocess.run(
+            ["sh", "-c", f'i=0; while [ $i -lt {n} ]; do (exit 3); i=$((i + 1)); done; echo $$'],
+            check=True, capture_output=True, text=True)
+        elapsed = time.monotonic() - started
+        forker = int(shell.stdout)
+        records = xu.drain(fd)
+        assert sum(r.lost for r in records) == 0, "a ring of RING_MAX lost records"
+        assert [r.seq for r in records] == list(range(len(records)))
+        got = mine(records, forker)
+        keys = [(r.pid, r.start_time_ns) for r in got]
+        assert len(keys) == len(set(keys)), "a process reported twice"
+        assert len(got) == n, f"{len(got)} records of the shell's {n} children"
+        assert all(r.status == 3 << 8 for r in got)
+        assert [r.pid for r in records if r.pid == forker], "no record of the shell itself"
+        print(f"{n} forks in {elapsed:.1f} s, {len(records)} records")
+    finally:
+        os.close(fd)
+
+
+def test_a_process_whose_threads_exit_together_is_reported_once(monitor):
+    """exit_group() with threads still running: every thread reaches the
+    hook, one record."""
+    fd = open_dev(os.O_NONBLOCK)
+    try:
+        xu.subscribe(fd)
+
+        def body(_):
+            stop = threading.Event()
+            threads = [threading.Thread(target=stop.wait, daemon=True) for _ in range(7)]
+            threads += [threading.Thread(target=lambda: [0 for _ in iter(int, 1)],
+                                         daemon=True) for _ in range(2)]
+            for t in threads:
+                t.start()
+            time.sleep(0.01)
+
+        children = fork_children(60, body)
+        got = mine(xu.drain(fd), os.getpid())
+        pids = [r.pid for r in got]
+        assert sorted(pids) == sorted(children), \
+            f"{len(pids)} records for {len(children)} processes"
+    finally:
+        os.close(fd)
+
+
+def test_a_reader_that_does_not_read_loses_counted_records(monitor):
+    fd = open_dev(os.O_NONBLOCK)
+    try:
+        xu.subscribe(fd, ring=16)
+        fork_children(100)
+        records = xu.drain(fd)
+        assert len(records) == 16
+        assert records[0].lost == records[0].seq >= 100 - 16
+        assert all(r.lost == 0 for r in records[1:])
+        assert records[-1].seq == records[0].seq + 15
+    finally:
+        os.close(fd)
+
+
+def test_read_blocks_until_an_exit_and_poll_says_when(monitor):
+    fd = open_dev()
+    try:
+        xu.subscribe(fd)
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        while p.poll(0):
+            xu.read_exits(fd)  # what exited since the subscription
+        child = subprocess.Popen(["sleep", "0.3"])
+        pids = []
+        deadline = time.monotonic() + 30
+        while child.pid not in pids:
+            assert p.poll(int((deadline - time.monotonic()) * 1000)), \
+                "no record of the child's exit within 30 s"
+            pids += [r.pid for r in xu.read_exits(fd)]  # blocks no more: poll said so
+        child.wait()
+    finally:
+        os.close(fd)
+
+
+def test_a_larger_record_size_gets_a_zeroed_tail(monitor):
+    fd = open_dev(os.O_NONBLOCK)
+    try:
+        size = xu.EXIT_SIZE_VER0 + 64
+        req = xu.subscribe(fd, record_size=size)
+        assert req.record_size == xu.EXIT_SIZE_VER0
+        fork_children(3)
+        data = os.read(fd, 3 * size)
+        assert len(data) % size == 0 and data
+        for i in range(0, len(data), size):
+            assert data[i + xu.EXIT_SIZE_VER0:i + size] == bytes(64)
+    finally:
+        os.close(fd)
+
+
+class Noise:
+    """`with Noise():` root's own short processes (`true`) exit all along."""
+
+    def __enter__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            subprocess.run(["true"], check=True)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def test_no_record_for_a_process_outside_the_callers_pid_namespace(monitor):
+    """A subscriber in its own pid namespace sees its own children, by its
+    namespace's numbers, and none of the processes outside it."""
+    def inside():
+        fd = open_dev(os.O_NONBLOCK)
+        xu.subscribe(fd)
+        children = fork_children(20)
+        time.sleep(1)
+        records = xu.drain(fd)
+        os.close(fd)
+        return {"children": sorted(children),
+                "records": [[r.pid, r.ppid, r.comm.decode()] for r in records]}
+
+    with Noise():
+        result = as_caller.run("pidns-root", inside)
+    records = result["records"]
+    assert all(comm != "true" for _, _, comm in records), records
+    assert sorted(pid for pid, _, _ in records) == result["children"]
+    assert all(ppid == 1 for _, ppid, _ in records)
+
+
+def test_access_ptrace_delivers_a_user_only_the_exits_of_its_own_processes(load):
+    load("taskmonitor", "access=ptrace")
+    os.chown(tmdev.DEV, 0, as_caller.GROUP)
+    os.chmod(tmdev.DEV, 0o640)
+
+    def as_user():
+        fd = open_dev(os.O_NONBLOCK)
+        xu.subscribe(fd)
+        children = fork_children(5)
+        time.sleep(1.5)  # root's processes exit meanwhile (Noise)
+        records = xu.drain(fd)
+        os.close(fd)
+        return {"children": sorted(children),
+                "records": [[r.pid, r.uid] for r in records]}
+
+    with Noise():
+        result = as_caller.run("group", as_user)
+    records = result["records"]
+    assert all(uid == as_caller.UID for _, uid in records), records
+    assert set(result["children"]) <= {pid for pid, _ in records}
+
+
+def test_subscribe_and_close_churn_under_fork_storms_then_unload(monitor, kmsg):
+    """The hook is registered by the first subscriber and removed after the
+    last: churn both while processes exit, then unload and keep exiting (a
+    probe left behind would run freed code)."""
+    stop = threading.Event()
+
+    def storm():
+        while not stop.is_set():
+            fork_children(20)
+
+    forker = threading.Thread(target=storm)
+    forker.start()
+    try:
+        for i in range(300):
+            fds = [open_dev(os.O_NONBLOCK) for _ in range(1 + i % 3)]
+            for fd in fds:
+                xu.subscribe(fd, ring=64)
+            xu.drain(fds[0])
+            for fd in fds:
+                os.close(fd)
+    finally:
+        stop.set()
+        forker.join()
+    subprocess.run(["rmmod", "taskmonitor"], check=True)
+    fork_children(200)
+    assert not kmsg.matching(r"BUG|WARNING|Oops|Call Trace"), kmsg.lines()
