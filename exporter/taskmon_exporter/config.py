@@ -3,6 +3,8 @@
 with the command line.
 
     listen = "127.0.0.1:19110"     # ADDR:PORT, [IPv6]:PORT or :PORT
+    telemetry_path = "/metrics"
+    web_config_file = "/etc/taskmon/web-config.yml"   # TLS, basic auth (web.py)
     device = "/dev/taskmonitor"
     hidden = true                  # scan for hidden processes at each scrape
     hidden_settle = 0.2            # seconds between the scan's two looks
@@ -60,6 +62,9 @@ class Config:
     """The whole configuration, defaults filled in."""
 
     listen: Tuple[str, int] = ("", DEFAULT_PORT)
+    telemetry_path: str = "/metrics"
+    #: The exporter-toolkit web configuration (TLS, basic auth), or None.
+    web_config_file: Optional[str] = None
     device: str = "/dev/taskmonitor"
     hidden: bool = True
     hidden_settle: float = 0.2
@@ -68,7 +73,8 @@ class Config:
     watch: WatchSet = dataclasses.field(default_factory=WatchSet)
 
 
-_TOP_KEYS = {"listen", "device", "hidden", "hidden_settle", "proc", "cgroup_root", "watch"}
+_TOP_KEYS = {"listen", "telemetry_path", "web_config_file", "device", "hidden",
+             "hidden_settle", "proc", "cgroup_root", "watch"}
 _WATCH_KEYS = {"pids", "pidfiles", "comm", "units"}
 
 
@@ -154,9 +160,16 @@ def parse(text: str, path: str = "<config>") -> Config:
                                                  "a string ADDR:PORT"))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-    for key in ("device", "proc", "cgroup_root"):
+    for key in ("device", "proc", "cgroup_root", "web_config_file"):
         if key in data:
             setattr(config, key, _expect(path, key, data[key], str, "a path"))
+    if "telemetry_path" in data:
+        from .web import WebConfigError, check_telemetry_path
+        try:
+            config.telemetry_path = check_telemetry_path(
+                _expect(path, "telemetry_path", data["telemetry_path"], str, "a path"))
+        except WebConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     if "hidden" in data:
         config.hidden = _expect(path, "hidden", data["hidden"], bool, "true or false")
     if "hidden_settle" in data:
