@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "no authentication)")
     parser.add_argument("--config", metavar="FILE",
                         help="TOML configuration file (format: man taskmon-exporter)")
+    parser.add_argument("--groups.config", dest="groups_config", metavar="FILE",
+                        help="serve process-exporter's namedprocess_namegroup_* series for the "
+                             "groups its configuration FILE (YAML, process_names) makes")
     parser.add_argument("--pid", metavar="PID", type=int, action="append", default=[],
                         help="watch this process (repeatable)")
     parser.add_argument("--pidfile", metavar="FILE", action="append", default=[],
@@ -87,6 +90,14 @@ def make_config(args: argparse.Namespace) -> Config:
             raise ConfigError(f"--web.telemetry-path: {exc}") from None
     if args.web_config_file is not None:
         config.web_config_file = args.web_config_file
+    if args.groups_config is not None:
+        config.groups_config = args.groups_config
+    if config.groups_config is not None:
+        from .groups import GroupError, load_process_names
+        try:
+            config.group_rules = load_process_names(config.groups_config)
+        except GroupError as exc:
+            raise ConfigError(f"groups: {exc}") from None
     if args.device is not None:
         config.device = args.device
     if args.no_hidden:

@@ -16,6 +16,10 @@ with the command line.
     comm = ["^nginx$", "^postgres"]   # regular expressions, re.search on comm
     units = ["ssh.service"]           # systemd units, by their cgroup
 
+    [groups]                          # process-exporter's groups (groups.py)
+    config = "/etc/process-exporter/all.yaml"   # its configuration, unchanged
+    children = true                   # process-exporter's -children
+
 Every error is a :class:`ConfigError` whose message names the file, the
 key and what is wrong.
 """
@@ -71,10 +75,16 @@ class Config:
     proc: str = "/proc"
     cgroup_root: str = "/sys/fs/cgroup"
     watch: WatchSet = dataclasses.field(default_factory=WatchSet)
+    #: process-exporter's configuration file, its rules (groups.py) once
+    #: read, and whether unmatched children join their parent's group.
+    groups_config: Optional[str] = None
+    group_rules: Optional[List[Any]] = None
+    groups_children: bool = True
 
 
 _TOP_KEYS = {"listen", "telemetry_path", "web_config_file", "device", "hidden",
-             "hidden_settle", "proc", "cgroup_root", "watch"}
+             "hidden_settle", "proc", "cgroup_root", "watch", "groups"}
+_GROUPS_KEYS = {"config", "children"}
 _WATCH_KEYS = {"pids", "pidfiles", "comm", "units"}
 
 
@@ -180,6 +190,17 @@ def parse(text: str, path: str = "<config>") -> Config:
         config.hidden_settle = float(settle)
     if "watch" in data:
         config.watch = _watch(path, data["watch"])
+    if "groups" in data:
+        table = _expect(path, "groups", data["groups"], dict, "a table ([groups])")
+        unknown = sorted(set(table) - _GROUPS_KEYS)
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) in [groups]: {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(_GROUPS_KEYS))})")
+        if "config" in table:
+            config.groups_config = _expect(path, "groups.config", table["config"], str, "a path")
+        if "children" in table:
+            config.groups_children = _expect(path, "groups.children", table["children"], bool,
+                                             "true or false")
     return config
 
 

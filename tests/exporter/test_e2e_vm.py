@@ -158,10 +158,16 @@ def setup(tmp_path_factory):
         exporter_port, prom_port = free_port(), free_port()
         config = work / "exporter.toml"
         web = tls_and_password(work)
+        groups = work / "process-exporter.yml"
+        groups.write_text("process_names:\n"
+                          "  - name: 'burner:{{.Matches.tag}}'\n"
+                          "    cmdline: ['burn-for-taskmon (?P<tag>\\w+)']\n"
+                          "  - comm: [sleep]\n")
         config.write_text(f'listen = "127.0.0.1:{exporter_port}"\n'
                           f'web_config_file = "{web}"\n'
                           "hidden = true\nhidden_settle = 0.1\n"
-                          f"[watch]\npids = [{busy.pid}, {doomed.pid}]\n")
+                          f"[watch]\npids = [{busy.pid}, {doomed.pid}]\n"
+                          f'[groups]\nconfig = "{groups}"\n')
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [EXPORTER] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
         log = open(work / "exporter.log", "w")
@@ -352,3 +358,35 @@ def test_runs_unprivileged_as_the_unit_does(setup, tmp_path):
     user = [v for k, v in lines.items() if k.startswith("taskmon_process_cpu_seconds_total{")
             and f'pid="{setup["busy"].pid}"' in k and 'mode="user"' in k]
     assert user and float(user[0]) > 0, body
+
+
+def test_group_counters_survive_their_members(setup):
+    """process-exporter's groups from its configuration: a member that
+    burns CPU and exits leaves its group's CPU seconds where they were (no
+    reset, none lower), the group still served with 0 processes; the
+    sleep group counts its sleepers."""
+    base = setup["prom"]
+    sleepers = 'namedprocess_namegroup_num_procs{groupname="sleep"}'
+    until(f"{sleepers} >= 1", lambda: api(base, "query", query=f"{sleepers} >= 1")["result"],
+          setup)
+    burner = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time\nend = time.monotonic() + 4\n"
+                               "while time.monotonic() < end: pass",
+                               "burn-for-taskmon", "alpha"])
+    group = 'groupname="burner:alpha"'
+    procs = f"namedprocess_namegroup_num_procs{{{group}}}"
+    cpu = f'namedprocess_namegroup_cpu_seconds_total{{{group},mode="user"}}'
+    try:
+        until(f"{procs} == 1", lambda: api(base, "query", query=f"{procs} == 1")["result"],
+              setup)
+        until(f"{cpu} > 0", lambda: api(base, "query", query=f"{cpu} > 0")["result"], setup)
+    finally:
+        burner.wait(timeout=120)
+    until(f"{procs} == 0", lambda: api(base, "query", query=f"{procs} == 0")["result"], setup)
+    time.sleep(3)  # a few scrapes without the member
+    values = [float(v) for _, v in api(base, "query", query=f"{cpu}[2m]")["result"][0]["values"]]
+    assert values == sorted(values) and values[-1] > 0.2, values
+    assert api(base, "query", query=f"resets({cpu}[2m])")["result"][0]["value"][1] == "0"
+    for name in ("memory_bytes", "states", "context_switches_total", "num_threads",
+                 "oldest_start_time_seconds", "major_page_faults_total"):
+        assert api(base, "query", query=f'namedprocess_namegroup_{name}{{{group}}}')["result"]
