@@ -4,44 +4,60 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import signal
-import socket
-import socketserver
 import sys
 import threading
 from typing import List, Optional, Sequence
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIServer
 
 from . import DEFAULT_PORT, __version__
 from .config import DEFAULT_LISTEN, Config, ConfigError, compile_comm, load, parse_listen
+from .web import (WebConfigError, WebConfigSource, check_telemetry_path, make_app,
+                  make_server)
 
-__all__ = ["main", "build_parser", "make_config", "serve"]
+__all__ = ["main", "build_parser", "build_registry", "make_config", "serve"]
 
 log = logging.getLogger("taskmon_exporter")
 
 _DESCRIPTION = """\
 Serve taskmon's kernel-side figures of the watched processes, the number of
 processes the kernel runs and the hidden ones, in Prometheus's text format
-on http://ADDR:PORT/metrics. Reads /dev/taskmonitor read-only (member of the
-group taskmon, or root). The options add to the configuration file's watch
-set; --listen replaces its address."""
+on http(s)://ADDR:PORT/metrics, with the exporter's own process_* and
+python_* metrics. Reads /dev/taskmonitor read-only (member of the group
+taskmon, or root). The options add to the configuration file's watch set;
+the --web.* options replace its settings."""
 
 _EPILOG = f"""\
 The default port, {DEFAULT_PORT}, is outside Prometheus's fully allocated exporter
-range 9100-9999. Configuration format, metrics and alert rules: man
-taskmon-exporter, docs/exporter.md."""
+range 9100-9999. --web.config.file takes the Prometheus exporter-toolkit
+format (tls_server_config, basic_auth_users with bcrypt hashes). Configuration
+format, metrics and alert rules: man taskmon-exporter, docs/exporter.md."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="taskmon-exporter", description=_DESCRIPTION, epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--listen", metavar="ADDR:PORT",
-                        help=f"where to serve /metrics: ADDR:PORT, [IPV6]:PORT or :PORT for every "
-                             f"address (default: the configuration's, else {DEFAULT_LISTEN})")
+    # --listen: the option's name before the Prometheus ecosystem's, kept.
+    parser.add_argument("--web.listen-address", "--listen", dest="listen", metavar="ADDR:PORT",
+                        help=f"where to serve: ADDR:PORT, [IPV6]:PORT or :PORT for every "
+                             f"address (default: the configuration's, else {DEFAULT_LISTEN}); "
+                             "--listen is the same")
+    parser.add_argument("--web.telemetry-path", dest="telemetry_path", metavar="PATH",
+                        help="the path of the metrics (default: the configuration's, else "
+                             "/metrics); / is a landing page, any other path 404")
+    parser.add_argument("--web.config.file", dest="web_config_file", metavar="FILE",
+                        help="web configuration (YAML, Prometheus exporter-toolkit format): "
+                             "TLS certificate and key, client CA for mutual TLS, "
+                             "basic_auth_users with bcrypt hashes (default: plain HTTP, "
+                             "no authentication)")
     parser.add_argument("--config", metavar="FILE",
                         help="TOML configuration file (format: man taskmon-exporter)")
+    parser.add_argument("--groups.config", dest="groups_config", metavar="FILE",
+                        help="serve process-exporter's namedprocess_namegroup_* series for the "
+                             "groups its configuration FILE (YAML, process_names) makes")
     parser.add_argument("--pid", metavar="PID", type=int, action="append", default=[],
                         help="watch this process (repeatable)")
     parser.add_argument("--pidfile", metavar="FILE", action="append", default=[],
@@ -67,6 +83,21 @@ def make_config(args: argparse.Namespace) -> Config:
     config = load(args.config)
     if args.listen is not None:
         config.listen = parse_listen(args.listen)
+    if args.telemetry_path is not None:
+        try:
+            config.telemetry_path = check_telemetry_path(args.telemetry_path)
+        except WebConfigError as exc:
+            raise ConfigError(f"--web.telemetry-path: {exc}") from None
+    if args.web_config_file is not None:
+        config.web_config_file = args.web_config_file
+    if args.groups_config is not None:
+        config.groups_config = args.groups_config
+    if config.groups_config is not None:
+        from .groups import GroupError, load_process_names
+        try:
+            config.group_rules = load_process_names(config.groups_config)
+        except GroupError as exc:
+            raise ConfigError(f"groups: {exc}") from None
     if args.device is not None:
         config.device = args.device
     if args.no_hidden:
@@ -82,30 +113,31 @@ def make_config(args: argparse.Namespace) -> Config:
     return config
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base's name
-        log.debug("%s - %s", self.address_string(), format % args)
+def build_registry(config: Config, source: object) -> object:
+    """The registry a scrape collects: taskmon's collector and the
+    exporter's own process_* and python_* metrics (prometheus_client's
+    process, platform and garbage-collector collectors)."""
+    from prometheus_client import (CollectorRegistry, GCCollector, PlatformCollector,
+                                   ProcessCollector)
+
+    from .collector import TaskmonCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(TaskmonCollector(config, source))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
 
 
-def serve(config: Config, registry: object) -> WSGIServer:
-    """An HTTP server of *registry* on config.listen, not yet serving
-    (call serve_forever() in a thread); OSError if it cannot listen."""
-    from prometheus_client import make_wsgi_app
-
-    addr, port = config.listen
-    infos = socket.getaddrinfo(addr or None, port, type=socket.SOCK_STREAM,
-                               flags=socket.AI_PASSIVE)
-    family = infos[0][0]
-    if not addr:
-        # Every address: IPv6's wildcard takes IPv4 too where IPv6 exists.
-        family = socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET
-        addr = "::" if family == socket.AF_INET6 else "0.0.0.0"
-
-    class Server(socketserver.ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-        address_family = family
-
-    return make_server(addr, port, make_wsgi_app(registry), Server, handler_class=_QuietHandler)
+def serve(config: Config, registry: object,
+          web: Optional[WebConfigSource] = None) -> WSGIServer:
+    """An HTTP(S) server of *registry* on config.listen, not yet serving
+    (call serve_forever() in a thread); OSError if it cannot listen,
+    WebConfigError if config.web_config_file is wrong."""
+    if web is None:
+        web = WebConfigSource(config.web_config_file)
+    return make_server(config.listen, make_app(registry, config.telemetry_path, web), web)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -118,18 +150,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"taskmon-exporter: {exc}", file=sys.stderr)
         return 2
     try:
-        from prometheus_client import CollectorRegistry
-    except ImportError:
+        web = WebConfigSource(config.web_config_file)
+    except WebConfigError as exc:
+        print(f"taskmon-exporter: --web.config.file {exc}", file=sys.stderr)
+        return 2
+    if importlib.util.find_spec("prometheus_client") is None:
         print("taskmon-exporter: the Python module prometheus_client is missing "
               "(apt-get install python3-prometheus-client)", file=sys.stderr)
         return 1
-    from .collector import TaskmonCollector
     from .source import TaskmonSource
 
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(TaskmonCollector(config, TaskmonSource(config.device, config.proc)))
+    registry = build_registry(config, TaskmonSource(config.device, config.proc))
     try:
-        server = serve(config, registry)
+        server = serve(config, registry, web)
     except OSError as exc:
         addr, port = config.listen
         print(f"taskmon-exporter: cannot listen on {addr or '*'}:{port}: {exc.strerror or exc}",
@@ -146,8 +179,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     thread.start()
     host, port = server.server_address[:2]
     selectors: List[str] = [f"{kind} {value}" for kind, value in config.watch.selectors()]
-    log.info("serving http://%s:%d/metrics; watching %s", f"[{host}]" if ":" in host else host,
-             port, ", ".join(selectors) or "no process (see --pid, --config)")
+    scheme = "https" if web.get().ssl_context is not None else "http"
+    log.info("serving %s://%s:%d%s%s; watching %s", scheme,
+             f"[{host}]" if ":" in host else host, port, config.telemetry_path,
+             " (basic authentication)" if web.get().users else "",
+             ", ".join(selectors) or "no process (see --pid, --config)")
     while not stop.wait(3600):
         pass
     server.shutdown()

@@ -40,6 +40,10 @@ class TaskmonCollector(Collector):
         self.config = config
         self.source = source
         self._errors = 0
+        self._groups = None
+        if config.group_rules is not None:
+            from .groups import GroupTracker
+            self._groups = GroupTracker(config.group_rules, config.proc, config.groups_children)
         # prometheus_client's server may scrape from two threads at once.
         self._lock = threading.Lock()
 
@@ -171,6 +175,14 @@ class TaskmonCollector(Collector):
             watched.add_metric([kind, value], sum(1 for pid in members if pid in stats))
         for pid in sorted(stats):
             _add_process(stats[pid], cpu, rss, vsize, threads, faults, ctxsw)
+
+        if self._groups is not None:
+            from .groups import group_families
+            try:
+                every = known or reader.stats(reader.all_pids())  # type: ignore[attr-defined]
+                out += group_families(self._groups.update(every))
+            except Exception as exc:  # noqa: BLE001
+                self._error("reading the processes for the groups", exc)
 
         try:
             count: Optional[int] = len(reader.all_pids())  # type: ignore[attr-defined]

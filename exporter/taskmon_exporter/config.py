@@ -3,6 +3,8 @@
 with the command line.
 
     listen = "127.0.0.1:19110"     # ADDR:PORT, [IPv6]:PORT or :PORT
+    telemetry_path = "/metrics"
+    web_config_file = "/etc/taskmon/web-config.yml"   # TLS, basic auth (web.py)
     device = "/dev/taskmonitor"
     hidden = true                  # scan for hidden processes at each scrape
     hidden_settle = 0.2            # seconds between the scan's two looks
@@ -13,6 +15,10 @@ with the command line.
     pidfiles = ["/run/sshd.pid"]
     comm = ["^nginx$", "^postgres"]   # regular expressions, re.search on comm
     units = ["ssh.service"]           # systemd units, by their cgroup
+
+    [groups]                          # process-exporter's groups (groups.py)
+    config = "/etc/process-exporter/all.yaml"   # its configuration, unchanged
+    children = true                   # process-exporter's -children
 
 Every error is a :class:`ConfigError` whose message names the file, the
 key and what is wrong.
@@ -60,15 +66,25 @@ class Config:
     """The whole configuration, defaults filled in."""
 
     listen: Tuple[str, int] = ("", DEFAULT_PORT)
+    telemetry_path: str = "/metrics"
+    #: The exporter-toolkit web configuration (TLS, basic auth), or None.
+    web_config_file: Optional[str] = None
     device: str = "/dev/taskmonitor"
     hidden: bool = True
     hidden_settle: float = 0.2
     proc: str = "/proc"
     cgroup_root: str = "/sys/fs/cgroup"
     watch: WatchSet = dataclasses.field(default_factory=WatchSet)
+    #: process-exporter's configuration file, its rules (groups.py) once
+    #: read, and whether unmatched children join their parent's group.
+    groups_config: Optional[str] = None
+    group_rules: Optional[List[Any]] = None
+    groups_children: bool = True
 
 
-_TOP_KEYS = {"listen", "device", "hidden", "hidden_settle", "proc", "cgroup_root", "watch"}
+_TOP_KEYS = {"listen", "telemetry_path", "web_config_file", "device", "hidden",
+             "hidden_settle", "proc", "cgroup_root", "watch", "groups"}
+_GROUPS_KEYS = {"config", "children"}
 _WATCH_KEYS = {"pids", "pidfiles", "comm", "units"}
 
 
@@ -154,9 +170,16 @@ def parse(text: str, path: str = "<config>") -> Config:
                                                  "a string ADDR:PORT"))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-    for key in ("device", "proc", "cgroup_root"):
+    for key in ("device", "proc", "cgroup_root", "web_config_file"):
         if key in data:
             setattr(config, key, _expect(path, key, data[key], str, "a path"))
+    if "telemetry_path" in data:
+        from .web import WebConfigError, check_telemetry_path
+        try:
+            config.telemetry_path = check_telemetry_path(
+                _expect(path, "telemetry_path", data["telemetry_path"], str, "a path"))
+        except WebConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     if "hidden" in data:
         config.hidden = _expect(path, "hidden", data["hidden"], bool, "true or false")
     if "hidden_settle" in data:
@@ -167,6 +190,17 @@ def parse(text: str, path: str = "<config>") -> Config:
         config.hidden_settle = float(settle)
     if "watch" in data:
         config.watch = _watch(path, data["watch"])
+    if "groups" in data:
+        table = _expect(path, "groups", data["groups"], dict, "a table ([groups])")
+        unknown = sorted(set(table) - _GROUPS_KEYS)
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) in [groups]: {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(_GROUPS_KEYS))})")
+        if "config" in table:
+            config.groups_config = _expect(path, "groups.config", table["config"], str, "a path")
+        if "children" in table:
+            config.groups_children = _expect(path, "groups.children", table["children"], bool,
+                                             "true or false")
     return config
 
 

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """taskmon-exporter end to end, in the test VM: taskmonitor.ko loaded, the
-exporter on loopback, a real Prometheus server (Debian's prometheus)
-scraping it every second with the shipped alert rules, and this test
-asking Prometheus's HTTP API:
+exporter on loopback behind TLS and basic authentication (its
+--web.config.file, certificates made by openssl), a real Prometheus server
+(Debian's prometheus) scraping it every second over HTTPS with the
+password and the shipped alert rules, and this test asking Prometheus's
+HTTP API:
 
 - the busy watched process's CPU seconds increase between scrapes;
 - with a process hidden (a tmpfs mounted over /proc/PID: reason "open"),
@@ -19,13 +21,16 @@ Skipped elsewhere (no device, not root, no prometheus), except that with
 TASKMON_IN_VM=1 a missing device or server fails: a VM run that skipped
 would prove nothing.  Everything is bounded in time and on 127.0.0.1.
 """
+import base64
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import ssl
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -40,6 +45,7 @@ PROMETHEUS = next((p for p in (
                  "prometheus", "current", "usr", "bin", "prometheus"),
     "/usr/bin/prometheus") if os.access(p, os.X_OK)), "/usr/bin/prometheus")
 IN_VM = os.environ.get("TASKMON_IN_VM") == "1"
+PASSWORD = "taskmon e2e"
 #: How long Prometheus gets to show each expected state (TCG is slow).
 DEADLINE = 180
 
@@ -53,11 +59,15 @@ def _problem():
         return "needs root (mounts a tmpfs over /proc/PID to hide a process)"
     if not os.access(PROMETHEUS, os.X_OK):
         return f"{PROMETHEUS} missing (run tests/exporter/prometheus-tools)"
+    if not shutil.which("openssl"):
+        return "openssl missing (apt-get install openssl)"
     try:
+        import bcrypt
         import taskmon
-        del taskmon
+        del taskmon, bcrypt
     except ImportError as exc:
-        return f"the taskmon bindings cannot be imported ({exc}): set PYTHONPATH to a build"
+        return (f"{exc.name} cannot be imported ({exc}): set PYTHONPATH to a build, "
+                "apt-get install python3-bcrypt")
     return None
 
 
@@ -115,9 +125,26 @@ def stop(proc):
             proc.wait()
 
 
+def tls_and_password(work):
+    """A throwaway server certificate for 127.0.0.1 and the exporter's web
+    configuration: TLS, the user prometheus with PASSWORD's bcrypt hash."""
+    import bcrypt
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
+                    "-out", "server.crt", "-days", "1", "-subj", "/CN=taskmon-e2e",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   cwd=work, check=True, capture_output=True, timeout=60)
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=6)).decode()
+    web = work / "web-config.yml"
+    web.write_text("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                   f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    return web
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    """A busy process, a hidden sleeper, the exporter and Prometheus."""
+    """A busy process, a hidden sleeper, the exporter (HTTPS, basic
+    authentication) and Prometheus."""
     work = tmp_path_factory.mktemp("exporter-e2e")
     procs = []
     try:
@@ -130,9 +157,17 @@ def setup(tmp_path_factory):
 
         exporter_port, prom_port = free_port(), free_port()
         config = work / "exporter.toml"
+        web = tls_and_password(work)
+        groups = work / "process-exporter.yml"
+        groups.write_text("process_names:\n"
+                          "  - name: 'burner:{{.Matches.tag}}'\n"
+                          "    cmdline: ['burn-for-taskmon (?P<tag>\\w+)']\n"
+                          "  - comm: [sleep]\n")
         config.write_text(f'listen = "127.0.0.1:{exporter_port}"\n'
+                          f'web_config_file = "{web}"\n'
                           "hidden = true\nhidden_settle = 0.1\n"
-                          f"[watch]\npids = [{busy.pid}, {doomed.pid}]\n")
+                          f"[watch]\npids = [{busy.pid}, {doomed.pid}]\n"
+                          f'[groups]\nconfig = "{groups}"\n')
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [EXPORTER] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
         log = open(work / "exporter.log", "w")
@@ -148,7 +183,10 @@ def setup(tmp_path_factory):
         prom_config.write_text(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
             f"rule_files:\n  - {rules}\n"
-            "scrape_configs:\n  - job_name: taskmon\n    static_configs:\n"
+            "scrape_configs:\n  - job_name: taskmon\n    scheme: https\n"
+            f"    tls_config:\n      ca_file: {work / 'server.crt'}\n"
+            f"    basic_auth:\n      username: prometheus\n      password: '{PASSWORD}'\n"
+            "    static_configs:\n"
             f"      - targets: ['127.0.0.1:{exporter_port}']\n")
         prom_log = open(work / "prometheus.log", "w")
         prometheus = subprocess.Popen(
@@ -160,6 +198,7 @@ def setup(tmp_path_factory):
         wait_ready(f"http://127.0.0.1:{prom_port}", prometheus)
 
         yield dict(busy=busy, sleeper=sleeper, doomed=doomed, env=env, work=work,
+                   exporter=f"127.0.0.1:{exporter_port}",
                    prom=f"http://127.0.0.1:{prom_port}", hide=lambda: _mount(sleeper.pid))
     finally:
         for proc in reversed(procs):
@@ -216,6 +255,33 @@ def test_cpu_seconds_increase_between_scrapes(setup):
     assert float(api(base, "query", query="taskmon_processes")["result"][0]["value"][1]) > 1
     up = api(base, "query", query='up{job="taskmon"}')["result"]
     assert up and up[0]["value"][1] == "1"
+
+
+def test_tls_and_basic_auth(setup):
+    """What Prometheus scraped came over TLS with the password (its target
+    is up, with scheme https); a wrong password gets 401 and plain HTTP
+    fails."""
+    base = setup["prom"]
+    targets = api(base, "targets")["activeTargets"]
+    assert targets and targets[0]["scrapeUrl"].startswith("https://"), targets
+    assert targets[0]["health"] == "up", targets
+    context = ssl.create_default_context(cafile=str(setup["work"] / "server.crt"))
+    for user, password, status in (("prometheus", PASSWORD, 200),
+                                   ("prometheus", "wrong", 401), ("nobody", PASSWORD, 401)):
+        request = urllib.request.Request(f"https://{setup['exporter']}/metrics")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60, context=context) as reply:
+                got, headers = reply.status, reply.headers
+        except urllib.error.HTTPError as exc:
+            got, headers = exc.code, exc.headers
+        assert got == status, (user, password)
+        if status == 401:
+            assert headers["WWW-Authenticate"] == "Basic"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"http://{setup['exporter']}/metrics", timeout=60)
+    assert info.value.code == 400
 
 
 def test_hidden_process_counted_and_alert_fires(setup):
@@ -292,3 +358,35 @@ def test_runs_unprivileged_as_the_unit_does(setup, tmp_path):
     user = [v for k, v in lines.items() if k.startswith("taskmon_process_cpu_seconds_total{")
             and f'pid="{setup["busy"].pid}"' in k and 'mode="user"' in k]
     assert user and float(user[0]) > 0, body
+
+
+def test_group_counters_survive_their_members(setup):
+    """process-exporter's groups from its configuration: a member that
+    burns CPU and exits leaves its group's CPU seconds where they were (no
+    reset, none lower), the group still served with 0 processes; the
+    sleep group counts its sleepers."""
+    base = setup["prom"]
+    sleepers = 'namedprocess_namegroup_num_procs{groupname="sleep"}'
+    until(f"{sleepers} >= 1", lambda: api(base, "query", query=f"{sleepers} >= 1")["result"],
+          setup)
+    burner = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time\nend = time.monotonic() + 4\n"
+                               "while time.monotonic() < end: pass",
+                               "burn-for-taskmon", "alpha"])
+    group = 'groupname="burner:alpha"'
+    procs = f"namedprocess_namegroup_num_procs{{{group}}}"
+    cpu = f'namedprocess_namegroup_cpu_seconds_total{{{group},mode="user"}}'
+    try:
+        until(f"{procs} == 1", lambda: api(base, "query", query=f"{procs} == 1")["result"],
+              setup)
+        until(f"{cpu} > 0", lambda: api(base, "query", query=f"{cpu} > 0")["result"], setup)
+    finally:
+        burner.wait(timeout=120)
+    until(f"{procs} == 0", lambda: api(base, "query", query=f"{procs} == 0")["result"], setup)
+    time.sleep(3)  # a few scrapes without the member
+    values = [float(v) for _, v in api(base, "query", query=f"{cpu}[2m]")["result"][0]["values"]]
+    assert values == sorted(values) and values[-1] > 0.2, values
+    assert api(base, "query", query=f"resets({cpu}[2m])")["result"][0]["value"][1] == "0"
+    for name in ("memory_bytes", "states", "context_switches_total", "num_threads",
+                 "oldest_start_time_seconds", "major_page_faults_total"):
+        assert api(base, "query", query=f'namedprocess_namegroup_{name}{{{group}}}')["result"]

@@ -280,6 +280,8 @@ def test_systemd_unit_by_cgroup(source, tmp_path):
 
 CONFIG = """
 listen = "127.0.0.1:9999"
+telemetry_path = "/taskmon"
+web_config_file = "/etc/taskmon/web.yml"
 hidden = false
 hidden_settle = 0.5
 [watch]
@@ -293,6 +295,9 @@ units = ["ssh.service"]
 def test_config_parses():
     config = parse(CONFIG, "t.toml")
     assert config.listen == ("127.0.0.1", 9999)
+    assert config.telemetry_path == "/taskmon"
+    assert config.web_config_file == "/etc/taskmon/web.yml"
+    assert Config().telemetry_path == "/metrics" and Config().web_config_file is None
     assert config.hidden is False and config.hidden_settle == 0.5
     assert config.watch.pids == [1, 2] and config.watch.pidfiles == ["/run/x.pid"]
     assert [p.pattern for p in config.watch.comm] == ["^sshd$"]
@@ -307,6 +312,8 @@ def test_config_parses():
     ("listen = ':70000'", "port must be a number from 1 to 65535"),
     ("listen = '::1:80'", "IPv6 address in brackets"),
     ("hidden = 1", "hidden must be true or false"),
+    ("telemetry_path = 'metrics'", "telemetry path 'metrics': expected an absolute path"),
+    ("web_config_file = 1", "web_config_file must be a path"),
     ("hidden_settle = 99", "hidden_settle must be 0 to 10 seconds"),
     ("[watch]\npids = [0]", "watch.pids[0]: 0 is no pid"),
     ("[watch]\npids = 5", "watch.pids must be a list of pids"),
@@ -335,6 +342,16 @@ def test_options_merge_with_config(tmp_path):
                                       "--listen", "[::1]:8000", "--comm", "x", "--unit", "u"])
     config = make_config(args)
     assert config.listen == ("::1", 8000)
+    assert config.telemetry_path == "/taskmon"
+    args = build_parser().parse_args(["--config", str(path), "--web.listen-address", ":8001",
+                                      "--web.telemetry-path", "/m",
+                                      "--web.config.file", "w.yml"])
+    config = make_config(args)
+    assert config.listen == ("", 8001) and config.telemetry_path == "/m"
+    assert config.web_config_file == "w.yml"
+    args = build_parser().parse_args(["--config", str(path), "--pid", "3", "--pid", "1",
+                                      "--comm", "x", "--unit", "u"])
+    config = make_config(args)
     assert config.watch.pids == [1, 2, 3]
     assert [p.pattern for p in config.watch.comm] == ["^sshd$", "x"]
     assert config.watch.units == ["ssh.service", "u"]
@@ -362,7 +379,9 @@ def test_cli_bad_input_exits_2(args, message):
 def test_cli_help():
     result = run_cli("--help")
     assert result.returncode == 0
-    for option in ("--listen", "--config", "--pid", "--pidfile", "--comm", "--unit", "--help"):
+    for option in ("--web.listen-address", "--listen", "--web.telemetry-path",
+                   "--web.config.file", "--config", "--pid", "--pidfile", "--comm", "--unit",
+                   "--help"):
         assert option in result.stdout
     assert str(DEFAULT_PORT) in result.stdout
 
@@ -371,7 +390,7 @@ def test_manpage_names_every_option():
     """docs/taskmon-exporter.1 and --help name the same long options."""
     import re
     with open(os.path.join(ROOT, "docs", "taskmon-exporter.1"), encoding="utf-8") as file:
-        page = set(re.findall(r"\\-\\-([a-z][a-z\\-]*)", file.read()))
+        page = set(re.findall(r"\\-\\-([a-z][a-z.\\-]*[a-z])", file.read()))
     page = {name.replace("\\-", "-") for name in page}
     options = {o[2:] for action in build_parser()._actions for o in action.option_strings
                if o.startswith("--")}

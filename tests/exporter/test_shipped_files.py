@@ -42,7 +42,7 @@ def test_promtool_check_rules():
     result = run(tool("promtool", "prometheus"), "check", "rules",
                  os.path.join(EXPORTER, "taskmon-rules.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
+    assert "SUCCESS: 5 rules found" in result.stdout
 
 
 def test_promtool_test_rules():
@@ -50,6 +50,36 @@ def test_promtool_test_rules():
                  cwd=EXPORTER)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+
+
+def test_every_alert_tested_firing_and_not():
+    """taskmon-rules.test.yml checks each alert of taskmon-rules.yml at a
+    time it fires and at a time it does not."""
+    yaml = pytest.importorskip("yaml", reason="python3-yaml is not installed")
+    with open(os.path.join(EXPORTER, "taskmon-rules.yml"), encoding="utf-8") as file:
+        alerts = {rule["alert"] for group in yaml.safe_load(file)["groups"]
+                  for rule in group["rules"] if "alert" in rule}
+    with open(os.path.join(EXPORTER, "taskmon-rules.test.yml"), encoding="utf-8") as file:
+        tests = yaml.safe_load(file)["tests"]
+    firing, quiet = set(), set()
+    for test in tests:
+        for case in test.get("alert_rule_test", []):
+            (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
+    assert len(alerts) == 5
+    assert alerts - firing == set(), "never tested firing"
+    assert alerts - quiet == set(), "never tested not firing"
+
+
+def test_process_gone_quiet_while_the_module_is_not_loaded():
+    """The rule that says a watched process is gone does not fire while
+    the module is unloaded (every selector counts 0 then): the module's
+    alert says why."""
+    yaml = pytest.importorskip("yaml", reason="python3-yaml is not installed")
+    with open(os.path.join(EXPORTER, "taskmon-rules.yml"), encoding="utf-8") as file:
+        rules = {rule["alert"]: rule for group in yaml.safe_load(file)["groups"]
+                 for rule in group["rules"]}
+    expr = " ".join(rules["TaskmonWatchedProcessGone"]["expr"].split())
+    assert "unless on(instance, job) taskmon_module_loaded == 0" in expr
 
 
 def test_unit_verifies(tmp_path):
