@@ -5,9 +5,14 @@
  *
  * The hook is the sched_process_exit tracepoint, which do_exit() fires in
  * every exiting thread, in that thread's own context, after it has left
- * its thread group's count of live threads and set its exit code: the
- * process's figures are final but for the last instructions of the exit
- * path.  The tracepoint is not exported to modules, so it is found by
+ * its thread group's count of live threads and set its exit code.  The
+ * probe takes what is known then (ids, name, status, times of start and
+ * exit) and a reference to the thread; the figures that the rest of the
+ * exit path still adds to (CPU time, faults, context switches: the
+ * scheduler charges a running task's time only when it next switches or
+ * ticks) are read by a work item once that thread has switched away for
+ * the last time, so that they are the final ones, what the parent's
+ * wait4() reads.  The tracepoint is not exported to modules, so it is found by
  * name among the kernel's own (for_each_kernel_tracepoint(), exported, as
  * tracepoint_probe_register() is), and the probe is registered when the
  * first subscription is made and unregistered when the last one's file is
@@ -27,9 +32,14 @@
  *    which taskmon_compat.h adapts;
  *  - nothing of the module runs after its last file is released: the
  *    release unregisters the probe and waits for probes in flight
- *    (tracepoint_synchronize_unregister()) and for the RCU readers of the
- *    subscription list (synchronize_rcu()) before freeing, and an open
- *    file holds a reference to the module.
+ *    (tracepoint_synchronize_unregister()), stops the work and drops the
+ *    exits not yet completed, and waits for the RCU readers of the
+ *    subscription list (synchronize_rcu()) before freeing; an open file
+ *    holds a reference to the module.
+ *
+ * Bounds: at most EXITS_PENDING_MAX exits wait for their thread to switch
+ * away; beyond that (or if the probe cannot allocate, GFP_NOWAIT) an exit
+ * is dropped and counted as lost in every subscriber's stream.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,6 +56,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -53,6 +64,7 @@
 #include <linux/timekeeping.h>
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include "taskmonitor.h"
 
 /**
@@ -92,6 +104,38 @@ static DEFINE_MUTEX(exits_lock);	/* protects exits_subs, exits_tp */
 static LIST_HEAD(exits_subs);
 static struct tracepoint *exits_tp;
 
+/**
+ * struct exit_pending - an exit whose figures are not final yet
+ * @node: in exits_pending
+ * @task: the thread that ended its group, referenced (its signal struct,
+ *	credentials and figures stay readable)
+ * @tgid: the process's struct pid, referenced (its numbers in every
+ *	namespace, even once it is reaped)
+ * @ptgid: its parent's, referenced
+ * @rec: what the probe knew: status, start and exit time, name
+ */
+struct exit_pending {
+	struct list_head node;
+	struct task_struct *task;
+	struct pid *tgid;
+	struct pid *ptgid;
+	struct taskmon_exit rec;
+};
+
+/* The most exits waiting for their thread to switch away for good. */
+#define EXITS_PENDING_MAX	65536
+
+/*
+ * Exits queued by the probe for exits_work, in the order of the exits;
+ * exits_nr_pending counts them.
+ */
+static DEFINE_SPINLOCK(exits_pending_lock);	/* protects exits_pending, exits_nr_pending */
+static LIST_HEAD(exits_pending);
+static unsigned int exits_nr_pending;
+
+static void exits_complete(struct work_struct *work);
+static DECLARE_DELAYED_WORK(exits_work, exits_complete);
+
 /*
  * Thread groups reported lately, for kernels whose tracepoint does not
  * say which thread ends a group (taskmon_compat.h): several threads of a
@@ -127,51 +171,157 @@ static bool exit_first_report(struct task_struct *t)
 	return first;
 }
 
-/* Queue @rec, as @x's subscriber sees the process, if it may see it. */
-static void exits_deliver(struct tm_exits *x, const struct taskmon_exit *rec,
-			  struct task_struct *task, const struct cred *cred,
-			  u64 now)
+/* Queue @p's record, as @x's subscriber sees the process, if it may see it. */
+static void exits_deliver(struct tm_exits *x, const struct exit_pending *p,
+			  const struct cred *cred)
 {
 	struct taskmon_exit e;
 	pid_t nr;
 
-	nr = pid_nr_ns(task_tgid(task), x->pid_ns);
+	nr = pid_nr_ns(p->tgid, x->pid_ns);
 	if (!nr || !access_exit_visible(x->exempt, x->cred, cred))
 		return;
-	e = *rec;
+	e = p->rec;
 	e.pid = nr;
-	e.ppid = pid_nr_ns(task_tgid(rcu_dereference(task->real_parent)),
-			   x->pid_ns);
+	e.ppid = pid_nr_ns(p->ptgid, x->pid_ns);
 	e.uid = from_kuid_munged(x->cred->user_ns, cred->uid);
 	e.start_time_ns += x->time_offset_ns;
-	e.exit_time_ns = now + x->time_offset_ns;
+	e.exit_time_ns += x->time_offset_ns;
 	tm_ring_push(&x->sub.ring, &e);
-	tm_ring_wake(&x->sub.ring);
 }
 
 /*
- * The probe: in the thread that ends its thread group, one record per
- * subscriber that sees the process.  Nothing here sleeps.
+ * An exit is lost before any ring had it (too many pending, no memory):
+ * every subscriber's stream skips a number, which its reader counts.
+ */
+static void exits_drop(void)
+{
+	struct tm_exits *x;
+
+	list_for_each_entry_rcu(x, &exits_subs, node)
+		tm_ring_skip(&x->sub.ring);
+}
+
+static void exit_pending_free(struct exit_pending *p)
+{
+	put_pid(p->ptgid);
+	put_pid(p->tgid);
+	put_task_struct(p->task);
+	kfree(p);
+}
+
+/*
+ * Whether @t has switched away for the last time: dead, and off its CPU
+ * (the switch charged it its last runtime first).
+ */
+static bool exit_switched_away(struct task_struct *t)
+{
+	if (READ_ONCE(t->__state) != TASK_DEAD)
+		return false;
+	/* Pairs with finish_task_switch()'s release: its figures are seen. */
+	return !smp_load_acquire(&t->on_cpu);
+}
+
+/*
+ * The work: complete the exits whose thread switched away for good, and
+ * hand each to every subscriber; look again a jiffy later while others
+ * wait.  Runs in an unbound kworker; yields between exits.
+ */
+static void exits_complete(struct work_struct *work)
+{
+	struct exit_pending *p, *next;
+	struct tm_exits *x;
+	LIST_HEAD(done);
+	bool more;
+
+	spin_lock(&exits_pending_lock);
+	list_for_each_entry_safe(p, next, &exits_pending, node) {
+		if (exit_switched_away(p->task)) {
+			list_move_tail(&p->node, &done);
+			exits_nr_pending--;
+		}
+	}
+	more = exits_nr_pending;
+	spin_unlock(&exits_pending_lock);
+
+	list_for_each_entry_safe(p, next, &done, node) {
+		rcu_read_lock();
+		exit_figures(p->task, &p->rec);
+		list_for_each_entry_rcu(x, &exits_subs, node)
+			exits_deliver(x, p, __task_cred(p->task));
+		list_for_each_entry_rcu(x, &exits_subs, node)
+			tm_ring_wake(&x->sub.ring);
+		rcu_read_unlock();
+		exit_pending_free(p);
+		cond_resched();
+	}
+	if (more)
+		queue_delayed_work(system_unbound_wq, &exits_work, 1);
+}
+
+/*
+ * The probe: in the thread that ends its thread group, what is known now,
+ * queued for exits_complete().  Nothing here sleeps.
  */
 static void exits_probe(void *data, TASKMON_EXIT_PROBE_PARAMS)
 {
-	struct taskmon_exit rec = {};
-	const struct cred *cred;
-	struct tm_exits *x;
-	u64 now;
+	struct signal_struct *sig = task->signal;
+	struct task_struct *leader;
+	struct exit_pending *p;
+	bool queued = false;
 
 	if (!TASKMON_EXIT_GROUP_DEAD(task))
 		return;
 	rcu_read_lock();
 	if (!TASKMON_EXIT_GROUP_DEAD_EXACT && !exit_first_report(task))
+		goto out_unlock;
+	p = kzalloc(sizeof(*p), GFP_NOWAIT | __GFP_NOWARN);
+	if (!p)
 		goto out;
-	exit_figures(task, &rec);
-	now = ktime_get_boottime_ns();
-	cred = __task_cred(task);
-	list_for_each_entry_rcu(x, &exits_subs, node)
-		exits_deliver(x, &rec, task, cred, now);
+	p->rec.exit_time_ns = ktime_get_boottime_ns();
+	p->rec.status = (READ_ONCE(sig->flags) & SIGNAL_GROUP_EXIT) ?
+			READ_ONCE(sig->group_exit_code) :
+			READ_ONCE(task->exit_code);
+	leader = READ_ONCE(task->group_leader);
+	p->rec.start_time_ns = leader->start_boottime;
+	task_lock(leader);
+	strscpy_pad(p->rec.comm, leader->comm, sizeof(p->rec.comm));
+	task_unlock(leader);
+	p->task = get_task_struct(task);
+	p->tgid = get_pid(task_tgid(task));
+	p->ptgid = get_pid(task_tgid(rcu_dereference(task->real_parent)));
+
+	spin_lock(&exits_pending_lock);
+	if (exits_nr_pending < EXITS_PENDING_MAX) {
+		list_add_tail(&p->node, &exits_pending);
+		exits_nr_pending++;
+		queued = true;
+	}
+	spin_unlock(&exits_pending_lock);
+	if (queued) {
+		/* Its thread is about to switch away: look a jiffy later. */
+		queue_delayed_work(system_unbound_wq, &exits_work, 1);
+		goto out_unlock;
+	}
+	exit_pending_free(p);
 out:
+	exits_drop();
+out_unlock:
 	rcu_read_unlock();
+}
+
+/* Free every exit still pending (no probe and no work run any more). */
+static void exits_drop_pending(void)
+{
+	struct exit_pending *p, *next;
+	LIST_HEAD(drop);
+
+	spin_lock(&exits_pending_lock);
+	list_splice_init(&exits_pending, &drop);
+	exits_nr_pending = 0;
+	spin_unlock(&exits_pending_lock);
+	list_for_each_entry_safe(p, next, &drop, node)
+		exit_pending_free(p);
 }
 
 static void find_exit_tracepoint(struct tracepoint *tp, void *priv)
@@ -220,6 +370,9 @@ static void exits_remove(struct tm_exits *x)
 							 NULL));
 		/* No probe of this module runs after this. */
 		tracepoint_synchronize_unregister();
+		/* Nor the work, and what it had to complete goes to nobody. */
+		cancel_delayed_work_sync(&exits_work);
+		exits_drop_pending();
 	}
 	mutex_unlock(&exits_lock);
 	/* The probe walks the list under rcu_read_lock(). */

@@ -116,6 +116,20 @@ void tm_ring_push(struct tm_ring *r, void *rec)
 	spin_unlock(&r->lock);
 }
 
+/**
+ * tm_ring_skip() - count a record lost before it reached the ring
+ * @r: the ring
+ *
+ * Its number is skipped: the reader counts it in the next record's @lost.
+ * Context: any but hard interrupt; takes @r->lock.
+ */
+void tm_ring_skip(struct tm_ring *r)
+{
+	spin_lock(&r->lock);
+	r->seq++;
+	spin_unlock(&r->lock);
+}
+
 /* Wake the readers and pollers of @r: records are queued. */
 void tm_ring_wake(struct tm_ring *r)
 {

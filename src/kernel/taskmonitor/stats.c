@@ -196,23 +196,22 @@ int process_cpu(struct pid *pid, u64 *user_ns, u64 *system_ns, bool *exited)
 }
 
 /**
- * exit_figures() - the final figures of a process whose last thread exits
- * @t: that thread, current, in do_exit()
- * @e: the record; its times, faults, context switches, peak resident
- *	memory, exit status and name are set here, the fields that depend on
- *	the subscriber (ids, clock offset) by the caller
+ * exit_figures() - the final figures of a process whose last thread exited
+ * @t: that thread, referenced, switched away for the last time
+ * @e: the record; its times, faults, context switches and peak resident
+ *	memory are set here
  *
  * The CPU time is the split every interface of the module gives
- * (group_sums()), which is what the parent's wait4() will read: its
- * rusage adds the children's times, given apart.  The exit status is
- * the one wait4() reports: the group's if the group was told to exit.
+ * (group_sums()), which is what the parent's wait4() reads: its rusage
+ * adds the children's times, given apart.  Whether the parent has reaped
+ * the process yet or not, the sums are the same: reaping moves the last
+ * thread's figures to the signal struct, which @t's reference keeps.
  *
  * Context: rcu_read_lock() held; nothing sleeps.
  */
 void exit_figures(struct task_struct *t, struct taskmon_exit *e)
 {
 	struct signal_struct *sig = t->signal;
-	struct task_struct *leader = READ_ONCE(t->group_leader);
 	struct group_sums sum;
 
 	group_sums(t, &sum);
@@ -225,12 +224,6 @@ void exit_figures(struct task_struct *t, struct taskmon_exit *e)
 	e->children_user_ns = READ_ONCE(sig->cutime);
 	e->children_system_ns = READ_ONCE(sig->cstime);
 	e->max_rss_bytes = (u64)READ_ONCE(sig->maxrss) << PAGE_SHIFT;
-	e->status = (READ_ONCE(sig->flags) & SIGNAL_GROUP_EXIT) ?
-		    READ_ONCE(sig->group_exit_code) : READ_ONCE(t->exit_code);
-	e->start_time_ns = leader->start_boottime;
-	task_lock(leader);
-	strscpy_pad(e->comm, leader->comm, sizeof(e->comm));
-	task_unlock(leader);
 }
 
 /* The process id of @t in @ns (0 if not visible), as task_tgid_nr_ns(). */

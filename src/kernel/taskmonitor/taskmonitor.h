@@ -95,6 +95,7 @@ int tm_ring_init(struct tm_ring *r, u32 size, u32 elem_size, u32 lost_offset,
 		 u32 record_size);
 void tm_ring_destroy(struct tm_ring *r);
 void tm_ring_push(struct tm_ring *r, void *rec);
+void tm_ring_skip(struct tm_ring *r);
 void tm_ring_wake(struct tm_ring *r);
 void tm_ring_end(struct tm_ring *r);
 ssize_t tm_ring_read(struct tm_ring *r, struct file *file, char __user *buf,
