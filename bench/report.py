@@ -234,6 +234,11 @@ def targets(run: Run) -> List[Target]:
                f"at {big}", _ratio(run.ns("ps/procps", big), run.ns("ps/taskmon", big)), 20, False),
         Target(f"procps ps / taskmon ps with its default columns (hidden check) at {big}",
                _ratio(run.ns("ps/procps", big), run.ns("ps/taskmon_hidden", big)), 20, False),
+        Target("fork+exec+exit+wait with an exit subscriber that never reads / without one",
+               _ratio(run.ns("exits/spawn/subscribed"), run.ns("exits/spawn/none")),
+               1 / 0.97, True),
+        Target("fork+exec+exit+wait with an exit subscriber reading every record / without",
+               _ratio(run.ns("exits/spawn/read"), run.ns("exits/spawn/none")), 1 / 0.97, True),
         Target("kthread CPU at the default period, % of one CPU",
                float(kthread_pct) if kthread_pct is not None else None, 0.1, True),
     ]
