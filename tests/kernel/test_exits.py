@@ -170,10 +170,20 @@ def test_final_times_match_the_parents_wait4_rusage_within_a_tick(monitor):
         os.close(fd)
 
 
+def _kernel_has_kasan() -> bool:
+    """Whether the kernel checks every memory access (KASAN, the sanitizer
+    kernel): kallsyms names its report function."""
+    with open("/proc/kallsyms", encoding="ascii", errors="replace") as syms:
+        return any(line.split()[2] == "kasan_report" for line in syms if line.count(" ") >= 2)
+
+
 def test_every_exit_of_a_fork_storm_is_delivered_exactly_once(monitor):
     """10,000 processes that exit at once, forked by a shell (a small
-    process forks fast; the test's own Python would take minutes)."""
-    n = 10_000
+    process forks fast; the test's own Python would take minutes).  Under
+    KASAN, where a fork costs several times more, 2,000: enough for
+    lockdep and kmemleak to judge the hook, and the vm step forks 10,000
+    on Debian's kernels."""
+    n = 2_000 if _kernel_has_kasan() else 10_000
     fd = open_dev(os.O_NONBLOCK)
     try:
         xu.subscribe(fd, ring=xu.RING_MAX)
