@@ -72,7 +72,8 @@ void draw(const std::optional<TopInterval>& iv, TopSort sort, const Options& opt
     for (const auto& line : top_header(*iv, sort)) {
         put(y++, line);
     }
-    put(y++, "Keys: q quit, P %CPU, M RSS, T TIME+, N PID, < > move the sort column");
+    put(y++, "Keys: q quit, P %CPU, M RSS, T TIME+, N PID, < > move the sort column [" +
+                 std::to_string(COLS) + "x" + std::to_string(LINES) + "]");
     attron(A_REVERSE);
     std::string titles = top_titles();
     if (static_cast<int>(titles.size()) < COLS) {
@@ -157,6 +158,12 @@ int run_tui(const Options& opts, const std::function<std::optional<TopInterval>(
             }
         } else {
             poll();
+        }
+        if (key != ERR && redraw) {
+            // What the user asked for is repainted whole (after a resize
+            // the old screen is gone anyway); the updates of each interval
+            // only write what changed, so that they do not flicker.
+            clearok(curscr, TRUE);
         }
         if (redraw) {
             if (last) {
