@@ -85,12 +85,28 @@ TEST(TopOptions, HelpNamesTheOptions)
     EXPECT_EQ(parse_args({"top", "--help"}).help_for, Command::top);
 }
 
-TEST(TopProcStat, UserNiceSystemInNanoseconds)
+TEST(TopProcStat, TicksAndIdleInNanoseconds)
 {
-    EXPECT_EQ(parse_proc_stat("cpu  100 20 30 9999 5 6 7 8 0 0\n", 100), 1500ms);
-    EXPECT_EQ(parse_proc_stat("cpu 1 0 0 0 0 0 0 0 0 0", 3), 333'333'333ns);
-    EXPECT_THROW((void)parse_proc_stat("cpu0 1 2 3", 100), std::runtime_error);
+    const KernelCpu k = parse_proc_stat("cpu  100 20 30 9999 5 6 7 8 0 0\n", 100);
+    EXPECT_EQ(k.ticks, 1500ms);   // user + nice + system
+    EXPECT_EQ(k.idle, 100'120ms); // idle + iowait + steal
+    EXPECT_EQ(parse_proc_stat("cpu 1 0 0 0 0 0 0 0 0 0", 3).ticks, 333'333'333ns);
+    EXPECT_EQ(parse_proc_stat("cpu 1 2 3 4", 100).idle, 40ms); // an old kernel's four
+    EXPECT_THROW((void)parse_proc_stat("cpu0 1 2 3 4", 100), std::runtime_error);
+    EXPECT_THROW((void)parse_proc_stat("cpu 1 2 3", 100), std::runtime_error);
     EXPECT_THROW((void)parse_proc_stat("", 100), std::runtime_error);
+}
+
+// /proc/stat at monotonic time @p at on 2 CPUs, @p idle of them idle so far.
+KernelCpu kcpu(std::chrono::nanoseconds at, std::chrono::nanoseconds idle,
+               std::chrono::nanoseconds ticks = 0s)
+{
+    KernelCpu k;
+    k.monotonic = at;
+    k.idle = idle;
+    k.ticks = ticks;
+    k.cpus = 2;
+    return k;
 }
 
 taskmon::Stats stats(pid_t pid, std::chrono::nanoseconds start, std::chrono::nanoseconds user,
@@ -136,17 +152,18 @@ TEST(TopAccounting, DeltasExitsAndReusedPids)
     TopAccounting a;
     // t = 10 s: 1 and 2 run.
     EXPECT_FALSE(
-        a.add({stats(1, 1s, 5s, 1s, 10s), stats(2, 2s, 1s, 0s, 10s)}, 10s, {}, 0, 100s, 10s));
+        a.add({stats(1, 1s, 5s, 1s, 10s), stats(2, 2s, 1s, 0s, 10s)}, 10s, {}, 0, kcpu(10s, 5s)));
     // t = 12 s: 1 used 1.5 s; 2 exited with 0.4 s more; 3 started and exited
     // in between (0.3 s); pid 4 was reused: the one of the sample is new.
     // An exit after 1's read belongs to the next interval.
     auto iv = a.add({stats(1, 1s, 6s, 1500ms, 12s), stats(4, 11s, 100ms, 0s, 12s)}, 12s,
                     {exit_of(2, 2s, 11s, 1300ms, 100ms), exit_of(3, 10500ms, 10700ms, 200ms, 100ms),
                      exit_of(1, 1s, 12500ms, 6s, 1600ms)},
-                    0, 104s, 12s);
+                    0, kcpu(12s, 5s, 3s));
     ASSERT_TRUE(iv);
     EXPECT_EQ(iv->length, 2s);
-    EXPECT_EQ(iv->kernel, 4s);
+    EXPECT_EQ(iv->kernel, 4s); // 2 CPUs x 2 s, none idle
+    EXPECT_EQ(iv->kernel_ticks, 3s);
     EXPECT_EQ(iv->exited, 2U);
     const TopRow* one = find(*iv, 1);
     ASSERT_NE(one, nullptr);
@@ -170,7 +187,7 @@ TEST(TopAccounting, DeltasExitsAndReusedPids)
     EXPECT_DOUBLE_EQ(*iv->accounted_percent(), 57.5);
 
     // t = 14 s: 1's exit, held back, now counts its last 0.1 s once.
-    iv = a.add({stats(4, 11s, 200ms, 0s, 14s)}, 14s, {}, 0, 105s, 14s);
+    iv = a.add({stats(4, 11s, 200ms, 0s, 14s)}, 14s, {}, 0, kcpu(14s, 8s));
     ASSERT_TRUE(iv);
     one = find(*iv, 1);
     ASSERT_NE(one, nullptr);
@@ -182,13 +199,14 @@ TEST(TopAccounting, DeltasExitsAndReusedPids)
 TEST(TopAccounting, AZombieIsCountedOnceByItsExitRecord)
 {
     TopAccounting a;
-    (void)a.add({stats(5, 1s, 1s, 0s, 10s)}, 10s, {}, 0, 0s, 10s);
-    auto iv = a.add({stats(5, 1s, 2s, 0s, 12s)}, 12s, {exit_of(5, 1s, 11s, 2s, 0s)}, 0, 1s, 12s);
+    (void)a.add({stats(5, 1s, 1s, 0s, 10s)}, 10s, {}, 0, kcpu(10s, 0s));
+    auto iv =
+        a.add({stats(5, 1s, 2s, 0s, 12s)}, 12s, {exit_of(5, 1s, 11s, 2s, 0s)}, 0, kcpu(12s, 3s));
     ASSERT_TRUE(iv);
     EXPECT_EQ(iv->rows.size(), 1U);
     EXPECT_EQ(iv->rows[0].kind, TopKind::exited);
     EXPECT_EQ(iv->accounted, 1s);
-    iv = a.add({stats(5, 1s, 2s, 0s, 14s)}, 14s, {}, 0, 1s, 14s);
+    iv = a.add({stats(5, 1s, 2s, 0s, 14s)}, 14s, {}, 0, kcpu(14s, 7s));
     ASSERT_TRUE(iv);
     EXPECT_TRUE(iv->rows.empty());
     EXPECT_FALSE(iv->accounted_percent()); // the kernel total is 0
@@ -212,7 +230,7 @@ TEST(TopFormat, TableAndJsonMarkExitedAndKeepNamesSafe)
     r.comm = "ev\x1b[2Jil\xff";
     iv.rows.push_back(r);
     const std::string table = format_top(iv, TopSort::cpu, false, false);
-    EXPECT_THAT(table, HasSubstr("1.990 s accounted to processes of 2.000 s"));
+    EXPECT_THAT(table, HasSubstr("1.990 s accounted to processes of 2.000 s the kernel's tasks"));
     EXPECT_THAT(table, HasSubstr(": 99.5 %"));
     EXPECT_THAT(table, HasSubstr("ev?[2Jil? [new+exited]"));
     EXPECT_THAT(table, Not(HasSubstr("\x1b")));

@@ -243,8 +243,10 @@ std::vector<std::string> top_header(const TopInterval& iv, TopSort sort)
                     " new, " + std::to_string(iv.exited) + " exited" +
                     (iv.lost != 0 ? ", " + std::to_string(iv.lost) + " exit records lost" : ""));
     lines.push_back("CPU: " + format_seconds(iv.accounted) + " accounted to processes of " +
-                    format_seconds(iv.kernel) + " the kernel gave tasks (/proc/stat): " +
-                    (pct ? fixed(*pct, 1) + " %" : std::string("-")));
+                    format_seconds(iv.kernel) + " the kernel's tasks used: " +
+                    (pct ? fixed(*pct, 1) + " %" : std::string("-")) +
+                    " (/proc/stat: CPUs x time - idle - iowait - steal; ticks user+nice+system " +
+                    format_seconds(iv.kernel_ticks) + ")");
     return lines;
 }
 
@@ -325,31 +327,41 @@ std::string format_top(const TopInterval& iv, TopSort sort, bool json, bool raw)
     out += ", \"exits_lost\": " + std::to_string(iv.lost);
     out += ", \"accounted_seconds\": " + raw_seconds(iv.accounted);
     out += ", \"kernel_seconds\": " + raw_seconds(iv.kernel);
+    out += ", \"kernel_ticks_seconds\": " + raw_seconds(iv.kernel_ticks);
     out += ", \"accounted_percent\": " + (pct ? fixed(*pct, 2) : std::string("null"));
     out += ", \"sort\": " + json_string(sort_name(sort));
     out += ", \"rows\": [" + procs + "]}\n";
     return out;
 }
 
-nanoseconds parse_proc_stat(const std::string& text, long ticks_per_s)
+KernelCpu parse_proc_stat(const std::string& text, long ticks_per_s)
 {
     std::istringstream in(text);
     std::string label;
-    unsigned long long user = 0;
-    unsigned long long nice = 0;
-    unsigned long long system = 0;
-    if (!(in >> label >> user >> nice >> system) || label != "cpu" || ticks_per_s <= 0) {
-        throw std::runtime_error("cannot parse /proc/stat: no 'cpu' line of user, nice, system");
+    std::array<unsigned long long, 8> v{}; // user nice system idle iowait irq softirq steal
+    in >> label;
+    std::size_t n = 0;
+    while (n < v.size() && in >> v.at(n)) {
+        ++n;
     }
-    const unsigned long long ticks = user + nice + system;
+    if (label != "cpu" || n < 4 || ticks_per_s <= 0) {
+        throw std::runtime_error("cannot parse /proc/stat: no 'cpu' line of user, nice, system, "
+                                 "idle");
+    }
     const auto tps = static_cast<unsigned long long>(ticks_per_s);
-    return nanoseconds(
-        static_cast<std::int64_t>(ticks / tps * ns_per_s + ticks % tps * ns_per_s / tps));
+    const auto ns = [tps](unsigned long long ticks) {
+        return nanoseconds(
+            static_cast<std::int64_t>(ticks / tps * ns_per_s + ticks % tps * ns_per_s / tps));
+    };
+    KernelCpu k;
+    k.ticks = ns(v[0] + v[1] + v[2]);
+    k.idle = ns(v[3] + v[4] + v[7]);
+    return k;
 }
 
 std::optional<TopInterval> TopAccounting::add(std::vector<Stats> now, nanoseconds listed_at,
                                               std::vector<TopExit> exits, std::uint64_t lost,
-                                              nanoseconds kernel_cpu, nanoseconds monotonic)
+                                              const KernelCpu& kernel)
 {
     std::map<Key, Seen> current;
     for (auto& s : now) {
@@ -385,14 +397,18 @@ std::optional<TopInterval> TopAccounting::add(std::vector<Stats> now, nanosecond
     if (!first) {
         TopInterval iv;
         iv.index = ++intervals_;
-        iv.length = monotonic - previous_monotonic_;
+        iv.length = kernel.monotonic - previous_kernel_.monotonic;
         iv.end_realtime = clock_ns(CLOCK_REALTIME);
-        iv.kernel = kernel_cpu - previous_kernel_;
+        iv.kernel_ticks = kernel.ticks - previous_kernel_.ticks;
+        // The time not idle on the CPUs, as the kernel measured it; a CPU
+        // brought on or off line meanwhile: the ticks.
+        iv.kernel = kernel.cpus == previous_kernel_.cpus
+                        ? iv.length * kernel.cpus - (kernel.idle - previous_kernel_.idle)
+                        : iv.kernel_ticks;
         iv.processes = current.size();
         iv.exited = in_interval.size();
         iv.lost = lost;
-        const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-        iv.cpus = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
+        iv.cpus = kernel.cpus;
         const std::unordered_set<pid_t> wanted(selected_.begin(), selected_.end());
         const auto percent = [&iv](nanoseconds cpu) {
             return iv.length.count() > 0 ? 100.0 * static_cast<double>(cpu.count()) /
@@ -481,21 +497,25 @@ std::optional<TopInterval> TopAccounting::add(std::vector<Stats> now, nanosecond
     }
     previous_ = std::move(current);
     previous_listed_ = listed_at;
-    previous_kernel_ = kernel_cpu;
-    previous_monotonic_ = monotonic;
+    previous_kernel_ = kernel;
     return result;
 }
 
 namespace {
 
-std::chrono::nanoseconds read_kernel_cpu()
+KernelCpu read_kernel_cpu()
 {
+    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    const nanoseconds monotonic = clock_ns(CLOCK_MONOTONIC);
     std::ifstream in("/proc/stat");
     std::string line;
     if (!in || !std::getline(in, line)) {
         throw std::runtime_error("cannot read /proc/stat");
     }
-    return parse_proc_stat(line, ::sysconf(_SC_CLK_TCK));
+    KernelCpu k = parse_proc_stat(line, ::sysconf(_SC_CLK_TCK));
+    k.cpus = cpus > 0 ? static_cast<unsigned>(cpus) : 1;
+    k.monotonic = monotonic;
+    return k;
 }
 
 // One sample: the kernel's total, the list, the batch of stats, the exit
@@ -510,8 +530,7 @@ public:
 
     std::optional<TopInterval> sample()
     {
-        const nanoseconds kernel = read_kernel_cpu();
-        const nanoseconds mono = clock_ns(CLOCK_MONOTONIC);
+        const KernelCpu kernel = read_kernel_cpu();
         const nanoseconds listed_at = clock_ns(CLOCK_BOOTTIME);
         const std::vector<ProcessEntry> list = list_processes(monitor_);
         std::vector<pid_t> pids;
@@ -530,8 +549,7 @@ public:
         }
         std::uint64_t lost = 0;
         std::vector<TopExit> exits = exits_.drain(lost);
-        auto iv =
-            accounting_.add(std::move(stats), listed_at, std::move(exits), lost, kernel, mono);
+        auto iv = accounting_.add(std::move(stats), listed_at, std::move(exits), lost, kernel);
         if (iv) {
             for (auto& r : iv->rows) {
                 if (r.uid) {

@@ -77,10 +77,12 @@ struct TopInterval {
     std::chrono::nanoseconds length{0}; // between the two samples
     std::chrono::nanoseconds end_realtime{0};
     std::chrono::nanoseconds accounted{0}; // the rows' CPU time summed
-    std::chrono::nanoseconds kernel{0};    // /proc/stat user+nice+system over it
-    std::size_t processes = 0;             // processes listed at its end
-    std::size_t exited = 0;                // exit records in it
-    std::uint64_t lost = 0;                // exit records the ring dropped
+    /** The time the kernel's tasks used: CPUs x length - idle - iowait - steal (docs/top.md). */
+    std::chrono::nanoseconds kernel{0};
+    std::chrono::nanoseconds kernel_ticks{0}; // /proc/stat user+nice+system over it
+    std::size_t processes = 0;                // processes listed at its end
+    std::size_t exited = 0;                   // exit records in it
+    std::uint64_t lost = 0;                   // exit records the ring dropped
     unsigned cpus = 1;
     std::vector<TopRow> rows; // those that used CPU, or all with -p
 
@@ -113,8 +115,22 @@ void sort_top(std::vector<TopRow>& rows, TopSort key);
 [[nodiscard]] std::string format_top(const TopInterval& interval, TopSort sort, bool json,
                                      bool raw);
 
-/** The CPU time of /proc/stat's "cpu" line (user + nice + system), nanoseconds. */
-[[nodiscard]] std::chrono::nanoseconds parse_proc_stat(const std::string& text, long ticks_per_s);
+/**
+ * What /proc/stat's "cpu" line says of all CPUs since boot, in nanoseconds:
+ * the time of tasks, in user, nice and system ticks (sampled at each tick:
+ * a guest that misses ticks undercounts it), and the time no task ran:
+ * idle + iowait + steal (measured, not sampled, when the kernel runs
+ * tickless: CONFIG_NO_HZ_COMMON, Debian's).
+ */
+struct KernelCpu {
+    std::chrono::nanoseconds ticks{0};
+    std::chrono::nanoseconds idle{0};
+    unsigned cpus = 1;                     // online CPUs when read
+    std::chrono::nanoseconds monotonic{0}; // CLOCK_MONOTONIC when read
+};
+
+/** Parses /proc/stat's first line; @p ticks_per_s is USER_HZ.  Throws std::runtime_error. */
+[[nodiscard]] KernelCpu parse_proc_stat(const std::string& text, long ticks_per_s);
 
 /**
  * The accounting of `top` between samples, without the device: fed the
@@ -132,15 +148,14 @@ public:
     /**
      * Takes sample @p now (processes read at their Stats::sample_time,
      * after TM_LIST at @p listed_at) and the exit records @p exits
-     * drained after it (@p lost: those the ring dropped), the kernel's
-     * total CPU time of tasks and the monotonic clock; returns the interval since the previous
+     * drained after it (@p lost: those the ring dropped) and /proc/stat's
+     * figures read just before the list; returns the interval since the previous
      * sample, or nothing for the first.  Exit records later than the sample are kept for the next
      * interval.
      */
     std::optional<TopInterval> add(std::vector<Stats> now, std::chrono::nanoseconds listed_at,
                                    std::vector<TopExit> exits, std::uint64_t lost,
-                                   std::chrono::nanoseconds kernel_cpu,
-                                   std::chrono::nanoseconds monotonic);
+                                   const KernelCpu& kernel);
 
     /** With -p: only these pids' rows (every one, used CPU or not). */
     void select(std::vector<pid_t> pids) { selected_ = std::move(pids); }
@@ -151,8 +166,7 @@ private:
     std::set<Key> gone_; // exited, maybe still listed as zombies
     std::vector<TopExit> pending_;
     std::chrono::nanoseconds previous_listed_{0};
-    std::chrono::nanoseconds previous_kernel_{0};
-    std::chrono::nanoseconds previous_monotonic_{0};
+    KernelCpu previous_kernel_;
     std::uint64_t intervals_ = 0;
     bool first_ = true;
     std::vector<pid_t> selected_;
