@@ -518,6 +518,18 @@ KernelCpu read_kernel_cpu()
     return k;
 }
 
+KernelCpu midpoint(const KernelCpu& a, const KernelCpu& b)
+{
+    if (a.cpus != b.cpus) {
+        return b; // a CPU went on or off line: the interval uses the ticks
+    }
+    KernelCpu m = a;
+    m.ticks = a.ticks + (b.ticks - a.ticks) / 2;
+    m.idle = a.idle + (b.idle - a.idle) / 2;
+    m.monotonic = a.monotonic + (b.monotonic - a.monotonic) / 2;
+    return m;
+}
+
 // One sample: the kernel's total, the list, the batch of stats, the exit
 // records that came meanwhile.
 class Sampler {
@@ -530,7 +542,7 @@ public:
 
     std::optional<TopInterval> sample()
     {
-        const KernelCpu kernel = read_kernel_cpu();
+        const KernelCpu before = read_kernel_cpu();
         const nanoseconds listed_at = clock_ns(CLOCK_BOOTTIME);
         const std::vector<ProcessEntry> list = list_processes(monitor_);
         std::vector<pid_t> pids;
@@ -548,6 +560,9 @@ public:
             }
         }
         std::uint64_t lost = 0;
+        // The processes were read between the two reads of /proc/stat:
+        // their midpoint is the kernel's figure of this sample.
+        const KernelCpu kernel = midpoint(before, read_kernel_cpu());
         std::vector<TopExit> exits = exits_.drain(lost);
         auto iv = accounting_.add(std::move(stats), listed_at, std::move(exits), lost, kernel);
         if (iv) {
@@ -562,6 +577,19 @@ public:
 
     void poll_exits() { exits_.poll(); }
 
+    /**
+     * The first sample.  Taken twice: a cold first one (the first ioctls,
+     * page faults and allocations of this process) reads the processes
+     * long after /proc/stat, which the warm sample at the end of the
+     * interval does not, and the first interval would lack that time.
+     */
+    void prime()
+    {
+        (void)sample();
+        (void)sample();
+        accounting_.restart_numbering();
+    }
+
 private:
     const Monitor& monitor_;
     ExitFeed exits_;
@@ -571,7 +599,7 @@ private:
 
 int run_batch(Sampler& sampler, const Options& opts, std::ostream& out)
 {
-    (void)sampler.sample();
+    sampler.prime();
     Clock::time_point deadline = Clock::now() + opts.interval;
     for (std::uint64_t n = 0; !opts.count || n < *opts.count; ++n) {
         // Drain the exit records while waiting, so that the ring never

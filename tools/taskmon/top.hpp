@@ -157,6 +157,9 @@ public:
                                    std::vector<TopExit> exits, std::uint64_t lost,
                                    const KernelCpu& kernel);
 
+    /** Numbers the next interval 1 again (after a sample taken only to warm up). */
+    void restart_numbering() noexcept { intervals_ = 0; }
+
     /** With -p: only these pids' rows (every one, used CPU or not). */
     void select(std::vector<pid_t> pids) { selected_ = std::move(pids); }
 

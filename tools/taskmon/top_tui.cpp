@@ -97,7 +97,7 @@ int run_tui(const Options& opts, const std::function<std::optional<TopInterval>(
 {
     const Screen screen;
     TopSort sort = TopSort::cpu;
-    std::optional<TopInterval> last = sample();
+    std::optional<TopInterval> last; // the first sample is taken: no interval yet
     draw(last, sort, opts);
     Clock::time_point deadline = Clock::now() + opts.interval;
     std::uint64_t shown = 0;

@@ -15,8 +15,8 @@
 namespace taskmon::cli {
 
 /**
- * Runs the terminal mode until 'q' or a stop signal: @p sample takes a
- * sample every opts.interval (the first returns nothing), @p poll is called
+ * Runs the terminal mode until 'q' or a stop signal, the first sample
+ * taken: @p sample takes one every opts.interval, @p poll is called
  * between them (to drain exit records).  Returns the exit status.
  */
 [[nodiscard]] int run_tui(const Options& opts,
