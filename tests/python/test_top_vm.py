@@ -136,9 +136,10 @@ def overall(intervals: List[dict]) -> float:
 
 # What taskmon top must account for on the short-lived workload: the goal
 # of issue #22 is 97 %; under QEMU's TCG (the test VM) it measures 89 to
-# 99 % an interval, with the host's load: the exit record is taken at the sched_process_exit tracepoint, and
-# what an exiting process runs after it (exit_files, exit_notify, the last
-# switch), slow under emulation, is counted by no record (docs/top.md).
+# 99 % an interval, with the host's load. The exit record is taken at the
+# sched_process_exit tracepoint, and what an exiting process runs after it
+# (exit_files, exit_notify, the last switch), slow under emulation, is
+# counted by no record (docs/top.md).
 SHORT_LIVED_MIN = 85
 
 
