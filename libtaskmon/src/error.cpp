@@ -229,6 +229,11 @@ std::string error_reason(int errnum, const ErrorContext& ctx)
             return std::string(ctx.operation == "set_target" ? "a target pid" : "a pid") +
                    " must be a positive process id, not " + std::to_string(ctx.pid);
         }
+        if (op == "TM_SUBSCRIBE_EXITS") {
+            return "the " + module +
+                   " module rejected the subscription: the ring must be within the bounds of "
+                   "<linux/taskmon.h>, and the request from the same taskmon release";
+        }
         if (op == "TM_SUBSCRIBE") {
             return "the " + module +
                    " module rejected the subscription: each process may be named once (0, the "
@@ -239,7 +244,7 @@ std::string error_reason(int errnum, const ErrorContext& ctx)
                " module rejected the request; it may be from another taskmon "
                "release than libtaskmon " TASKMON_VERSION_STRING;
     case EDQUOT:
-        if (op == "TM_SUBSCRIBE") {
+        if (op == "TM_SUBSCRIBE" || op == "TM_SUBSCRIBE_EXITS") {
             return "this user (uid " + std::to_string(::getuid()) +
                    ") already holds as many streams as the " + module +
                    " module allows one user; close one, or have root raise "
@@ -248,11 +253,18 @@ std::string error_reason(int errnum, const ErrorContext& ctx)
         }
         return {};
     case ENOMEM:
+        if (op == "TM_SUBSCRIBE_EXITS") {
+            return "the ring of exit records does not fit in this process's memory cgroup "
+                   "(memory.max) or in the machine's memory; ask for a smaller ring";
+        }
         if (op == "TM_SUBSCRIBE") {
             return "the stream's ring does not fit in this process's memory cgroup (memory.max) "
                    "or in the machine's memory; ask for a smaller ring or fewer pids";
         }
         return {};
+    case EOPNOTSUPP:
+        return "the running kernel has no sched_process_exit tracepoint, which exit records "
+               "need";
     case EFAULT:
         return "the kernel could not access the request's buffer: a bug in "
                "libtaskmon " TASKMON_VERSION_STRING;
@@ -313,6 +325,7 @@ void throw_from_errno(int errnum, const ErrorContext& ctx)
         }
         throw Error(errnum, message, dev, op, ctx.pid);
     case ENOTTY:
+    case EOPNOTSUPP:
         throw NotSupported(errnum, message, dev, op, ctx.pid);
     case ENODATA:
         throw NoTarget(errnum, message, dev, op, ctx.pid);

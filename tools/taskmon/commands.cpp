@@ -7,6 +7,7 @@
 #include "output.hpp"
 #include "ps.hpp"
 #include "stop_signals.hpp"
+#include "top.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -240,6 +241,8 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
         return run_hidden(opts, out, err);
     case Command::ps:
         return run_ps(opts, out, err);
+    case Command::top:
+        return run_top(opts, out, err);
     default:
         break;
     }
@@ -278,6 +281,7 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
     case Command::version:
     case Command::hidden:
     case Command::ps:
+    case Command::top:
         break;
     }
     return exit_ok;

@@ -3,6 +3,7 @@
 
 #include "hidden.hpp"
 #include "ps.hpp"
+#include "top.hpp"
 
 #include <taskmon/taskmon.hpp>
 
@@ -48,6 +49,8 @@ std::optional<std::uint64_t> to_uint(std::string_view digits, std::uint64_t max)
 // The key of a long option without a short one (not a letter: getopt_long
 // returns it, and the help shows no short form).
 constexpr char no_headers_key = '\x02';
+// After `top`, -d is top's delay: the device is then --device only.
+constexpr char device_long_key = '\x03';
 
 bool has_short(char key)
 {
@@ -142,6 +145,18 @@ const std::vector<CommandSpec>& commands()
            "ps's aliases)"},
           {'k', "sort", "[-]COL,...", "sort by these columns, '-' descending: --sort=-rss"},
           {no_headers_key, "no-headers", nullptr, "print no header line"}}},
+        {Command::top,
+         "top",
+         {{"", "every interval, every process that used CPU in it, those\n"
+               "that started and exited within it too (marked), sorted\n"
+               "by CPU; a full-screen display on a terminal (keys: q\n"
+               "quit, P M T N sort, < > move the sort column)"}},
+         {{'b', "batch", nullptr, "batch mode: print each interval (also on a terminal)"},
+          {'d', "delay", "S",
+           "seconds between updates (default 3, as top; 0.01 to\n"
+           "86400). After top, the device is --device only"},
+          {'n', "iterations", "N", "stop after N intervals (default: until q or Ctrl-C)"},
+          {'p', "pid", "PID,...", "only these pids, shown whether they used CPU or not"}}},
         {Command::help, "help", {{"[COMMAND]", "show this help, or COMMAND's"}}, {}},
     };
     return table;
@@ -164,7 +179,7 @@ const CommandSpec& command_named(const std::string& name)
     }
     throw UsageError(
         "unknown command '" + name +
-        "'; the commands are get, watch, start, stop, pid, stats, hidden, ps and help");
+        "'; the commands are get, watch, start, stop, pid, stats, hidden, ps, top and help");
 }
 
 // The command, other than @p except, that has option @p key (or long @p name).
@@ -246,7 +261,7 @@ Read and control taskmonitor.ko, which measures the CPU time of one process
 )HELP";
 
 constexpr std::string_view help_tail = R"HELP(
-Reading (get, watch, pid, stats, hidden, ps) opens the device read-only: root,
+Reading (get, watch, pid, stats, hidden, ps, top) opens the device read-only: root,
 or a member of the group taskmon. Steering (start, stop, pid PID) opens it
 read-write and needs root.
 
@@ -276,6 +291,7 @@ Examples:
   taskmon hidden --watch 60 --json
   taskmon ps -o pid,user,rss,comm --sort=-rss
   taskmon ps --raw --no-headers -o rss,comm | sort -n
+  taskmon top -b -n 2 -d 5 --json
 )HELP";
 
 // ---- getopt_long ------------------------------------------------------------
@@ -400,6 +416,7 @@ bool apply_global(Options& opts, int key, const char* value)
 {
     switch (key) {
     case 'd':
+    case device_long_key:
         opts.device = value;
         if (opts.device.empty()) {
             throw UsageError("option --device needs a non-empty PATH, e.g. /dev/taskmonitor");
@@ -541,8 +558,8 @@ Options parse_args(const std::vector<std::string>& args)
     }
     if (optind >= argv.argc()) {
         throw UsageError(
-            "no command given; the commands are get, watch, start, stop, pid, stats, hidden, ps "
-            "and help");
+            "no command given; the commands are get, watch, start, stop, pid, stats, hidden, ps, "
+            "top and help");
     }
     const CommandSpec& spec = command_named(argv[optind]);
     opts.command = spec.command;
@@ -550,6 +567,11 @@ Options parse_args(const std::vector<std::string>& args)
     // The command's options, global options and operands, in any order; after
     // "--" only operands.
     Argv rest(args.end() - (argv.argc() - optind - 1), args.end());
+    static const OptionSpec device_long{device_long_key, "device", "PATH", ""};
+    if (spec.command == Command::top) {
+        std::replace(options.begin(), options.end(), &global_options().front(), &device_long);
+        opts.interval = std::chrono::seconds(3);
+    }
     for (const auto& o : spec.options) {
         options.push_back(&o);
     }
@@ -564,6 +586,13 @@ Options parse_args(const std::vector<std::string>& args)
             continue;
         }
         if (spec.command == Command::ps && apply_ps_option(opts, key, optarg)) {
+            continue;
+        }
+        if (spec.command == Command::top && key == 'd') {
+            opts.interval = parse_interval(optarg);
+            continue;
+        }
+        if (spec.command == Command::top && apply_top_option(opts, key, optarg)) {
             continue;
         }
         switch (key) {

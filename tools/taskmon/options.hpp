@@ -28,6 +28,7 @@ enum class Command {
     stats,
     hidden,
     ps,
+    top,
 };
 
 struct Options {
@@ -38,15 +39,15 @@ struct Options {
     bool json = false;
     /** --raw: tables in plain numbers of base units (seconds, bytes), no units in cells. */
     bool raw = false;
-    /** watch: time between samples. */
+    /** watch: time between samples; top -d: the delay between intervals (default 3 s, top's). */
     std::chrono::nanoseconds interval = std::chrono::seconds(1);
-    /** watch: number of rows to print; unset means until interrupted. */
+    /** watch: number of rows to print; top -n: of intervals; unset means until interrupted. */
     std::optional<std::uint64_t> count;
     /** pid: the new target; unset means print the current one. */
     std::optional<pid_t> pid;
     /**
      * stats: the processes (or, with threads, the threads) asked for; watch:
-     * the processes; ps -p: the processes selected.
+     * the processes; ps -p, top -p: the processes selected.
      */
     std::vector<pid_t> pids;
     /** stats --threads: thread scope, each PID is a thread id. */
@@ -67,6 +68,8 @@ struct Options {
     std::vector<std::string> sort;
     /** ps --no-headers. */
     bool no_headers = false;
+    /** top -b: batch mode, also on a terminal. */
+    bool batch = false;
 };
 
 /** A command line that cannot be run: the message says what is wrong. */

@@ -14,6 +14,7 @@
  * - taskmon::Stats, taskmon::StatsResult, taskmon::Scope: per-process statistics
  * - taskmon::list_processes(), taskmon::find_hidden(): the kernel's process list, hidden processes
  * - taskmon::Stream, taskmon::StreamRecord: streams of samples (docs/streaming.md)
+ * - taskmon::Exits, taskmon::ExitRecord: a record of every exit (docs/exits.md)
  * - taskmon::Error and subclasses: every failure (error.hpp)
  * - taskmon::version(), TASKMON_VERSION_STRING
  *
@@ -35,6 +36,7 @@
 #include <taskmon/hello.hpp>
 #include <taskmon/processes.hpp>
 #include <taskmon/stream.hpp>
+#include <taskmon/exits.hpp>
 // clang-format on
 #undef TASKMON_TASKMON_HPP_INSIDE
 
