@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -532,9 +533,27 @@ std::string format_bytes(std::uint64_t bytes)
         value /= 1024.0;
         ++unit;
     }
-    std::array<char, 48> buf{};
-    const int n = std::snprintf(buf.data(), buf.size(), "%.1f %s", value, units.at(unit));
-    return std::string(buf.data(), static_cast<std::size_t>(std::max(n, 0)));
+    // "%.1f" of value, without printf (`taskmon ps` prints two a row).
+    // value is static_cast<double>(bytes) divided by 2^shift, exactly: its
+    // whole part and its fraction as an integer of 2^-shift, both exact;
+    // then tenths, rounded as printf rounds, half to even.
+    const int shift = 10 * static_cast<int>(unit);
+    const double whole = std::floor(value);
+    const auto low = static_cast<std::uint64_t>(std::ldexp(value - whole, shift)); // < 2^50
+    const std::uint64_t mask = (std::uint64_t{1} << static_cast<unsigned>(shift)) - 1U;
+    const std::uint64_t half = std::uint64_t{1} << static_cast<unsigned>(shift - 1);
+    std::uint64_t tenths =
+        static_cast<std::uint64_t>(whole) * 10U + ((low * 10U) >> static_cast<unsigned>(shift));
+    const std::uint64_t rest = (low * 10U) & mask;
+    if (rest > half || (rest == half && (tenths & 1U) != 0U)) {
+        ++tenths;
+    }
+    std::string out = std::to_string(static_cast<std::uint64_t>(tenths / 10U));
+    out += '.';
+    out += static_cast<char>('0' + static_cast<int>(tenths % 10U));
+    out += ' ';
+    out += units.at(unit);
+    return out;
 }
 
 std::string format_stats_header(bool json)

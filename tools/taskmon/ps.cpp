@@ -167,19 +167,23 @@ std::string clock_text(nanoseconds ns, bool hours_always)
     const auto days = static_cast<long long>(s / 86400);
     s %= 86400;
     const auto hours = static_cast<int>(s / 3600);
-    const auto minutes = static_cast<int>((s % 3600) / 60);
-    const auto seconds = static_cast<int>(s % 60);
-    std::array<char, 48> buf{};
-    int n = 0;
+    const auto two = [](std::string& out, int value) { // 0 to 99, as "%02d"
+        out += static_cast<char>('0' + value / 10);
+        out += static_cast<char>('0' + value % 10);
+    };
+    std::string out;
     if (days > 0) {
-        n = std::snprintf(buf.data(), buf.size(), "%lld-%02d:%02d:%02d", days, hours, minutes,
-                          seconds);
-    } else if (hours_always || hours > 0) {
-        n = std::snprintf(buf.data(), buf.size(), "%02d:%02d:%02d", hours, minutes, seconds);
-    } else {
-        n = std::snprintf(buf.data(), buf.size(), "%02d:%02d", minutes, seconds);
+        out = std::to_string(days);
+        out += '-';
     }
-    return std::string(buf.data(), static_cast<std::size_t>(std::max(n, 0)));
+    if (days > 0 || hours_always || hours > 0) {
+        two(out, hours);
+        out += ':';
+    }
+    two(out, static_cast<int>((s % 3600) / 60));
+    out += ':';
+    two(out, static_cast<int>(s % 60));
+    return out;
 }
 
 enum class TimeForm { clock, day, full };
