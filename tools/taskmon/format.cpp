@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "format.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iomanip>
@@ -15,11 +18,20 @@ namespace {
 
 constexpr std::int64_t ns_per_s = 1'000'000'000;
 
+// As an ostream's std::fixed with std::setprecision(@p precision) prints it
+// (the C locale, which taskmon never changes), without building a stream:
+// `taskmon ps` prints thousands of these.
 std::string fixed(double value, int precision)
 {
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(precision) << value;
-    return out.str();
+    std::array<char, 64> buf{};
+    const int n = std::snprintf(buf.data(), buf.size(), "%.*f", precision, value);
+    if (n < 0 || static_cast<std::size_t>(n) >= buf.size()) {
+        std::string big(static_cast<std::size_t>(std::max(n, 0)) + 1, '\0');
+        const int m = std::snprintf(big.data(), big.size(), "%.*f", precision, value);
+        big.resize(static_cast<std::size_t>(std::max(m, 0)));
+        return big;
+    }
+    return std::string(buf.data(), static_cast<std::size_t>(n));
 }
 
 std::string percent_text(const std::optional<double>& value, bool raw = false)
@@ -79,16 +91,14 @@ std::string format_seconds(std::chrono::nanoseconds ns, int decimals)
     for (int i = decimals; i < 9; ++i) {
         frac /= 10;
     }
-    std::ostringstream out;
-    if (count < 0 && whole == 0) {
-        out << '-';
-    }
-    out << whole;
-    if (decimals > 0) {
-        out << '.' << std::setw(decimals) << std::setfill('0') << frac;
-    }
-    out << " s";
-    return out.str();
+    const char* sign = count < 0 && whole == 0 ? "-" : "";
+    std::array<char, 48> buf{};
+    const int n = decimals > 0 ? std::snprintf(buf.data(), buf.size(), "%s%lld.%0*lld s", sign,
+                                               static_cast<long long>(whole), decimals,
+                                               static_cast<long long>(frac))
+                               : std::snprintf(buf.data(), buf.size(), "%s%lld s", sign,
+                                               static_cast<long long>(whole));
+    return std::string(buf.data(), static_cast<std::size_t>(std::max(n, 0)));
 }
 
 std::string json_seconds(std::chrono::nanoseconds ns)
@@ -191,6 +201,10 @@ std::string hex_bytes(std::string_view text)
 
 std::string safe_text(std::string_view bytes)
 {
+    // Most text is printable ASCII: as it is.
+    if (std::all_of(bytes.begin(), bytes.end(), [](char c) { return c >= 0x20 && c < 0x7F; })) {
+        return std::string(bytes);
+    }
     std::string out;
     out.reserve(bytes.size());
     char32_t code = 0;
@@ -246,10 +260,10 @@ std::string json_string(std::string_view bytes)
             break;
         default:
             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-                std::ostringstream hex;
-                hex << "\\u" << std::hex << std::setw(4) << std::setfill('0')
-                    << static_cast<unsigned>(static_cast<unsigned char>(c));
-                out += hex.str();
+                std::array<char, 8> hex{};
+                std::snprintf(hex.data(), hex.size(), "\\u%04x",
+                              static_cast<unsigned>(static_cast<unsigned char>(c)));
+                out += hex.data();
             } else {
                 out += c;
             }
@@ -519,7 +533,27 @@ std::string format_bytes(std::uint64_t bytes)
         value /= 1024.0;
         ++unit;
     }
-    return fixed(value, 1) + " " + units.at(unit);
+    // "%.1f" of value, without printf (`taskmon ps` prints two a row).
+    // value is static_cast<double>(bytes) divided by 2^shift, exactly: its
+    // whole part and its fraction as an integer of 2^-shift, both exact;
+    // then tenths, rounded as printf rounds, half to even.
+    const int shift = 10 * static_cast<int>(unit);
+    const double whole = std::floor(value);
+    const auto low = static_cast<std::uint64_t>(std::ldexp(value - whole, shift)); // < 2^50
+    const std::uint64_t mask = (std::uint64_t{1} << static_cast<unsigned>(shift)) - 1U;
+    const std::uint64_t half = std::uint64_t{1} << static_cast<unsigned>(shift - 1);
+    std::uint64_t tenths =
+        static_cast<std::uint64_t>(whole) * 10U + ((low * 10U) >> static_cast<unsigned>(shift));
+    const std::uint64_t rest = (low * 10U) & mask;
+    if (rest > half || (rest == half && (tenths & 1U) != 0U)) {
+        ++tenths;
+    }
+    std::string out = std::to_string(static_cast<std::uint64_t>(tenths / 10U));
+    out += '.';
+    out += static_cast<char>('0' + static_cast<int>(tenths % 10U));
+    out += ' ';
+    out += units.at(unit);
+    return out;
 }
 
 std::string format_stats_header(bool json)

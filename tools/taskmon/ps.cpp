@@ -17,10 +17,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <functional>
-#include <iomanip>
 #include <limits>
 #include <ostream>
 #include <sstream>
@@ -88,11 +88,23 @@ Cell text(std::optional<std::string> value)
     return c;
 }
 
+// As an ostream's std::fixed with std::setprecision(@p precision) prints it
+// (the C locale, which taskmon never changes), without building a stream
+// for each cell.
 std::string fixed(double value, int precision)
 {
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(precision) << value;
-    return out.str();
+    std::array<char, 64> buf{};
+    const int n = std::snprintf(buf.data(), buf.size(), "%.*f", precision, value);
+    if (n < 0) {
+        return "-";
+    }
+    if (static_cast<std::size_t>(n) < buf.size()) {
+        return std::string(buf.data(), static_cast<std::size_t>(n));
+    }
+    std::string big(static_cast<std::size_t>(n) + 1, '\0');
+    std::snprintf(big.data(), big.size(), "%.*f", precision, value);
+    big.resize(static_cast<std::size_t>(n));
+    return big;
 }
 
 std::string reasons_text(std::uint32_t bits)
@@ -152,18 +164,26 @@ std::string json_member(const std::string& key, const Cell& c)
 std::string clock_text(nanoseconds ns, bool hours_always)
 {
     std::int64_t s = std::max<std::int64_t>(ns.count(), 0) / ns_per_s;
-    const std::int64_t days = s / 86400;
+    const auto days = static_cast<long long>(s / 86400);
     s %= 86400;
-    std::ostringstream out;
-    out << std::setfill('0');
+    const auto hours = static_cast<int>(s / 3600);
+    const auto two = [](std::string& out, int value) { // 0 to 99, as "%02d"
+        out += static_cast<char>('0' + value / 10);
+        out += static_cast<char>('0' + value % 10);
+    };
+    std::string out;
     if (days > 0) {
-        out << days << '-';
+        out = std::to_string(days);
+        out += '-';
     }
-    if (days > 0 || hours_always || s >= 3600) {
-        out << std::setw(2) << s / 3600 << ':';
+    if (days > 0 || hours_always || hours > 0) {
+        two(out, hours);
+        out += ':';
     }
-    out << std::setw(2) << (s % 3600) / 60 << ':' << std::setw(2) << s % 60;
-    return out.str();
+    two(out, static_cast<int>((s % 3600) / 60));
+    out += ':';
+    two(out, static_cast<int>(s % 60));
+    return out;
 }
 
 enum class TimeForm { clock, day, full };
@@ -820,38 +840,51 @@ std::string format_ps(const std::vector<PsRow>& rows, const std::vector<std::str
         }
         return out;
     }
-    std::vector<std::vector<std::string>> table;
-    table.reserve(rows.size() + 1);
+    // Every cell's text once, row after row (the header first), then each
+    // column's width, then the lines, into one string.
+    const std::size_t ncols = cols.size();
+    std::vector<std::string> cells;
+    cells.reserve((rows.size() + 1) * ncols);
     if (headers) {
-        std::vector<std::string> line;
         for (const Column* c : cols) {
-            line.emplace_back(c->header);
+            cells.emplace_back(c->header);
         }
-        table.push_back(std::move(line));
     }
     for (const auto& row : rows) {
-        std::vector<std::string> line;
-        line.reserve(cols.size());
         for (const Column* c : cols) {
-            line.push_back(cell_text(*c, c->cell(row, context), context));
-        }
-        table.push_back(std::move(line));
-    }
-    std::vector<std::size_t> widths(cols.size(), 0);
-    for (const auto& line : table) {
-        for (std::size_t i = 0; i < line.size(); ++i) {
-            widths[i] = std::max(widths[i], text_width(line[i]));
+            cells.push_back(cell_text(*c, c->cell(row, context), context));
         }
     }
-    for (const auto& line : table) {
-        std::string text;
-        for (std::size_t i = 0; i < line.size(); ++i) {
-            const std::string pad(widths[i] - text_width(line[i]), ' ');
-            const bool last = i + 1 == line.size();
-            text += i == 0 ? "" : " ";
-            text += cols[i]->left ? line[i] + (last ? "" : pad) : pad + line[i];
+    std::vector<std::size_t> widths(ncols, 0);
+    std::vector<std::size_t> cell_widths(cells.size());
+    std::size_t line_bytes = 0;
+    for (std::size_t k = 0; k < cells.size(); ++k) {
+        cell_widths[k] = text_width(cells[k]);
+        widths[k % ncols] = std::max(widths[k % ncols], cell_widths[k]);
+    }
+    for (std::size_t i = 0; i < ncols; ++i) {
+        line_bytes += widths[i] + 1;
+    }
+    out.reserve(out.size() + (cells.size() / std::max<std::size_t>(ncols, 1)) * (line_bytes + 8));
+    for (std::size_t k = 0; k < cells.size(); ++k) {
+        const std::size_t i = k % ncols;
+        const std::size_t pad = widths[i] - cell_widths[k];
+        const bool last = i + 1 == ncols;
+        if (i != 0) {
+            out += ' ';
         }
-        out += text + "\n";
+        if (cols[i]->left) {
+            out += cells[k];
+            if (!last) {
+                out.append(pad, ' ');
+            }
+        } else {
+            out.append(pad, ' ');
+            out += cells[k];
+        }
+        if (last) {
+            out += '\n';
+        }
     }
     return out;
 }
