@@ -72,8 +72,12 @@ def test_a_childs_record_has_its_status_ids_name_and_times(monitor):
     assert before <= r.start_time_ns < r.exit_time_ns <= after
     assert r.lifetime_ns == r.exit_time_ns - r.start_time_ns
     tick = 10_000_000
-    assert abs(r.user_ns + r.children_user_ns - round(done_usage.ru_utime * 1e9)) <= tick
-    assert abs(r.system_ns + r.children_system_ns - round(done_usage.ru_stime * 1e9)) <= tick
+    # The total: wait4() also counts the exit work after the record (some
+    # ms, more under TCG on a busy host: tests/libtaskmon/vm/test_exits.cpp);
+    # the tick-sampled user/system split may differ more.
+    later = round((done_usage.ru_utime + done_usage.ru_stime) * 1e9) - (
+        r.total_ns + r.children_user_ns + r.children_system_ns)
+    assert -tick <= later <= 5 * tick
     assert r.max_rss_bytes == done_usage.ru_maxrss * 1024
     assert r.minor_faults == done_usage.ru_minflt
     k = got[killed]
