@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include "exit_codes.hpp"
+#include "exits.hpp"
 #include "format.hpp"
 #include "hidden.hpp"
 #include "output.hpp"
@@ -240,6 +241,8 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
         return run_hidden(opts, out, err);
     case Command::ps:
         return run_ps(opts, out, err);
+    case Command::exits:
+        return run_exits(opts, out);
     default:
         break;
     }
@@ -278,6 +281,7 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
     case Command::version:
     case Command::hidden:
     case Command::ps:
+    case Command::exits:
         break;
     }
     return exit_ok;

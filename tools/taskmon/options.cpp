@@ -142,6 +142,12 @@ const std::vector<CommandSpec>& commands()
            "ps's aliases)"},
           {'k', "sort", "[-]COL,...", "sort by these columns, '-' descending: --sort=-rss"},
           {no_headers_key, "no-headers", nullptr, "print no header line"}}},
+        {Command::exits,
+         "exits",
+         {{"", "print a line for every process that exits, as it\n"
+               "exits: pid, parent, user, exit status, CPU time,\n"
+               "peak memory, lifetime, name; until Ctrl-C"}},
+         {}},
         {Command::help, "help", {{"[COMMAND]", "show this help, or COMMAND's"}}, {}},
     };
     return table;
@@ -164,7 +170,7 @@ const CommandSpec& command_named(const std::string& name)
     }
     throw UsageError(
         "unknown command '" + name +
-        "'; the commands are get, watch, start, stop, pid, stats, hidden, ps and help");
+        "'; the commands are get, watch, start, stop, pid, stats, hidden, ps, exits and help");
 }
 
 // The command, other than @p except, that has option @p key (or long @p name).
@@ -246,9 +252,9 @@ Read and control taskmonitor.ko, which measures the CPU time of one process
 )HELP";
 
 constexpr std::string_view help_tail = R"HELP(
-Reading (get, watch, pid, stats, hidden, ps) opens the device read-only: root,
-or a member of the group taskmon. Steering (start, stop, pid PID) opens it
-read-write and needs root.
+Reading (get, watch, pid, stats, hidden, ps, exits) opens the device
+read-only: root, or a member of the group taskmon. Steering (start, stop,
+pid PID) opens it read-write and needs root.
 
 Times are CPU seconds summed over all threads of the target. In 'watch', cpu
 is the share of one CPU the target used during the last interval (above 100 %
@@ -276,6 +282,7 @@ Examples:
   taskmon hidden --watch 60 --json
   taskmon ps -o pid,user,rss,comm --sort=-rss
   taskmon ps --raw --no-headers -o rss,comm | sort -n
+  taskmon exits --json
 )HELP";
 
 // ---- getopt_long ------------------------------------------------------------
@@ -541,8 +548,8 @@ Options parse_args(const std::vector<std::string>& args)
     }
     if (optind >= argv.argc()) {
         throw UsageError(
-            "no command given; the commands are get, watch, start, stop, pid, stats, hidden, ps "
-            "and help");
+            "no command given; the commands are get, watch, start, stop, pid, stats, hidden, ps, "
+            "exits and help");
     }
     const CommandSpec& spec = command_named(argv[optind]);
     opts.command = spec.command;

@@ -28,6 +28,7 @@ enum class Command {
     stats,
     hidden,
     ps,
+    exits,
 };
 
 struct Options {
