@@ -143,10 +143,10 @@ TEST(ParseArgs, OnlySteeringOpensForWriting)
 TEST(ParseArgs, UsageErrorsSayWhatIsWrong)
 {
     EXPECT_THAT(usage_error({}), HasSubstr("no command given"));
-    EXPECT_THAT(usage_error({}), HasSubstr("pid, stats, hidden, ps, top and help"));
+    EXPECT_THAT(usage_error({}), HasSubstr("pid, stats, hidden, ps, top, exits and help"));
     EXPECT_THAT(usage_error({"frob"}), HasSubstr("unknown command 'frob'"));
     EXPECT_THAT(usage_error({"frob"}),
-                HasSubstr("get, watch, start, stop, pid, stats, hidden, ps, top and help"));
+                HasSubstr("get, watch, start, stop, pid, stats, hidden, ps, top, exits and help"));
     EXPECT_THAT(usage_error({"get", "--frob"}), HasSubstr("unknown option '--frob'"));
     EXPECT_THAT(usage_error({"get", "--frob=1"}), HasSubstr("unknown option '--frob'"));
     EXPECT_THAT(usage_error({"-x", "get"}), HasSubstr("unknown option '-x'"));

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include "exit_codes.hpp"
+#include "exits.hpp"
 #include "format.hpp"
 #include "hidden.hpp"
 #include "output.hpp"
@@ -243,6 +244,8 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
         return run_ps(opts, out, err);
     case Command::top:
         return run_top(opts, out, err);
+    case Command::exits:
+        return run_exits(opts, out);
     default:
         break;
     }
@@ -282,6 +285,7 @@ int run_command(const Options& opts, std::ostream& out, std::ostream& err)
     case Command::hidden:
     case Command::ps:
     case Command::top:
+    case Command::exits:
         break;
     }
     return exit_ok;

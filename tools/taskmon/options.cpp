@@ -157,6 +157,12 @@ const std::vector<CommandSpec>& commands()
            "86400). After top, the device is --device only"},
           {'n', "iterations", "N", "stop after N intervals (default: until q or Ctrl-C)"},
           {'p', "pid", "PID,...", "only these pids, shown whether they used CPU or not"}}},
+        {Command::exits,
+         "exits",
+         {{"", "print a line for every process that exits, as it\n"
+               "exits: pid, parent, user, exit status, CPU time,\n"
+               "peak memory, lifetime, name; until Ctrl-C"}},
+         {}},
         {Command::help, "help", {{"[COMMAND]", "show this help, or COMMAND's"}}, {}},
     };
     return table;
@@ -179,7 +185,7 @@ const CommandSpec& command_named(const std::string& name)
     }
     throw UsageError(
         "unknown command '" + name +
-        "'; the commands are get, watch, start, stop, pid, stats, hidden, ps, top and help");
+        "'; the commands are get, watch, start, stop, pid, stats, hidden, ps, top, exits and help");
 }
 
 // The command, other than @p except, that has option @p key (or long @p name).
@@ -261,9 +267,9 @@ Read and control taskmonitor.ko, which measures the CPU time of one process
 )HELP";
 
 constexpr std::string_view help_tail = R"HELP(
-Reading (get, watch, pid, stats, hidden, ps, top) opens the device read-only: root,
-or a member of the group taskmon. Steering (start, stop, pid PID) opens it
-read-write and needs root.
+Reading (get, watch, pid, stats, hidden, ps, top, exits) opens the device
+read-only: root, or a member of the group taskmon. Steering (start, stop,
+pid PID) opens it read-write and needs root.
 
 Times are CPU seconds summed over all threads of the target. In 'watch', cpu
 is the share of one CPU the target used during the last interval (above 100 %
@@ -292,6 +298,7 @@ Examples:
   taskmon ps -o pid,user,rss,comm --sort=-rss
   taskmon ps --raw --no-headers -o rss,comm | sort -n
   taskmon top -b -n 2 -d 5 --json
+  taskmon exits --json
 )HELP";
 
 // ---- getopt_long ------------------------------------------------------------
@@ -559,7 +566,7 @@ Options parse_args(const std::vector<std::string>& args)
     if (optind >= argv.argc()) {
         throw UsageError(
             "no command given; the commands are get, watch, start, stop, pid, stats, hidden, ps, "
-            "top and help");
+            "top, exits and help");
     }
     const CommandSpec& spec = command_named(argv[optind]);
     opts.command = spec.command;

@@ -29,6 +29,7 @@ enum class Command {
     hidden,
     ps,
     top,
+    exits,
 };
 
 struct Options {

@@ -157,26 +157,58 @@ RecordTuple record_tuple(const taskmon::StreamRecord& r)
     return {r.seq, r.timestamp.count(), r.pid, r.flags, r.user.count(), r.system.count(), r.lost};
 }
 
-// A libtaskmon Stream that Python threads share.  Unlike Guarded, a call
-// may wait for a long time (up to a period, an hour at most), so close()
-// from another thread first wakes the waiters (an eventfd they poll too),
-// then waits for them to leave and closes.
-class PyStream {
+// An exit record as the positional arguments of taskmon.ExitRecord's
+// _from_ext(): (seq, lost, pid, ppid, uid, status, start_time_ns,
+// exit_time_ns, user_ns, system_ns, children_user_ns, children_system_ns,
+// max_rss_bytes, minor_faults, major_faults, voluntary_ctxsw,
+// involuntary_ctxsw, comm).
+py::object record_object(const taskmon::ExitRecord& r)
+{
+    return py::make_tuple(r.seq, r.lost, r.pid, r.ppid, r.uid, r.status, r.start_time.count(),
+                          r.exit_time.count(), r.user.count(), r.system.count(),
+                          r.children_user.count(), r.children_system.count(), r.max_rss_bytes,
+                          r.minor_faults, r.major_faults, r.voluntary_ctxsw, r.involuntary_ctxsw,
+                          taskmon_python::text(r.comm));
+}
+
+py::object record_object(const taskmon::StreamRecord& r)
+{
+    return py::cast(record_tuple(r));
+}
+
+// Whether a subscription ended: a Stream's does, Exits never.
+bool ended_of(const taskmon::Stream& s) noexcept
+{
+    return s.ended();
+}
+bool ended_of(const taskmon::Exits& /*unused*/) noexcept
+{
+    return false;
+}
+
+// A libtaskmon Stream or Exits that Python threads share.  Unlike Guarded,
+// a call may wait for a long time (up to a period, an hour at most, or
+// until some process exits), so close() from another thread first wakes
+// the waiters (an eventfd they poll too), then waits for them to leave and
+// closes.
+template <class Subscription>
+class PySubscription {
 public:
-    PyStream(const std::filesystem::path& path, const std::vector<pid_t>& pids,
-             std::int64_t period_ns, std::uint32_t ring)
-        : stream_(path, pids, std::chrono::nanoseconds(period_ns), ring)
-        , wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
+    using Record = typename decltype(std::declval<Subscription&>().try_next())::value_type;
+
+    template <class... Args>
+    explicit PySubscription(Args&&... args)
+        : stream_(std::forward<Args>(args)...), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
     {
         if (wake_ < 0) {
             throw std::system_error(errno, std::generic_category(), "eventfd");
         }
     }
-    PyStream(const PyStream&) = delete;
-    PyStream& operator=(const PyStream&) = delete;
-    PyStream(PyStream&&) = delete;
-    PyStream& operator=(PyStream&&) = delete;
-    ~PyStream() { static_cast<void>(::close(wake_)); }
+    PySubscription(const PySubscription&) = delete;
+    PySubscription& operator=(const PySubscription&) = delete;
+    PySubscription(PySubscription&&) = delete;
+    PySubscription& operator=(PySubscription&&) = delete;
+    ~PySubscription() { static_cast<void>(::close(wake_)); }
 
     // The next record, waiting at most @p timeout seconds (None: for ever)
     // without the GIL; None at the end of the stream; TimeoutError; signals
@@ -191,7 +223,7 @@ public:
         for (;;) {
             const Wait result = wait_once(timeout ? std::optional(deadline) : std::nullopt);
             if (result.record) {
-                return py::cast(record_tuple(*result.record));
+                return record_object(*result.record);
             }
             if (result.ended) {
                 return py::none();
@@ -209,7 +241,7 @@ public:
     // The next record if one waits, else None at once.
     py::object try_next()
     {
-        std::optional<taskmon::StreamRecord> record;
+        std::optional<Record> record;
         {
             const py::gil_scoped_release nogil;
             const std::shared_lock<std::shared_mutex> lock(mutex_);
@@ -217,7 +249,7 @@ public:
             test_delay();
             record = stream_.try_next();
         }
-        return record ? py::cast(record_tuple(*record)) : py::none();
+        return record ? record_object(*record) : py::none();
     }
 
     // Wakes the waiting threads, waits for every call in flight, closes.
@@ -246,12 +278,12 @@ public:
     }
 
     // Neither asks the kernel: readable closed or not.
-    [[nodiscard]] bool ended() const noexcept { return stream_.ended(); }
+    [[nodiscard]] bool ended() const noexcept { return ended_of(stream_); }
     [[nodiscard]] std::uint64_t lost() const noexcept { return stream_.lost(); }
 
 private:
     struct Wait {
-        std::optional<taskmon::StreamRecord> record;
+        std::optional<Record> record;
         bool ended = false;
         bool interrupted = false;
     };
@@ -273,7 +305,7 @@ private:
         test_delay();
         Wait result;
         result.record = stream_.try_next();
-        if (result.record || stream_.ended()) {
+        if (result.record || ended_of(stream_)) {
             result.ended = !result.record;
             return result;
         }
@@ -294,11 +326,14 @@ private:
         return result;
     }
 
-    taskmon::Stream stream_;
+    Subscription stream_;
     int wake_;
     std::atomic<bool> closing_{false};
     std::shared_mutex mutex_;
 };
+
+using PyStream = PySubscription<taskmon::Stream>;
+using PyExits = PySubscription<taskmon::Exits>;
 
 // ---- exceptions -----------------------------------------------------------
 
@@ -627,7 +662,8 @@ PYBIND11_MODULE(_ext, m)
         .def(py::init([](const std::filesystem::path& path, const std::vector<pid_t>& pids,
                          std::int64_t period_ns, std::uint32_t ring) {
                  const py::gil_scoped_release nogil;
-                 return std::make_unique<PyStream>(path, pids, period_ns, ring);
+                 return std::make_unique<PyStream>(path, pids, std::chrono::nanoseconds(period_ns),
+                                                   ring);
              }),
              py::arg("path"), py::arg("pids"), py::arg("period_ns"), py::arg("ring"))
         .def("next", &PyStream::next, py::arg("timeout"),
@@ -638,6 +674,22 @@ PYBIND11_MODULE(_ext, m)
         .def_property_readonly("ended", &PyStream::ended)
         .def_property_readonly("lost", &PyStream::lost)
         .def("fileno", &PyStream::fileno, "The file descriptor (non-blocking).");
+
+    py::class_<PyExits>(m, "Exits",
+                        "An exit subscription of its own read-only file (libtaskmon's "
+                        "taskmon::Exits).")
+        .def(py::init([](const std::filesystem::path& path, std::uint32_t ring) {
+                 const py::gil_scoped_release nogil;
+                 return std::make_unique<PyExits>(path, ring);
+             }),
+             py::arg("path"), py::arg("ring"))
+        .def("next", &PyExits::next, py::arg("timeout"),
+             "The next exit record tuple, waiting (without the GIL).")
+        .def("try_next", &PyExits::try_next, "The next exit record tuple if one waits, else None.")
+        .def("close", &PyExits::close, "Wake the waiting threads, then close; idempotent.")
+        .def_property_readonly("closed", &PyExits::closed)
+        .def_property_readonly("lost", &PyExits::lost)
+        .def("fileno", &PyExits::fileno, "The file descriptor (non-blocking).");
 
     py::class_<PyHello>(m, "Hello", "An open /dev/hello (libtaskmon's taskmon::Hello).")
         .def(py::init([](const std::filesystem::path& path) {

@@ -36,6 +36,12 @@ through libtaskmon::
   ``user_ns``, ``system_ns``, ``lost``, ``exited``) that the kernel samples
   on time and that ends after the last process's exit record; ``fileno()``
   for selectors and asyncio (docs/streaming.md);
+- exits: ``Monitor.exits()`` gives :class:`Exits`, a never-ending
+  iterator of :class:`ExitRecord` (``pid``, ``ppid``, ``uid``,
+  ``status``, ``exit_code``, ``term_signal``, ``comm``, final CPU times,
+  ``max_rss_bytes``, faults, context switches, ``lost``), one for every
+  process of the pid namespace that exits; ``fileno()`` for selectors
+  and asyncio (docs/exits.md);
 - hidden processes (docs/hidden.md): ``taskmon.processes()`` (or
   ``Monitor.processes()``) lists every process from the kernel as
   :class:`ProcessEntry` (``pid``, ``start_time_ns``); ``taskmon.hidden()``
@@ -72,6 +78,7 @@ from . import _ext
 from ._device import Hello, Monitor, Sample, StrPath, cpu_percent, stats
 from ._stats import Fields, Stats
 from ._stream import Record, Stream
+from ._exits import ExitRecord, Exits
 from ._hidden import HIDDEN_REASONS, HiddenProcess, ProcessEntry, hidden, processes
 from ._process import (
     AIX,
@@ -130,6 +137,8 @@ __all__ = [
     "stats",
     "Stream",
     "Record",
+    "Exits",
+    "ExitRecord",
     "processes",
     "ProcessEntry",
     "hidden",

@@ -16,6 +16,7 @@ from . import _ext
 from ._errors import Error, InvalidArgumentError, PermissionDeniedError
 from ._hidden import HiddenProcess, ProcessEntry, _list, _scan
 from ._stats import Fields, Stats, _fields_bits
+from ._exits import Exits
 from ._stream import Stream
 from ._times import CpuTimes
 
@@ -313,6 +314,25 @@ class Monitor(_Device):
         if self.closed:
             raise ValueError("I/O operation on closed monitor")
         return Stream(self._path, pids, period, ring=ring)
+
+    def exits(self, ring: int = 0) -> Exits:
+        """Subscribe to the exit of every process of this pid namespace
+        from now on: an :class:`Exits` of :class:`ExitRecord` that never
+        ends::
+
+            with monitor.exits() as exits:
+                for record in exits:
+                    print(record.pid, record.comm, record.exit_code)
+
+        It opens its own read-only file of this device (subscribing is
+        reading, not steering).  *ring*: how many records the kernel keeps
+        for this reader before dropping the oldest (0: 4096; at most
+        65536).  Raises as :class:`Exits` does; ValueError if this Monitor
+        is closed.
+        """
+        if self.closed:
+            raise ValueError("I/O operation on closed monitor")
+        return Exits(self._path, ring=ring)
 
     def processes(self) -> List[ProcessEntry]:
         """Every process the kernel runs that this pid namespace can see
