@@ -3,18 +3,16 @@
 
 #include "exit_codes.hpp"
 #include "format.hpp"
+#include "id_names.hpp"
 #include "output.hpp"
 #include "stop_signals.hpp"
 
 #include <poll.h>
-#include <pwd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <iomanip>
-#include <map>
 #include <optional>
 #include <sstream>
 #include <system_error>
@@ -39,29 +37,6 @@ std::optional<std::string> signal_name(int sig)
     }
     return std::string("SIG") + abbrev;
 }
-
-// Names of uids, each looked up once.
-class UserNames {
-public:
-    const std::string& operator()(uid_t uid)
-    {
-        auto it = names_.find(uid);
-        if (it == names_.end()) {
-            passwd pw{};
-            passwd* found = nullptr;
-            std::array<char, 4096> buf{};
-            std::string name = std::to_string(uid);
-            if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-                name = found->pw_name;
-            }
-            it = names_.emplace(uid, std::move(name)).first;
-        }
-        return it->second;
-    }
-
-private:
-    std::map<uid_t, std::string> names_;
-};
 
 // "14:02:03.123", the local time of day of a CLOCK_REALTIME time.
 std::string time_of_day(std::chrono::nanoseconds wall)
@@ -168,7 +143,7 @@ int run_exits(const Options& opts, std::ostream& out)
     // Subscribing is reading: a read-only file of the device (its own).
     Exits exits(opts.device);
     const std::chrono::nanoseconds to_wall = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
-    UserNames users;
+    IdNames users;
     write_output(out, format_exits_header(opts.json));
     pollfd pfd{exits.fd(), POLLIN, 0};
     for (;;) {
@@ -186,7 +161,7 @@ int run_exits(const Options& opts, std::ostream& out)
         if (r->lost != 0) {
             write_output(out, format_exits_lost(r->lost, wall, opts.json));
         }
-        write_output(out, format_exit(*r, users(r->uid), wall, opts.json, opts.raw));
+        write_output(out, format_exit(*r, users.user(r->uid), wall, opts.json, opts.raw));
     }
 }
 

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "ps.hpp"
 
+#include "id_names.hpp"
+
 #include "exit_codes.hpp"
 #include "format.hpp"
 #include "output.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pwd.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -648,46 +649,6 @@ void list_proc(std::unordered_set<pid_t>& getdents, std::unordered_set<pid_t>& r
     ::closedir(dir);
 }
 
-// Names of uids and gids, each looked up once.
-class Names {
-public:
-    const std::string& user(uid_t uid)
-    {
-        auto it = users_.find(uid);
-        if (it == users_.end()) {
-            passwd pw{};
-            passwd* found = nullptr;
-            std::array<char, 4096> buf{};
-            std::string name = std::to_string(uid);
-            if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-                name = found->pw_name;
-            }
-            it = users_.emplace(uid, std::move(name)).first;
-        }
-        return it->second;
-    }
-    const std::string& group(gid_t gid)
-    {
-        auto it = groups_.find(gid);
-        if (it == groups_.end()) {
-            group_t gr{};
-            group_t* found = nullptr;
-            std::array<char, 4096> buf{};
-            std::string name = std::to_string(gid);
-            if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-                name = found->gr_name;
-            }
-            it = groups_.emplace(gid, std::move(name)).first;
-        }
-        return it->second;
-    }
-
-private:
-    using group_t = struct ::group;
-    std::unordered_map<uid_t, std::string> users_;
-    std::unordered_map<gid_t, std::string> groups_;
-};
-
 uid_t user_id(const std::string& user)
 {
     pid_t number = 0;
@@ -949,7 +910,7 @@ int run_ps(const Options& opts, std::ostream& out, std::ostream& /*err*/)
         }
     }
     const bool names_needed = wants(needed, {"user", "ruser", "group", "rgroup"});
-    Names names;
+    IdNames names;
 
     std::unordered_map<pid_t, nanoseconds> start_of;
     if (check_hidden) {

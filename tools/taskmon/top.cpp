@@ -3,12 +3,12 @@
 
 #include "exit_codes.hpp"
 #include "format.hpp"
+#include "id_names.hpp"
 #include "output.hpp"
 #include "stop_signals.hpp"
 #include "top_exits.hpp"
 #include "top_tui.hpp"
 
-#include <pwd.h>
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,29 +93,6 @@ std::string clip(const std::string& text, std::size_t width)
     }
     return out + "+";
 }
-
-// User names, each looked up once.
-class UserNames {
-public:
-    const std::string& name(uid_t uid)
-    {
-        auto it = names_.find(uid);
-        if (it == names_.end()) {
-            passwd pw{};
-            passwd* found = nullptr;
-            std::array<char, 4096> buf{};
-            std::string name = std::to_string(uid);
-            if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
-                name = found->pw_name;
-            }
-            it = names_.emplace(uid, std::move(name)).first;
-        }
-        return it->second;
-    }
-
-private:
-    std::unordered_map<uid_t, std::string> names_;
-};
 
 std::vector<pid_t> split_pids(const std::string& value)
 {
@@ -568,7 +545,7 @@ public:
         if (iv) {
             for (auto& r : iv->rows) {
                 if (r.uid) {
-                    r.user = names_.name(*r.uid);
+                    r.user = names_.user(*r.uid);
                 }
             }
         }
@@ -594,7 +571,7 @@ private:
     const Monitor& monitor_;
     ExitFeed exits_;
     TopAccounting accounting_;
-    UserNames names_;
+    IdNames names_;
 };
 
 int run_batch(Sampler& sampler, const Options& opts, std::ostream& out)
