@@ -124,10 +124,12 @@ def test_a_record_has_the_exit_status_ids_name_and_times_the_parent_sees(monitor
             assert before <= r.start_time_ns <= r.exit_time_ns <= after
             assert r.max_rss_bytes >= rusage.ru_maxrss * 1024 // 2 > 0
             # The record is completed once the child switched away for the
-            # last time: its figures are final, those wait4() read.
+            # last time: its figures are final.  The parent may reap the
+            # zombie on the other CPU just before that switch, and wait4()
+            # then misses it: one switch more in the record, never less.
             assert (r.minor_faults, r.major_faults) == (rusage.ru_minflt, rusage.ru_majflt)
-            assert (r.voluntary_ctxsw, r.involuntary_ctxsw) == \
-                (rusage.ru_nvcsw, rusage.ru_nivcsw)
+            switches = r.voluntary_ctxsw + r.involuntary_ctxsw
+            assert 0 <= switches - (rusage.ru_nvcsw + rusage.ru_nivcsw) <= 1, r
         assert os.WIFSIGNALED(got[list(children)[1]].status)
         assert os.WEXITSTATUS(got[list(children)[2]].status) == 2
     finally:

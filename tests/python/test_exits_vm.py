@@ -72,12 +72,12 @@ def test_a_childs_record_has_its_status_ids_name_and_times(monitor):
     assert before <= r.start_time_ns < r.exit_time_ns <= after
     assert r.lifetime_ns == r.exit_time_ns - r.start_time_ns
     tick = 10_000_000
-    # The total: wait4() also counts the exit work after the record (some
-    # ms, more under TCG on a busy host: tests/libtaskmon/vm/test_exits.cpp);
-    # the tick-sampled user/system split may differ more.
+    # The total: the record has the final figures (completed after the
+    # child's last switch), wait4()'s the same unless the parent reaped the
+    # zombie just before that switch (then a moment less).
     later = round((done_usage.ru_utime + done_usage.ru_stime) * 1e9) - (
         r.total_ns + r.children_user_ns + r.children_system_ns)
-    assert -tick <= later <= 5 * tick
+    assert -tick <= later <= tick
     assert r.max_rss_bytes == done_usage.ru_maxrss * 1024
     assert r.minor_faults == done_usage.ru_minflt
     k = got[killed]
@@ -90,6 +90,7 @@ def test_a_tiny_ring_loses_the_oldest_and_says_how_many(monitor):
     with monitor.exits(ring=4) as exits:
         for _ in range(20):
             _child("tm-py-lost")
+        time.sleep(1)  # a record is completed a jiffy or so after the exit
         records = []
         while (record := exits.try_next()) is not None:
             records.append(record)

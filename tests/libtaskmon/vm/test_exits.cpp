@@ -30,6 +30,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace taskmon::vmtest {
@@ -217,11 +218,11 @@ TEST_F(ExitsVm, CpuTimeMatchesTheParentsWait4RusageWithin10ms)
     }
     auto got = collect(exits, pids);
     ASSERT_EQ(got.size(), pids.size());
-    // The record is taken at the exit tracepoint; the exit work after it
-    // (files, namespaces, the notification of the parent) is in wait4()'s
-    // figures only.  Under TCG on a busy host that work was seen taking
-    // 17 and 41 ms of guest CPU time for a child or two in 24, so each
-    // child is checked one-sided and the median two-sided.
+    // The record is completed once the child has switched away for the
+    // last time, so it has its final figures.  The parent may reap the
+    // zombie on another CPU a moment before that last switch: wait4() then
+    // misses the switch and the last moments of CPU time, which the record
+    // has (one switch, well under 10 ms).
     const auto tolerance = std::chrono::nanoseconds(10ms);
     std::vector<std::chrono::nanoseconds> after_the_record;
     for (const pid_t pid : pids) {
@@ -231,15 +232,19 @@ TEST_F(ExitsVm, CpuTimeMatchesTheParentsWait4RusageWithin10ms)
         const auto system = r.system + r.children_system;
         const auto diff = ru.user + ru.system - (user + system);
         after_the_record.push_back(diff);
-        EXPECT_GE(diff, -tolerance) << "the record has more CPU time than wait4(): " << r;
+        EXPECT_LE(diff < 0ns ? -diff : diff, tolerance) << "record against wait4(): " << r;
         // The user/system split is tick-sampled, then scaled
         // (cputime_adjust()): reported, not asserted.
         std::cout << "wait4() - record: " << diff.count() << " ns (user " << user.count() << " vs "
                   << ru.user.count() << ", system " << system.count() << " vs " << ru.system.count()
                   << ")\n";
-        // The exiting task's very last switch may come after the record.
-        EXPECT_LE(r.voluntary_ctxsw, ru.voluntary_ctxsw) << r;
-        EXPECT_LE(r.involuntary_ctxsw, ru.involuntary_ctxsw) << r;
+        // The exiting task's very last switch may come after wait4() read.
+        EXPECT_GE(r.voluntary_ctxsw + r.involuntary_ctxsw,
+                  ru.voluntary_ctxsw + ru.involuntary_ctxsw)
+            << r;
+        EXPECT_LE(r.voluntary_ctxsw + r.involuntary_ctxsw,
+                  ru.voluntary_ctxsw + ru.involuntary_ctxsw + 1)
+            << r;
     }
     std::sort(after_the_record.begin(), after_the_record.end());
     EXPECT_LE(after_the_record[after_the_record.size() / 2], tolerance)
@@ -254,6 +259,8 @@ TEST_F(ExitsVm, ATinyRingLosesTheOldestAndSaysHowMany)
     for (int i = 0; i < 20; ++i) {
         static_cast<void>(run_child("tm-lost", End::exit, 0));
     }
+    // A record is completed a jiffy or so after its process's last switch.
+    std::this_thread::sleep_for(1s);
     std::vector<ExitRecord> records;
     while (auto r = exits.try_next()) {
         records.push_back(*r);
