@@ -232,7 +232,7 @@ static void exits_complete(struct work_struct *work)
 	struct exit_pending *p, *next;
 	struct tm_exits *x;
 	LIST_HEAD(done);
-	bool more;
+	bool more, completed;
 
 	spin_lock(&exits_pending_lock);
 	list_for_each_entry_safe(p, next, &exits_pending, node) {
@@ -243,17 +243,23 @@ static void exits_complete(struct work_struct *work)
 	}
 	more = exits_nr_pending;
 	spin_unlock(&exits_pending_lock);
+	completed = !list_empty(&done);
 
 	list_for_each_entry_safe(p, next, &done, node) {
 		rcu_read_lock();
 		exit_figures(p->task, &p->rec);
 		list_for_each_entry_rcu(x, &exits_subs, node)
 			exits_deliver(x, p, __task_cred(p->task));
-		list_for_each_entry_rcu(x, &exits_subs, node)
-			tm_ring_wake(&x->sub.ring);
 		rcu_read_unlock();
 		exit_pending_free(p);
 		cond_resched();
+	}
+	/* Readers are woken once for all the records of this round. */
+	if (completed) {
+		rcu_read_lock();
+		list_for_each_entry_rcu(x, &exits_subs, node)
+			tm_ring_wake(&x->sub.ring);
+		rcu_read_unlock();
 	}
 	if (more)
 		queue_delayed_work(system_unbound_wq, &exits_work, 1);
