@@ -18,6 +18,7 @@ import pytest
 import as_caller
 import exits_uapi as xu
 import tmdev
+from tmdev import errno_of, open_dev
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 # One tick as user space counts them (USER_HZ): the kernel's own is shorter.
@@ -28,18 +29,6 @@ TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 def monitor(load):
     """taskmonitor loaded without a target."""
     load("taskmonitor")
-
-
-def open_dev(flags: int = 0) -> int:
-    return os.open(tmdev.DEV, os.O_RDONLY | os.O_CLOEXEC | flags)
-
-
-def errno_of(fn, *args, **kwargs) -> int:
-    try:
-        fn(*args, **kwargs)
-    except OSError as e:
-        return e.errno
-    return 0
 
 
 def fork_children(n: int, body=None):

@@ -24,6 +24,7 @@ import procs
 import stats_uapi
 import stream_uapi as su
 import tmdev
+from tmdev import errno_of, open_dev
 import uapi
 
 MS = 1_000_000
@@ -34,18 +35,6 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 def monitor(load):
     """taskmonitor loaded without a target."""
     load("taskmonitor")
-
-
-def open_dev(flags: int = 0) -> int:
-    return os.open(tmdev.DEV, os.O_RDONLY | os.O_CLOEXEC | flags)
-
-
-def errno_of(fn, *args, **kwargs) -> int:
-    try:
-        fn(*args, **kwargs)
-    except OSError as e:
-        return e.errno
-    return 0
 
 
 def read_n(fd: int, n: int, timeout: float = 60.0):

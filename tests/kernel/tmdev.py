@@ -12,6 +12,20 @@ SYSFS = pathlib.Path("/sys/kernel/taskmonitor")
 LINE = re.compile(r"^pid (\d+) usr (\d+) sys (\d+)\n$")
 
 
+def open_dev(flags: int = 0) -> int:
+    """A read-only file of the device (a subscription's own), O_CLOEXEC."""
+    return os.open(DEV, os.O_RDONLY | os.O_CLOEXEC | flags)
+
+
+def errno_of(fn, *args, **kwargs) -> int:
+    """The errno fn(*args, **kwargs) fails with, 0 if it succeeds."""
+    try:
+        fn(*args, **kwargs)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
 def parse_line(line: str):
     """(pid, utime, stime) of a "pid N usr U sys S" line; fails otherwise."""
     m = LINE.match(line)
