@@ -123,7 +123,9 @@ def build_registry(config: Config, source: object) -> object:
     from .collector import TaskmonCollector
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(TaskmonCollector(config, source))
+    collector = TaskmonCollector(config, source)
+    registry.register(collector)
+    registry.taskmon_collector = collector  # type: ignore[attr-defined]
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
@@ -188,4 +190,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pass
     server.shutdown()
     server.server_close()
+    getattr(registry, "taskmon_collector").close()
     return 0

@@ -41,11 +41,65 @@ class TaskmonCollector(Collector):
         self.source = source
         self._errors = 0
         self._groups = None
+        #: The exit-record subscription (groups only), and whether its
+        #: failure was logged (once).
+        self._exits: Optional[object] = None
+        self._exits_logged = False
         if config.group_rules is not None:
             from .groups import GroupTracker
             self._groups = GroupTracker(config.group_rules, config.proc, config.groups_children)
+            self._subscribe()
         # prometheus_client's server may scrape from two threads at once.
         self._lock = threading.Lock()
+
+    def _subscribe(self) -> None:
+        """Subscribe to the module's exit records for the groups; on
+        failure log once and go on without (members' last figures before
+        their exit are then lost, as in process-exporter)."""
+        subscribe = getattr(self.source, "exits", None)
+        try:
+            if subscribe is None:
+                raise NotImplementedError("the source gives no exit records")
+            self._exits = subscribe()
+        except Exception as exc:  # noqa: BLE001 - EOPNOTSUPP, EDQUOT, old module...
+            if not self._exits_logged:
+                log.warning("groups: no exit records (%s): what a member does between the last "
+                            "scrape and its exit is not counted; trying again at each scrape",
+                            exc)
+                self._exits_logged = True
+            return
+        if self._exits_logged:
+            log.info("groups: exit records subscribed")
+        self._exits_logged = False
+        assert self._groups is not None
+        self._groups.follow_exits = True
+
+    def _drain_exits(self) -> List[object]:
+        """The exit records queued since the last drain."""
+        records: List[object] = []
+        if self._exits is None:
+            return records
+        try:
+            while len(records) < 1 << 20:
+                record = self._exits.try_next()  # type: ignore[attr-defined]
+                if record is None:
+                    break
+                records.append(record)
+        except Exception as exc:  # noqa: BLE001
+            self._error("reading the exit records", exc)
+            self.close()
+        return records
+
+    def close(self) -> None:
+        """End the exit-record subscription (at the exporter's exit)."""
+        exits, self._exits = self._exits, None
+        if self._groups is not None:
+            self._groups.follow_exits = False
+        if exits is not None:
+            try:
+                exits.close()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - closing at exit
+                pass
 
     def describe(self) -> List[object]:
         # No collect() at registration: the module may not be loaded yet.
@@ -145,6 +199,17 @@ class TaskmonCollector(Collector):
             for kind, value in self.config.watch.selectors():
                 watched.add_metric([kind, value], 0)
 
+        if self._groups is not None:
+            families.append(GaugeMetricFamily(
+                "taskmon_exporter_exit_records",
+                "1 while the exporter receives the module's exit records for the groups (the "
+                "figures of members between the last scrape and their exit count), else 0.",
+                value=1 if self._exits is not None else 0))
+            families.append(CounterMetricFamily(
+                "taskmon_exporter_exit_records_lost",
+                "Exit records the module dropped because the exporter read too late: those "
+                "processes' last figures are not in their groups.",
+                value=self._groups.exits_lost))
         families.append(InfoMetricFamily(
             "taskmon_exporter_build", "The exporter's and libtaskmon's versions.",
             value={"version": __version__,
@@ -178,9 +243,11 @@ class TaskmonCollector(Collector):
 
         if self._groups is not None:
             from .groups import group_families
+            if self._exits is None:
+                self._subscribe()
             try:
                 every = known or reader.stats(reader.all_pids())  # type: ignore[attr-defined]
-                out += group_families(self._groups.update(every))
+                out += group_families(self._groups.update(every, self._drain_exits()))
             except Exception as exc:  # noqa: BLE001
                 self._error("reading the processes for the groups", exc)
 

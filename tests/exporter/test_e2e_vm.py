@@ -9,7 +9,11 @@ HTTP API:
 - the busy watched process's CPU seconds increase between scrapes;
 - with a process hidden (a tmpfs mounted over /proc/PID: reason "open"),
   taskmon_hidden_processes > 0, its info series names it, and the alert
-  TaskmonHiddenProcess fires.
+  TaskmonHiddenProcess fires;
+- with the module's exit records, a group counts the CPU of a child that
+  started and exited between two scrapes, and all of a member's CPU up to
+  its exit right before a scrape (an exporter of its own, scraped only by
+  the test, so that no other scrape comes between).
 
 Run in the guest as root with the module loaded, e.g.:
 
@@ -390,3 +394,112 @@ def test_group_counters_survive_their_members(setup):
     for name in ("memory_bytes", "states", "context_switches_total", "num_threads",
                  "oldest_start_time_seconds", "major_page_faults_total"):
         assert api(base, "query", query=f'namedprocess_namegroup_{name}{{{group}}}')["result"]
+
+
+#: A group member driven by its standard input: "fork" runs a child that
+#: burns BURN seconds of CPU and exits (the parent waits for it), "burn"
+#: burns them in the member itself and exits; each answers "ok".
+BURN = 1.0
+MEMBER = f"""
+import os, sys, time
+def burn():
+    end = time.process_time() + {BURN}
+    while time.process_time() < end:
+        pass
+for line in sys.stdin:
+    if line.strip() == "fork":
+        pid = os.fork()
+        if pid == 0:
+            burn()
+            os._exit(0)
+        os.waitpid(pid, 0)
+    else:
+        burn()
+    print("ok", flush=True)
+    if line.strip() != "fork":
+        break
+"""
+
+
+def group_cpu(body, group):
+    """user + system CPU seconds of *group* in the text format *body*."""
+    total = None
+    for line in body.splitlines():
+        if line.startswith("namedprocess_namegroup_cpu_seconds_total{") \
+                and f'groupname="{group}"' in line:
+            total = (total or 0.0) + float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_group_counts_exited_processes_cpu(setup, tmp_path):
+    """An exporter with groups and no other scraper: a member's child that
+    burns BURN s of CPU starts and exits between two scrapes (no scrape
+    sees it), and a member that burns BURN s and exits just before a
+    scrape; both count whole in their group's cpu_seconds_total, from the
+    exit records (without them the child's CPU and the member's since its
+    last scrape are lost, as in process-exporter)."""
+    port = free_port()
+    groups = tmp_path / "process-exporter.yml"
+    groups.write_text("process_names:\n  - name: 'burner:{{.Matches.tag}}'\n"
+                      "    cmdline: ['burn-for-taskmon (?P<tag>\\w+)']\n")
+    config = tmp_path / "exporter.toml"
+    config.write_text(f'listen = "127.0.0.1:{port}"\nhidden = false\n'
+                      f'[groups]\nconfig = "{groups}"\n')
+    log = open(tmp_path / "exporter.log", "w")
+    exporter = subprocess.Popen(
+        [sys.executable, os.path.join(EXPORTER, "taskmon-exporter"), "--config", str(config)],
+        env=setup["env"], stdout=log, stderr=subprocess.STDOUT)
+    members = []
+
+    def member(tag):
+        proc = subprocess.Popen([sys.executable, "-c", MEMBER, "burn-for-taskmon", tag],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        members.append(proc)
+        return proc
+
+    def command(proc, what):
+        proc.stdin.write(what + "\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "ok"
+
+    def scrape():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as reply:
+            return reply.read().decode()
+
+    def until_cpu(group, above):
+        """Scrapes until *group*'s CPU exceeds *above* (its exit record
+        is completed a jiffy after the exit); the last figure."""
+        end = time.monotonic() + 30
+        while True:
+            value = group_cpu(scrape(), group) or 0.0
+            if value > above or time.monotonic() > end:
+                return value
+            time.sleep(0.5)
+
+    try:
+        wait_port(port, exporter, "taskmon-exporter with groups")
+        parent, alone = member("forker"), member("alone")
+        time.sleep(1)                   # both read their standard input
+        for _ in range(2):              # the baseline, then both members seen
+            body = scrape()
+        assert 'taskmon_exporter_exit_records 1.0' in body, body
+        before = group_cpu(body, "burner:forker")
+        assert before is not None, body
+        command(parent, "fork")         # the child lives between two scrapes
+        after = until_cpu("burner:forker", before + 0.9 * BURN)
+        assert after - before >= 0.9 * BURN, (before, after)
+
+        before = group_cpu(scrape(), "burner:alone")
+        command(alone, "burn")          # burns BURN s and exits: no scrape in between
+        alone.wait(timeout=60)
+        after = until_cpu("burner:alone", before + 0.9 * BURN)
+        assert after - before >= 0.9 * BURN, (before, after)
+        body = scrape()
+        assert "taskmon_exporter_exit_records_lost_total 0.0" in body
+        assert "taskmon_exporter_scrape_errors_total 0.0" in body, \
+            (tmp_path / "exporter.log").read_text()
+    finally:
+        for proc in members:
+            proc.stdin.close()
+            stop(proc)
+        stop(exporter)
