@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="watch every process whose command name matches REGEX (repeatable)")
     parser.add_argument("--unit", metavar="UNIT", action="append", default=[],
                         help="watch the processes of a systemd unit, by its cgroup (repeatable)")
+    parser.add_argument("--per-pid", action="store_true",
+                        help="serve the taskmon_process_* series of each watched process "
+                             "(labels pid and comm; [watch] per_pid); without it the watch "
+                             "set gives taskmon_watch_processes alone")
     parser.add_argument("--device", metavar="PATH",
                         help="the taskmonitor device (default /dev/taskmonitor)")
     parser.add_argument("--no-hidden", action="store_true",
@@ -110,6 +114,8 @@ def make_config(args: argparse.Namespace) -> Config:
     config.watch.pidfiles += args.pidfile
     config.watch.comm += [compile_comm(p) for p in args.comm]
     config.watch.units += args.unit
+    if args.per_pid:
+        config.watch.per_pid = True
     return config
 
 

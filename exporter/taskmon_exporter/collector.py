@@ -172,7 +172,9 @@ class TaskmonCollector(Collector):
             "taskmon_watch_processes",
             "Processes that run for each watch selector of the configuration (0: none runs).",
             labels=["selector", "value"])
-        families: List[object] = [cpu, rss, vsize, threads, faults, ctxsw, watched]
+        families: List[object] = [watched]
+        if self.config.watch.per_pid:
+            families += [cpu, rss, vsize, threads, faults, ctxsw]
 
         loaded, version = False, None
         try:
@@ -238,8 +240,9 @@ class TaskmonCollector(Collector):
                 self._error("reading the watched processes' statistics", exc)
         for (kind, value), members in by_selector.items():
             watched.add_metric([kind, value], sum(1 for pid in members if pid in stats))
-        for pid in sorted(stats):
-            _add_process(stats[pid], cpu, rss, vsize, threads, faults, ctxsw)
+        if self.config.watch.per_pid:
+            for pid in sorted(stats):
+                _add_process(stats[pid], cpu, rss, vsize, threads, faults, ctxsw)
 
         if self._groups is not None:
             from .groups import group_families

@@ -15,6 +15,7 @@ with the command line.
     pidfiles = ["/run/sshd.pid"]
     comm = ["^nginx$", "^postgres"]   # regular expressions, re.search on comm
     units = ["ssh.service"]           # systemd units, by their cgroup
+    per_pid = false                   # taskmon_process_* per watched pid
 
     [groups]                          # process-exporter's groups (groups.py)
     config = "/etc/process-exporter/all.yaml"   # its configuration, unchanged
@@ -51,6 +52,10 @@ class WatchSet:
     pidfiles: List[str] = dataclasses.field(default_factory=list)
     comm: List["re.Pattern[str]"] = dataclasses.field(default_factory=list)
     units: List[str] = dataclasses.field(default_factory=list)
+    #: Serve the taskmon_process_* series of each watched pid (labels pid,
+    #: comm: a new series set at every restart of a process); off, the
+    #: watch set gives taskmon_watch_processes alone.
+    per_pid: bool = False
 
     def selectors(self) -> List[Tuple[str, str]]:
         """(kind, value) for each entry, in a stable order: the labels of
@@ -85,7 +90,7 @@ class Config:
 _TOP_KEYS = {"listen", "telemetry_path", "web_config_file", "device", "hidden",
              "hidden_settle", "proc", "cgroup_root", "watch", "groups"}
 _GROUPS_KEYS = {"config", "children"}
-_WATCH_KEYS = {"pids", "pidfiles", "comm", "units"}
+_WATCH_KEYS = {"pids", "pidfiles", "comm", "units", "per_pid"}
 
 
 def parse_listen(text: str) -> Tuple[str, int]:
@@ -150,6 +155,8 @@ def _watch(path: str, table: Dict[str, Any]) -> WatchSet:
     for i, unit in enumerate(watch.units):
         if not unit or ".." in unit.split("/"):
             raise ConfigError(f"{path}: watch.units[{i}]: {unit!r} is no unit name")
+    if "per_pid" in table:
+        watch.per_pid = _expect(path, "watch.per_pid", table["per_pid"], bool, "true or false")
     return watch
 
 

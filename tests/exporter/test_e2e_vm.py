@@ -170,7 +170,7 @@ def setup(tmp_path_factory):
         config.write_text(f'listen = "127.0.0.1:{exporter_port}"\n'
                           f'web_config_file = "{web}"\n'
                           "hidden = true\nhidden_settle = 0.1\n"
-                          f"[watch]\npids = [{busy.pid}, {doomed.pid}]\n"
+                          f"[watch]\npids = [{busy.pid}, {doomed.pid}]\nper_pid = true\n"
                           f'[groups]\nconfig = "{groups}"\n')
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [EXPORTER] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
@@ -342,7 +342,7 @@ def test_runs_unprivileged_as_the_unit_does(setup, tmp_path):
          "--inh-caps=-all", "--bounding-set=-all", "--",
          sys.executable, os.path.join(EXPORTER, "taskmon-exporter"),
          "--config", os.path.join(EXPORTER, "exporter.toml"),
-         "--listen", f"127.0.0.1:{port}", "--pid", str(setup["busy"].pid)],
+         "--listen", f"127.0.0.1:{port}", "--per-pid", "--pid", str(setup["busy"].pid)],
         env=setup["env"], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_port(port, exporter, "the unprivileged taskmon-exporter")

@@ -103,8 +103,8 @@ def source():
     return FakeSource()
 
 
-def collector_for(source, **watch):
-    return TaskmonCollector(Config(watch=WatchSet(**watch)), source)
+def collector_for(source, per_pid=True, **watch):
+    return TaskmonCollector(Config(watch=WatchSet(per_pid=per_pid, **watch)), source)
 
 
 EXPECTED_TYPES = {
@@ -139,6 +139,18 @@ def test_names_and_types(source):
         if line.startswith("taskmon_process_cpu_seconds") and not line.startswith("#"):
             assert line.startswith("taskmon_process_cpu_seconds_total{")
     assert "taskmon_module_info{version=\"1.2.3\"} 1.0" in text
+
+
+def test_per_pid_series_only_when_asked(source):
+    """Without per_pid the watch set serves its selectors' counts and no
+    series per pid (no churn when processes restart)."""
+    families, text = scrape(collector_for(source, per_pid=False, pids=[42, 43]))
+    assert not [name for name in families if name.startswith("taskmon_process_")], text
+    assert samples(families["taskmon_watch_processes"]) == {
+        lab(selector="pid", value="42"): 1, lab(selector="pid", value="43"): 1}
+    assert 'pid="42"' not in text
+    families, _ = scrape(collector_for(source, per_pid=True, pids=[42]))
+    assert {dict(k)["pid"] for k in samples(families["taskmon_process_threads"])} == {"42"}
 
 
 def test_values_and_labels(source):
@@ -269,7 +281,8 @@ def test_systemd_unit_by_cgroup(source, tmp_path):
     (root / "system.slice" / "web.service" / "cgroup.procs").write_text("42\n")
     (root / "system.slice" / "web.service" / "worker" / "cgroup.procs").write_text("43\n")
     (root / "user.slice" / "user-1000.slice" / "app.service" / "cgroup.procs").write_text("1\n")
-    config = Config(cgroup_root=str(root), watch=WatchSet(units=["web", "app.service", "off"]))
+    config = Config(cgroup_root=str(root),
+                    watch=WatchSet(units=["web", "app.service", "off"], per_pid=True))
     families, _ = scrape(TaskmonCollector(config, source))
     assert samples(families["taskmon_watch_processes"]) == {
         lab(selector="unit", value="web"): 2, lab(selector="unit", value="app.service"): 1,
@@ -289,6 +302,7 @@ pids = [1, 2]
 pidfiles = ["/run/x.pid"]
 comm = ["^sshd$"]
 units = ["ssh.service"]
+per_pid = true
 """
 
 
@@ -302,6 +316,7 @@ def test_config_parses():
     assert config.watch.pids == [1, 2] and config.watch.pidfiles == ["/run/x.pid"]
     assert [p.pattern for p in config.watch.comm] == ["^sshd$"]
     assert config.watch.units == ["ssh.service"]
+    assert config.watch.per_pid is True and WatchSet().per_pid is False
     assert Config().listen == ("", DEFAULT_PORT)
 
 
@@ -321,6 +336,7 @@ def test_config_parses():
     ("[watch]\ncomm = ['(']", "watch.comm[0]: bad regular expression"),
     ("[watch]\nuser = ['x']", "unknown key(s) in [watch]: user"),
     ("[watch]\nunits = ['../x']", "is no unit name"),
+    ("[watch]\nper_pid = 1", "watch.per_pid must be true or false"),
 ])
 def test_bad_config(text, message):
     with pytest.raises(ConfigError) as info:
@@ -355,6 +371,11 @@ def test_options_merge_with_config(tmp_path):
     assert config.watch.pids == [1, 2, 3]
     assert [p.pattern for p in config.watch.comm] == ["^sshd$", "x"]
     assert config.watch.units == ["ssh.service", "u"]
+    assert config.watch.per_pid is True
+    path.write_text(CONFIG.replace("per_pid = true", ""))
+    assert make_config(build_parser().parse_args(["--config", str(path)])).watch.per_pid is False
+    assert make_config(build_parser().parse_args(["--config", str(path), "--per-pid"])) \
+        .watch.per_pid is True
 
 
 def run_cli(*args):
@@ -398,7 +419,7 @@ def test_manpage_names_every_option():
 
 
 def test_http_server(source):
-    config = Config(listen=("127.0.0.1", 0), watch=WatchSet(pids=[42]))
+    config = Config(listen=("127.0.0.1", 0), watch=WatchSet(pids=[42], per_pid=True))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(TaskmonCollector(config, source))
     server = serve(config, registry)
