@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", metavar="PATH",
                         help="the taskmonitor device (default /dev/taskmonitor)")
     parser.add_argument("--no-hidden", action="store_true",
-                        help="do not scan for hidden processes at each scrape")
+                        help="do not scan for hidden processes")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"],
                         help="what to log on standard error (default info)")
@@ -183,6 +183,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    collector = getattr(registry, "taskmon_collector")
+    collector.start()
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
     host, port = server.server_address[:2]
@@ -196,5 +198,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pass
     server.shutdown()
     server.server_close()
-    getattr(registry, "taskmon_collector").close()
+    collector.close()
     return 0

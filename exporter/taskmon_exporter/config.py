@@ -6,7 +6,8 @@ with the command line.
     telemetry_path = "/metrics"
     web_config_file = "/etc/taskmon/web-config.yml"   # TLS, basic auth (web.py)
     device = "/dev/taskmonitor"
-    hidden = true                  # scan for hidden processes at each scrape
+    hidden = true                  # scan for hidden processes
+    hidden_interval = 30           # every 30 s, apart from scrapes (0: in each scrape)
     hidden_settle = 0.2            # seconds between the scan's two looks
     proc = "/proc"
 
@@ -77,6 +78,9 @@ class Config:
     device: str = "/dev/taskmonitor"
     hidden: bool = True
     hidden_settle: float = 0.2
+    #: Seconds between two hidden-process scans, on their own thread; 0:
+    #: one in each scrape.
+    hidden_interval: float = 30.0
     proc: str = "/proc"
     cgroup_root: str = "/sys/fs/cgroup"
     watch: WatchSet = dataclasses.field(default_factory=WatchSet)
@@ -88,7 +92,7 @@ class Config:
 
 
 _TOP_KEYS = {"listen", "telemetry_path", "web_config_file", "device", "hidden",
-             "hidden_settle", "proc", "cgroup_root", "watch", "groups"}
+             "hidden_settle", "hidden_interval", "proc", "cgroup_root", "watch", "groups"}
 _GROUPS_KEYS = {"config", "children"}
 _WATCH_KEYS = {"pids", "pidfiles", "comm", "units", "per_pid"}
 
@@ -195,6 +199,13 @@ def parse(text: str, path: str = "<config>") -> Config:
                 or not 0 <= settle <= 10:
             raise ConfigError(f"{path}: hidden_settle must be 0 to 10 seconds, not {settle!r}")
         config.hidden_settle = float(settle)
+    if "hidden_interval" in data:
+        interval = data["hidden_interval"]
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) \
+                or not 0 <= interval <= 86400:
+            raise ConfigError(f"{path}: hidden_interval must be 0 (a scan in each scrape) to "
+                              f"86400 seconds, not {interval!r}")
+        config.hidden_interval = float(interval)
     if "watch" in data:
         config.watch = _watch(path, data["watch"])
     if "groups" in data:

@@ -169,7 +169,7 @@ def setup(tmp_path_factory):
                           "  - comm: [sleep]\n")
         config.write_text(f'listen = "127.0.0.1:{exporter_port}"\n'
                           f'web_config_file = "{web}"\n'
-                          "hidden = true\nhidden_settle = 0.1\n"
+                          "hidden = true\nhidden_settle = 0.1\nhidden_interval = 1\n"
                           f"[watch]\npids = [{busy.pid}, {doomed.pid}]\nper_pid = true\n"
                           f'[groups]\nconfig = "{groups}"\n')
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -359,6 +359,9 @@ def test_runs_unprivileged_as_the_unit_does(setup, tmp_path):
         (tmp_path / "exporter.log").read_text()
     assert float(lines["taskmon_processes"]) > 1
     assert "taskmon_hidden_processes" in lines
+    # The scan ran on its thread before the first scrape was answered.
+    assert float(lines["taskmon_hidden_scan_timestamp_seconds"]) > 0
+    assert "taskmon_hidden_scan_duration_seconds" in lines
     user = [v for k, v in lines.items() if k.startswith("taskmon_process_cpu_seconds_total{")
             and f'pid="{setup["busy"].pid}"' in k and 'mode="user"' in k]
     assert user and float(user[0]) > 0, body

@@ -9,6 +9,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 import types
 import urllib.request
 
@@ -52,6 +53,9 @@ class FakeSource:
         self.procs = {1: stats(1, "init"), 42: stats(42, "busy"), 43: stats(43, "busy-2")}
         self.hidden = []          # None: bindings without the hidden scan
         self.fail = None          # an exception stats() raises
+        self.scans = 0            # hidden-process scans made
+        self.scan_delay = 0.0     # how long each takes
+        self.scan_fail = None     # an exception the scan raises
         self.device = "/dev/fake"
 
     def module(self):
@@ -75,6 +79,10 @@ class FakeSource:
                 return {p: source.procs[p] for p in pids if p in source.procs}
 
             def hidden(self, settle):
+                source.scans += 1
+                time.sleep(source.scan_delay)
+                if source.scan_fail:
+                    raise source.scan_fail
                 return None if source.hidden is None else list(source.hidden)
 
         yield Reader()
@@ -118,6 +126,8 @@ EXPECTED_TYPES = {
     "taskmon_processes": "gauge",
     "taskmon_hidden_processes": "gauge",
     "taskmon_hidden_process_info": "gauge",
+    "taskmon_hidden_scan_timestamp_seconds": "gauge",
+    "taskmon_hidden_scan_duration_seconds": "gauge",
     "taskmon_module_loaded": "gauge",
     "taskmon_module_info": "gauge",
     "taskmon_exporter_build_info": "gauge",
@@ -251,6 +261,68 @@ def test_hidden_scan_absent_or_disabled(source):
     assert "taskmon_hidden_processes" not in families
 
 
+def test_hidden_scan_apart_from_scrapes(source):
+    """With hidden_interval the scan runs on its own thread: scrapes serve
+    its last result (not scanning themselves, not waiting for its settle),
+    with the scan's end time and duration; close() stops the thread."""
+    source.hidden = [hidden_proc(666, "evil", ["open"])]
+    source.scan_delay = 0.3
+    collector = TaskmonCollector(Config(hidden_interval=3600), source)
+    try:
+        before = time.time()
+        families, _ = scrape(collector)       # the first scrape waits for the first scan
+        assert samples(families["taskmon_hidden_processes"]) == {(): 1}
+        finished = samples(families["taskmon_hidden_scan_timestamp_seconds"])[()]
+        assert before <= finished <= time.time()
+        assert samples(families["taskmon_hidden_scan_duration_seconds"])[()] >= 0.3
+        source.hidden = []
+        for _ in range(3):
+            started = time.monotonic()
+            families, _ = scrape(collector)
+            assert time.monotonic() - started < 0.3, "the scrape scanned"
+        assert source.scans == 1
+        assert samples(families["taskmon_hidden_processes"]) == {(): 1}   # the last result
+        assert samples(families["taskmon_hidden_scan_timestamp_seconds"])[()] == finished
+    finally:
+        collector.close()
+    assert not collector._hidden.running
+
+
+def test_hidden_scan_interval_and_errors(source):
+    """A short interval: a new result comes without a scrape scanning; a
+    scan that fails is counted as a scrape error and serves no result."""
+    source.hidden = [hidden_proc(666, "evil", ["open"])]
+    collector = TaskmonCollector(Config(hidden_interval=0.05), source)
+    try:
+        families, _ = scrape(collector)
+        assert samples(families["taskmon_hidden_processes"]) == {(): 1}
+        source.hidden = []
+        end = time.monotonic() + 10
+        while samples(scrape(collector)[0]["taskmon_hidden_processes"]) != {(): 0}:
+            assert time.monotonic() < end, "no new scan"
+            time.sleep(0.05)
+        source.scan_fail = PermissionError(13, "Permission denied")
+        end = time.monotonic() + 10
+        while "taskmon_hidden_processes" in scrape(collector)[0]:
+            assert time.monotonic() < end, "the failed scan's result is still served"
+            time.sleep(0.05)
+        assert samples(scrape(collector)[0]["taskmon_exporter_scrape_errors"],
+                       "taskmon_exporter_scrape_errors_total")[()] >= 1
+    finally:
+        collector.close()
+
+
+def test_hidden_scan_in_each_scrape_with_interval_0(source):
+    source.hidden = [hidden_proc(666, "evil", ["open"])]
+    collector = TaskmonCollector(Config(hidden_interval=0), source)
+    scrape(collector)
+    source.hidden = []
+    families, _ = scrape(collector)
+    assert source.scans == 2 and samples(families["taskmon_hidden_processes"]) == {(): 0}
+    assert "taskmon_hidden_scan_duration_seconds" in families
+    assert collector._hidden._thread is None
+
+
 def test_comm_pattern(source):
     import re
     families, _ = scrape(collector_for(source, comm=[re.compile("^busy")]))
@@ -297,6 +369,7 @@ telemetry_path = "/taskmon"
 web_config_file = "/etc/taskmon/web.yml"
 hidden = false
 hidden_settle = 0.5
+hidden_interval = 10
 [watch]
 pids = [1, 2]
 pidfiles = ["/run/x.pid"]
@@ -313,6 +386,7 @@ def test_config_parses():
     assert config.web_config_file == "/etc/taskmon/web.yml"
     assert Config().telemetry_path == "/metrics" and Config().web_config_file is None
     assert config.hidden is False and config.hidden_settle == 0.5
+    assert config.hidden_interval == 10 and Config().hidden_interval == 30
     assert config.watch.pids == [1, 2] and config.watch.pidfiles == ["/run/x.pid"]
     assert [p.pattern for p in config.watch.comm] == ["^sshd$"]
     assert config.watch.units == ["ssh.service"]
@@ -330,6 +404,8 @@ def test_config_parses():
     ("telemetry_path = 'metrics'", "telemetry path 'metrics': expected an absolute path"),
     ("web_config_file = 1", "web_config_file must be a path"),
     ("hidden_settle = 99", "hidden_settle must be 0 to 10 seconds"),
+    ("hidden_interval = -1", "hidden_interval must be 0 (a scan in each scrape) to 86400"),
+    ("hidden_interval = '30'", "hidden_interval must be 0"),
     ("[watch]\npids = [0]", "watch.pids[0]: 0 is no pid"),
     ("[watch]\npids = 5", "watch.pids must be a list of pids"),
     ("[watch]\npids = [true]", "watch.pids[0] must be pids"),
