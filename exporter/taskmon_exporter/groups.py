@@ -456,8 +456,13 @@ class GroupTracker:
             self.exits_read += 1
             self.exits_lost += record.lost or 0
             key = (record.pid, record.start_time_ns)
-            if key in seen:            # exited after this scrape's read
-                member = seen.pop(key)
+            final = tuple(getattr(record, c, 0) or 0 for c in _COUNTERS)
+            if key in seen:
+                # Exited after this scrape's read, or a zombie still
+                # listed: its final figures are its last, so that a zombie
+                # listed at the next scrapes adds nothing more.
+                member = seen[key]
+                seen[key] = _Member(group=member.group, counters=final)
             elif key in self._departed:
                 member = self._departed.pop(key)[0]
             else:

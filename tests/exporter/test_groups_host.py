@@ -223,6 +223,27 @@ def test_exit_records_count_a_members_last_figures(fakeproc):
     assert tracker.exits_read == 3
 
 
+def test_exit_record_of_a_zombie_still_listed(fakeproc):
+    """A member whose record comes while it is still listed (a zombie its
+    parent has not reaped): its final figures count once, not again at the
+    scrapes that still list it, nor when it leaves the list; it stays in
+    its group (as a zombie: its command line is gone, it is not named
+    again)."""
+    fakeproc(20, "w", "--serve")
+    tracker = exits_tracker(fakeproc, "process_names:\n  - name: w\n    cmdline: [serve]\n")
+    tracker.update({20: proc_stats(20, "w", cpu=(5, 1))})
+    got = tracker.update({20: proc_stats(20, "w", cpu=(6, 1), sample=1010)},
+                         [exit_record(20, "w", 100, cpu=(8, 1))])
+    assert got["w"].counters[:2] == [3 * SEC, 0] and got["w"].procs == 1
+    fakeproc(20)                                  # a zombie's command line is empty
+    got = tracker.update({20: proc_stats(20, "w", cpu=(8, 1), state="Z", sample=1020)})
+    assert got["w"].counters[:2] == [3 * SEC, 0]
+    assert got["w"].procs == 1 and got["w"].states["Zombie"] == 1
+    for _ in range(GroupTracker.DEPARTED_SCRAPES + 1):
+        got = tracker.update({})
+    assert got["w"].counters[:2] == [3 * SEC, 0] and got["w"].procs == 0
+
+
 def test_exit_records_count_processes_no_scrape_saw(fakeproc):
     """A process that started after the first scrape and exited before the
     next is counted whole, in the group its comm rule names (a rule with an
