@@ -169,7 +169,7 @@ def setup(tmp_path_factory):
                           "  - comm: [sleep]\n")
         config.write_text(f'listen = "127.0.0.1:{exporter_port}"\n'
                           f'web_config_file = "{web}"\n'
-                          "hidden = true\nhidden_settle = 0.1\nhidden_interval = 1\n"
+                          "hidden = true\nhidden_settle = 0.1\nhidden_interval = 3\n"
                           f"[watch]\npids = [{busy.pid}, {doomed.pid}]\nper_pid = true\n"
                           f'[groups]\nconfig = "{groups}"\n')
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -254,11 +254,15 @@ def test_cpu_seconds_increase_between_scrapes(setup):
     assert values == sorted(values), f"a counter that went down: {values}"
     series = api(base, "series", **{"match[]": selector})
     assert series and series[0]["comm"] == "python3" and series[0]["job"] == "taskmon"
-    # The exporter's health as Prometheus sees it.
-    assert api(base, "query", query="taskmon_module_loaded")["result"][0]["value"][1] == "1"
-    assert float(api(base, "query", query="taskmon_processes")["result"][0]["value"][1]) > 1
-    up = api(base, "query", query='up{job="taskmon"}')["result"]
-    assert up and up[0]["value"][1] == "1"
+    # The exporter's health as Prometheus sees it (waiting for a scrape
+    # that did not time out: 1 s, under TCG beside other guests).
+
+    def instant(query):
+        return until(query, lambda: api(base, "query", query=query)["result"], setup)
+
+    assert instant("taskmon_module_loaded")[0]["value"][1] == "1"
+    assert float(instant("taskmon_processes")[0]["value"][1]) > 1
+    assert instant('up{job="taskmon"} == 1')
 
 
 def test_tls_and_basic_auth(setup):
@@ -405,6 +409,7 @@ def test_group_counters_survive_their_members(setup):
 BURN = 1.0
 MEMBER = f"""
 import os, sys, time
+print("ready", flush=True)
 def burn():
     end = time.process_time() + {BURN}
     while time.process_time() < end:
@@ -458,6 +463,9 @@ def test_group_counts_exited_processes_cpu(setup, tmp_path):
         proc = subprocess.Popen([sys.executable, "-c", MEMBER, "burn-for-taskmon", tag],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         members.append(proc)
+        # Started (the interpreter's start-up CPU, long under TCG, spent):
+        # what the group gains from now on is the burns'.
+        assert proc.stdout.readline().strip() == "ready"
         return proc
 
     def command(proc, what):
@@ -482,7 +490,6 @@ def test_group_counts_exited_processes_cpu(setup, tmp_path):
     try:
         wait_port(port, exporter, "taskmon-exporter with groups")
         parent, alone = member("forker"), member("alone")
-        time.sleep(1)                   # both read their standard input
         for _ in range(2):              # the baseline, then both members seen
             body = scrape()
         assert 'taskmon_exporter_exit_records 1.0' in body, body
@@ -490,13 +497,14 @@ def test_group_counts_exited_processes_cpu(setup, tmp_path):
         assert before is not None, body
         command(parent, "fork")         # the child lives between two scrapes
         after = until_cpu("burner:forker", before + 0.9 * BURN)
-        assert after - before >= 0.9 * BURN, (before, after)
+        # All of the child's CPU, once (not also in its parent's figures).
+        assert 0.9 * BURN <= after - before < 1.5 * BURN, (before, after)
 
         before = group_cpu(scrape(), "burner:alone")
         command(alone, "burn")          # burns BURN s and exits: no scrape in between
         alone.wait(timeout=60)
         after = until_cpu("burner:alone", before + 0.9 * BURN)
-        assert after - before >= 0.9 * BURN, (before, after)
+        assert 0.9 * BURN <= after - before < 1.5 * BURN, (before, after)
         body = scrape()
         assert "taskmon_exporter_exit_records_lost_total 0.0" in body
         assert "taskmon_exporter_scrape_errors_total 0.0" in body, \
