@@ -66,10 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="watch every process whose command name matches REGEX (repeatable)")
     parser.add_argument("--unit", metavar="UNIT", action="append", default=[],
                         help="watch the processes of a systemd unit, by its cgroup (repeatable)")
+    parser.add_argument("--per-pid", action="store_true",
+                        help="serve the taskmon_process_* series of each watched process "
+                             "(labels pid and comm; [watch] per_pid); without it the watch "
+                             "set gives taskmon_watch_processes alone")
     parser.add_argument("--device", metavar="PATH",
                         help="the taskmonitor device (default /dev/taskmonitor)")
     parser.add_argument("--no-hidden", action="store_true",
-                        help="do not scan for hidden processes at each scrape")
+                        help="do not scan for hidden processes")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"],
                         help="what to log on standard error (default info)")
@@ -110,6 +114,8 @@ def make_config(args: argparse.Namespace) -> Config:
     config.watch.pidfiles += args.pidfile
     config.watch.comm += [compile_comm(p) for p in args.comm]
     config.watch.units += args.unit
+    if args.per_pid:
+        config.watch.per_pid = True
     return config
 
 
@@ -123,7 +129,9 @@ def build_registry(config: Config, source: object) -> object:
     from .collector import TaskmonCollector
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(TaskmonCollector(config, source))
+    collector = TaskmonCollector(config, source)
+    registry.register(collector)
+    registry.taskmon_collector = collector  # type: ignore[attr-defined]
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
@@ -175,6 +183,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    collector = getattr(registry, "taskmon_collector")
+    collector.start()
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
     host, port = server.server_address[:2]
@@ -188,4 +198,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pass
     server.shutdown()
     server.server_close()
+    collector.close()
     return 0

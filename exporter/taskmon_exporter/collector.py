@@ -8,6 +8,12 @@ that does not run is no error: ``taskmon_watch_processes`` is 0 for its
 selector.  Whatever fails (permission, a bad pid file, a module without a
 request) counts in ``taskmon_exporter_scrape_errors_total`` and is logged;
 the rest of the scrape goes on.
+
+The hidden-process scan (which reads every /proc/PID and waits
+``hidden_settle`` when it finds a candidate) runs on its own thread every
+``hidden_interval`` seconds (:class:`HiddenScanner`); a scrape serves its
+last result, with the scan's time and duration.  ``hidden_interval = 0``
+scans in each scrape instead.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
@@ -24,12 +30,87 @@ from . import __version__
 from .config import Config
 from .source import read_pidfile, unit_pids
 
-__all__ = ["TaskmonCollector"]
+__all__ = ["HiddenScanner", "TaskmonCollector"]
 
 log = logging.getLogger("taskmon_exporter")
 
 _NS = 1e9
 _PROC_LABELS = ["pid", "comm"]
+
+
+class HiddenScanner:
+    """The hidden-process scan of *source*, every *interval* seconds on a
+    thread of its own (:meth:`start`, :meth:`stop`), or on demand
+    (:meth:`scan`); :meth:`last` gives the latest result to scrapes."""
+
+    #: How long the first scrape waits for the first scan (seconds).
+    FIRST_WAIT = 5.0
+
+    def __init__(self, source: object, settle: float, interval: float,
+                 on_error: Callable[[str, BaseException], None]) -> None:
+        self.source = source
+        self.settle = settle
+        self.interval = interval
+        self._on_error = on_error
+        # Guards the three figures below, written by the scan thread and
+        # read by scrapes.
+        self._lock = threading.Lock()
+        self._found: Optional[list] = None      # None: no result (no scan, no module)
+        self._finished: Optional[float] = None  # time.time() when the last scan ended
+        self._duration: Optional[float] = None  # how long it took, seconds
+        self._stop = threading.Event()
+        self._scanned = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        """Start the thread (once); a no-op for interval 0."""
+        if self.interval > 0 and self._thread is None and not self._stop.is_set():
+            self._thread = threading.Thread(target=self._run, name="hidden-scan", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread, waiting for a scan in progress to end."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=self.settle + 30)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.scan()
+            self._scanned.set()
+            if self._stop.wait(self.interval):
+                break
+
+    def scan(self, reader: Optional[object] = None) -> None:
+        """One scan, through *reader* (a scrape's) or a read of its own."""
+        started = time.monotonic()
+        found: Optional[list] = None
+        try:
+            if reader is not None:
+                found = reader.hidden(self.settle)  # type: ignore[attr-defined]
+            elif self.source.module()[0]:  # type: ignore[attr-defined]
+                with self.source.scrape() as own:  # type: ignore[attr-defined]
+                    found = own.hidden(self.settle)
+        except Exception as exc:  # noqa: BLE001 - counted, the next scan tries again
+            self._on_error("scanning for hidden processes", exc)
+            found = None
+        with self._lock:
+            self._found = found
+            self._finished = time.time()
+            self._duration = time.monotonic() - started
+
+    def last(self) -> Tuple[Optional[list], Optional[float], Optional[float]]:
+        """(hidden processes or None, when the scan ended, its duration);
+        the first call waits up to FIRST_WAIT s for the first scan."""
+        if self.running and not self._scanned.is_set():
+            self._scanned.wait(self.FIRST_WAIT)
+        with self._lock:
+            return self._found, self._finished, self._duration
 
 
 class TaskmonCollector(Collector):
@@ -40,19 +121,88 @@ class TaskmonCollector(Collector):
         self.config = config
         self.source = source
         self._errors = 0
+        self._errors_lock = threading.Lock()   # the scan thread counts too
+        self._hidden: Optional[HiddenScanner] = None
+        if config.hidden:
+            self._hidden = HiddenScanner(source, config.hidden_settle, config.hidden_interval,
+                                         self._error)
         self._groups = None
+        #: The exit-record subscription (groups only), and whether its
+        #: failure was logged (once).
+        self._exits: Optional[object] = None
+        self._exits_logged = False
         if config.group_rules is not None:
             from .groups import GroupTracker
             self._groups = GroupTracker(config.group_rules, config.proc, config.groups_children)
+            self._subscribe()
         # prometheus_client's server may scrape from two threads at once.
         self._lock = threading.Lock()
+
+    def _subscribe(self) -> None:
+        """Subscribe to the module's exit records for the groups; on
+        failure log once and go on without (members' last figures before
+        their exit are then lost, as in process-exporter)."""
+        subscribe = getattr(self.source, "exits", None)
+        try:
+            if subscribe is None:
+                raise NotImplementedError("the source gives no exit records")
+            self._exits = subscribe()
+        except Exception as exc:  # noqa: BLE001 - EOPNOTSUPP, EDQUOT, old module...
+            if not self._exits_logged:
+                log.warning("groups: no exit records (%s): what a member does between the last "
+                            "scrape and its exit is not counted; trying again at each scrape",
+                            exc)
+                self._exits_logged = True
+            return
+        if self._exits_logged:
+            log.info("groups: exit records subscribed")
+        self._exits_logged = False
+        assert self._groups is not None
+        self._groups.follow_exits = True
+
+    def _drain_exits(self) -> List[object]:
+        """The exit records queued since the last drain."""
+        records: List[object] = []
+        if self._exits is None:
+            return records
+        try:
+            while len(records) < 1 << 20:
+                record = self._exits.try_next()  # type: ignore[attr-defined]
+                if record is None:
+                    break
+                records.append(record)
+        except Exception as exc:  # noqa: BLE001
+            self._error("reading the exit records", exc)
+            self.close()
+        return records
+
+    def start(self) -> None:
+        """Start the background work (the hidden-process scan's thread);
+        the first scrape does it otherwise."""
+        if self._hidden is not None:
+            self._hidden.start()
+
+    def close(self) -> None:
+        """Stop the hidden-process scan's thread and end the exit-record
+        subscription (at the exporter's exit)."""
+        if self._hidden is not None:
+            self._hidden.stop()
+        exits, self._exits = self._exits, None
+        if self._groups is not None:
+            self._groups.follow_exits = False
+        if exits is not None:
+            try:
+                exits.close()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - closing at exit
+                pass
 
     def describe(self) -> List[object]:
         # No collect() at registration: the module may not be loaded yet.
         return []
 
     def _error(self, what: str, exc: BaseException) -> None:
-        self._errors += 1
+        with self._errors_lock:
+            self._errors += 1
         log.warning("scrape: %s: %s", what, exc)
 
     def _watched_pids(
@@ -91,6 +241,7 @@ class TaskmonCollector(Collector):
         return pids, by_selector, known
 
     def collect(self) -> Iterator[object]:
+        self.start()
         with self._lock:
             yield from self._collect()
 
@@ -118,7 +269,9 @@ class TaskmonCollector(Collector):
             "taskmon_watch_processes",
             "Processes that run for each watch selector of the configuration (0: none runs).",
             labels=["selector", "value"])
-        families: List[object] = [cpu, rss, vsize, threads, faults, ctxsw, watched]
+        families: List[object] = [watched]
+        if self.config.watch.per_pid:
+            families += [cpu, rss, vsize, threads, faults, ctxsw]
 
         loaded, version = False, None
         try:
@@ -145,6 +298,17 @@ class TaskmonCollector(Collector):
             for kind, value in self.config.watch.selectors():
                 watched.add_metric([kind, value], 0)
 
+        if self._groups is not None:
+            families.append(GaugeMetricFamily(
+                "taskmon_exporter_exit_records",
+                "1 while the exporter receives the module's exit records for the groups (the "
+                "figures of members between the last scrape and their exit count), else 0.",
+                value=1 if self._exits is not None else 0))
+            families.append(CounterMetricFamily(
+                "taskmon_exporter_exit_records_lost",
+                "Exit records the module dropped because the exporter read too late: those "
+                "processes' last figures are not in their groups.",
+                value=self._groups.exits_lost))
         families.append(InfoMetricFamily(
             "taskmon_exporter_build", "The exporter's and libtaskmon's versions.",
             value={"version": __version__,
@@ -173,14 +337,17 @@ class TaskmonCollector(Collector):
                 self._error("reading the watched processes' statistics", exc)
         for (kind, value), members in by_selector.items():
             watched.add_metric([kind, value], sum(1 for pid in members if pid in stats))
-        for pid in sorted(stats):
-            _add_process(stats[pid], cpu, rss, vsize, threads, faults, ctxsw)
+        if self.config.watch.per_pid:
+            for pid in sorted(stats):
+                _add_process(stats[pid], cpu, rss, vsize, threads, faults, ctxsw)
 
         if self._groups is not None:
             from .groups import group_families
+            if self._exits is None:
+                self._subscribe()
             try:
                 every = known or reader.stats(reader.all_pids())  # type: ignore[attr-defined]
-                out += group_families(self._groups.update(every))
+                out += group_families(self._groups.update(every, self._drain_exits()))
             except Exception as exc:  # noqa: BLE001
                 self._error("reading the processes for the groups", exc)
 
@@ -193,12 +360,18 @@ class TaskmonCollector(Collector):
             out.append(GaugeMetricFamily(
                 "taskmon_processes", "Processes (thread groups) the kernel runs.", value=count))
 
-        if self.config.hidden:
-            try:
-                found = reader.hidden(self.config.hidden_settle)  # type: ignore[attr-defined]
-            except Exception as exc:  # noqa: BLE001
-                self._error("scanning for hidden processes", exc)
-                found = None
+        if self._hidden is not None:
+            if self._hidden.interval == 0:
+                self._hidden.scan(reader)
+            found, finished, duration = self._hidden.last()
+            if finished is not None:
+                out.append(GaugeMetricFamily(
+                    "taskmon_hidden_scan_timestamp_seconds",
+                    "When the last hidden-process scan ended (Unix time; it runs every "
+                    "hidden_interval seconds).", value=finished))
+                out.append(GaugeMetricFamily(
+                    "taskmon_hidden_scan_duration_seconds",
+                    "How long the last hidden-process scan took.", value=duration))
             if found is not None:
                 out.append(GaugeMetricFamily(
                     "taskmon_hidden_processes",

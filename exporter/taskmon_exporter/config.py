@@ -6,7 +6,8 @@ with the command line.
     telemetry_path = "/metrics"
     web_config_file = "/etc/taskmon/web-config.yml"   # TLS, basic auth (web.py)
     device = "/dev/taskmonitor"
-    hidden = true                  # scan for hidden processes at each scrape
+    hidden = true                  # scan for hidden processes
+    hidden_interval = 30           # every 30 s, apart from scrapes (0: in each scrape)
     hidden_settle = 0.2            # seconds between the scan's two looks
     proc = "/proc"
 
@@ -15,6 +16,7 @@ with the command line.
     pidfiles = ["/run/sshd.pid"]
     comm = ["^nginx$", "^postgres"]   # regular expressions, re.search on comm
     units = ["ssh.service"]           # systemd units, by their cgroup
+    per_pid = false                   # taskmon_process_* per watched pid
 
     [groups]                          # process-exporter's groups (groups.py)
     config = "/etc/process-exporter/all.yaml"   # its configuration, unchanged
@@ -51,6 +53,10 @@ class WatchSet:
     pidfiles: List[str] = dataclasses.field(default_factory=list)
     comm: List["re.Pattern[str]"] = dataclasses.field(default_factory=list)
     units: List[str] = dataclasses.field(default_factory=list)
+    #: Serve the taskmon_process_* series of each watched pid (labels pid,
+    #: comm: a new series set at every restart of a process); off, the
+    #: watch set gives taskmon_watch_processes alone.
+    per_pid: bool = False
 
     def selectors(self) -> List[Tuple[str, str]]:
         """(kind, value) for each entry, in a stable order: the labels of
@@ -72,6 +78,9 @@ class Config:
     device: str = "/dev/taskmonitor"
     hidden: bool = True
     hidden_settle: float = 0.2
+    #: Seconds between two hidden-process scans, on their own thread; 0:
+    #: one in each scrape.
+    hidden_interval: float = 30.0
     proc: str = "/proc"
     cgroup_root: str = "/sys/fs/cgroup"
     watch: WatchSet = dataclasses.field(default_factory=WatchSet)
@@ -83,9 +92,9 @@ class Config:
 
 
 _TOP_KEYS = {"listen", "telemetry_path", "web_config_file", "device", "hidden",
-             "hidden_settle", "proc", "cgroup_root", "watch", "groups"}
+             "hidden_settle", "hidden_interval", "proc", "cgroup_root", "watch", "groups"}
 _GROUPS_KEYS = {"config", "children"}
-_WATCH_KEYS = {"pids", "pidfiles", "comm", "units"}
+_WATCH_KEYS = {"pids", "pidfiles", "comm", "units", "per_pid"}
 
 
 def parse_listen(text: str) -> Tuple[str, int]:
@@ -150,6 +159,8 @@ def _watch(path: str, table: Dict[str, Any]) -> WatchSet:
     for i, unit in enumerate(watch.units):
         if not unit or ".." in unit.split("/"):
             raise ConfigError(f"{path}: watch.units[{i}]: {unit!r} is no unit name")
+    if "per_pid" in table:
+        watch.per_pid = _expect(path, "watch.per_pid", table["per_pid"], bool, "true or false")
     return watch
 
 
@@ -188,6 +199,13 @@ def parse(text: str, path: str = "<config>") -> Config:
                 or not 0 <= settle <= 10:
             raise ConfigError(f"{path}: hidden_settle must be 0 to 10 seconds, not {settle!r}")
         config.hidden_settle = float(settle)
+    if "hidden_interval" in data:
+        interval = data["hidden_interval"]
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) \
+                or not 0 <= interval <= 86400:
+            raise ConfigError(f"{path}: hidden_interval must be 0 (a scan in each scrape) to "
+                              f"86400 seconds, not {interval!r}")
+        config.hidden_interval = float(interval)
     if "watch" in data:
         config.watch = _watch(path, data["watch"])
     if "groups" in data:

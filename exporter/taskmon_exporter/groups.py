@@ -24,6 +24,19 @@ the group, with no member, is still served).  A process seen for the first
 time adds only what it does after that, as in process-exporter, unless it
 started after the previous scrape: then all it did counts, which
 process-exporter (reading /proc at scrape time) loses.
+
+With the module's exit records (:meth:`GroupTracker.update`'s *exits*),
+what process-exporter loses at an exit counts too: a member's final
+figures minus those seen at its last scrape, and all of a process that
+started after the first scrape and exited before any scrape saw it.  Such
+a process is named from its record alone: its command line, executable
+and working directory are gone, so a rule decides only if it has no
+``exe`` or ``cmdline`` matcher (``{{.ExeBase}}`` and ``{{.ExeFull}}`` are
+then its comm, ``{{.Cwd}}`` empty); the first rule with one stops the
+rules unmatched, as the process might have matched it, and the children
+rule then places the process in its parent's group (the parent pid of the
+record: a member of this scrape, of an earlier one, or a process of the
+same records).
 """
 
 from __future__ import annotations
@@ -159,6 +172,11 @@ class Rule:
                 matches.update({k: v or "" for k, v in found.groupdict().items()})
         return self.render(attrs, matches)
 
+    def decides_after_exit(self) -> bool:
+        """Whether the rule can be decided on an exit record alone (no
+        command line, no executable): it has only comm matchers."""
+        return self.exes is None and self.cmdlines is None
+
 
 def _strings(path: str, where: str, value: Any) -> List[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -248,11 +266,27 @@ class Group:
 class GroupTracker:
     """Follows the processes across scrapes and sums them into groups."""
 
+    #: Scrapes a member that left the process list waits for its exit
+    #: record before it is forgotten (the record was lost).
+    DEPARTED_SCRAPES = 5
+
     def __init__(self, rules: List[Rule], proc: str = "/proc", children: bool = True) -> None:
         self.rules = rules
         self.proc = proc
         self.children = children
+        #: Whether update() is given the exit records of every process
+        #: (then members that left wait for theirs, see DEPARTED_SCRAPES).
+        self.follow_exits = False
+        #: Exit records read, and those the kernel dropped (their ``lost``).
+        self.exits_read = 0
+        self.exits_lost = 0
         self._members: Dict[Tuple[int, int], _Member] = {}
+        #: Members that left the list, waiting for their exit record:
+        #: (pid, start) -> (member at its last scrape, scrapes waited).
+        self._departed: Dict[Tuple[int, int], Tuple[_Member, int]] = {}
+        #: The first scrape's sample time: what started before it is the
+        #: baseline, as process-exporter's first scrape.
+        self._first_sample_ns: Optional[int] = None
         self._sums: Dict[str, List[int]] = {}
         self._last_sample_ns: Optional[int] = None
         self._users: Dict[int, str] = {}
@@ -297,6 +331,19 @@ class GroupTracker:
                 return name
         return None
 
+    def _name_after_exit(self, record: Any) -> Optional[str]:
+        """The group of a process known only from its exit record: the
+        rules up to the first that needs a command line (module doc)."""
+        attrs = Attributes(pid=record.pid, comm=record.comm or "", cmdline=[],
+                           username=self._username(record.uid))
+        for rule in self.rules:
+            if not rule.decides_after_exit():
+                return None
+            name = rule.match_and_name(attrs)
+            if name is not None:
+                return name
+        return None
+
     def boot_time(self) -> float:
         """Seconds since the epoch at boot (/proc/stat's btime)."""
         if self._boot is None:
@@ -317,9 +364,11 @@ class GroupTracker:
         found = re.search(r"^VmSwap:\s+(\d+)\s+kB", text, re.M)
         return int(found.group(1)) * 1024 if found else 0
 
-    def update(self, stats: Dict[int, Any]) -> Dict[str, Group]:
+    def update(self, stats: Dict[int, Any], exits: Iterable[Any] = ()) -> Dict[str, Group]:
         """The groups after this scrape, from *stats* (pid -> taskmon.Stats
-        of every process the kernel runs)."""
+        of every process the kernel runs) and, when :attr:`follow_exits`,
+        *exits*: the exit records (taskmon.ExitRecord) read since the
+        previous scrape, after *stats* was read."""
         previous = self._last_sample_ns
         seen: Dict[Tuple[int, int], _Member] = {}
         groups: Dict[str, Group] = {}
@@ -358,14 +407,85 @@ class GroupTracker:
                 if group.oldest_start is None or start < group.oldest_start:
                     group.oldest_start = start
             seen[key] = _Member(group=member.group, counters=counters)
+        if self.follow_exits:
+            self._leave(seen, by_pid, exits)
+        else:
+            self._departed.clear()
         self._members = seen
         samples = [s.sample_time_ns for s in stats.values()
                    if getattr(s, "sample_time_ns", None)]
         if samples:
             self._last_sample_ns = max(samples)
+            if self._first_sample_ns is None:
+                self._first_sample_ns = self._last_sample_ns
         for name, sums in self._sums.items():
             groups.setdefault(name, Group()).counters = list(sums)
         return groups
+
+    def _add(self, group: Optional[str], final: Any, before: Tuple[int, ...]) -> None:
+        if group is None:
+            return
+        sums = self._sums.setdefault(group, [0] * len(_COUNTERS))
+        for i, name in enumerate(_COUNTERS):
+            sums[i] += max(0, (getattr(final, name, 0) or 0) - before[i])
+
+    def _leave(self, seen: Dict[Tuple[int, int], _Member], by_pid: Dict[int, Tuple[int, int]],
+               exits: Iterable[Any]) -> None:
+        """Count the exit records: a member's last figures since its last
+        scrape, a process never seen in full (module doc); keep the
+        members that left without a record yet."""
+        for key, member in self._members.items():
+            if key not in seen:
+                self._departed[key] = (member, 0)
+        zero = (0,) * len(_COUNTERS)
+        named: Dict[int, Optional[str]] = {}
+
+        def parent_group(ppid: int) -> Optional[str]:
+            if ppid in named:
+                return named[ppid]
+            key = by_pid.get(ppid)
+            if key is not None and key in seen:
+                return seen[key].group
+            for (pid, _), (member, _) in self._departed.items():
+                if pid == ppid:
+                    return member.group
+            return None
+
+        records = sorted(exits, key=lambda r: (r.start_time_ns, r.pid))
+        for record in records:
+            self.exits_read += 1
+            self.exits_lost += record.lost or 0
+            key = (record.pid, record.start_time_ns)
+            final = tuple(getattr(record, c, 0) or 0 for c in _COUNTERS)
+            if key in seen:
+                # Exited after this scrape's read, or a zombie still
+                # listed: its final figures are its last, so that a zombie
+                # listed at the next scrapes adds nothing more.
+                member = seen[key]
+                seen[key] = _Member(group=member.group, counters=final)
+            elif key in self._departed:
+                member = self._departed.pop(key)[0]
+            else:
+                # Never seen: all of it counts if it started after the
+                # first scrape (the baseline), in the group it would
+                # have joined.
+                if self._first_sample_ns is None \
+                        or record.start_time_ns <= self._first_sample_ns:
+                    continue
+                name = self._name_after_exit(record)
+                if name is None and self.children:
+                    name = parent_group(record.ppid)
+                named[record.pid] = name
+                self._add(name, record, zero)
+                continue
+            named[record.pid] = member.group
+            self._add(member.group, record, member.counters)
+        for key in list(self._departed):
+            member, waited = self._departed[key]
+            if waited + 1 >= self.DEPARTED_SCRAPES:
+                del self._departed[key]
+            else:
+                self._departed[key] = (member, waited + 1)
 
 
 def group_families(groups: Dict[str, Group]) -> Iterable[object]:

@@ -9,6 +9,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 import types
 import urllib.request
 
@@ -52,6 +53,9 @@ class FakeSource:
         self.procs = {1: stats(1, "init"), 42: stats(42, "busy"), 43: stats(43, "busy-2")}
         self.hidden = []          # None: bindings without the hidden scan
         self.fail = None          # an exception stats() raises
+        self.scans = 0            # hidden-process scans made
+        self.scan_delay = 0.0     # how long each takes
+        self.scan_fail = None     # an exception the scan raises
         self.device = "/dev/fake"
 
     def module(self):
@@ -75,6 +79,10 @@ class FakeSource:
                 return {p: source.procs[p] for p in pids if p in source.procs}
 
             def hidden(self, settle):
+                source.scans += 1
+                time.sleep(source.scan_delay)
+                if source.scan_fail:
+                    raise source.scan_fail
                 return None if source.hidden is None else list(source.hidden)
 
         yield Reader()
@@ -103,8 +111,8 @@ def source():
     return FakeSource()
 
 
-def collector_for(source, **watch):
-    return TaskmonCollector(Config(watch=WatchSet(**watch)), source)
+def collector_for(source, per_pid=True, **watch):
+    return TaskmonCollector(Config(watch=WatchSet(per_pid=per_pid, **watch)), source)
 
 
 EXPECTED_TYPES = {
@@ -118,6 +126,8 @@ EXPECTED_TYPES = {
     "taskmon_processes": "gauge",
     "taskmon_hidden_processes": "gauge",
     "taskmon_hidden_process_info": "gauge",
+    "taskmon_hidden_scan_timestamp_seconds": "gauge",
+    "taskmon_hidden_scan_duration_seconds": "gauge",
     "taskmon_module_loaded": "gauge",
     "taskmon_module_info": "gauge",
     "taskmon_exporter_build_info": "gauge",
@@ -139,6 +149,18 @@ def test_names_and_types(source):
         if line.startswith("taskmon_process_cpu_seconds") and not line.startswith("#"):
             assert line.startswith("taskmon_process_cpu_seconds_total{")
     assert "taskmon_module_info{version=\"1.2.3\"} 1.0" in text
+
+
+def test_per_pid_series_only_when_asked(source):
+    """Without per_pid the watch set serves its selectors' counts and no
+    series per pid (no churn when processes restart)."""
+    families, text = scrape(collector_for(source, per_pid=False, pids=[42, 43]))
+    assert not [name for name in families if name.startswith("taskmon_process_")], text
+    assert samples(families["taskmon_watch_processes"]) == {
+        lab(selector="pid", value="42"): 1, lab(selector="pid", value="43"): 1}
+    assert 'pid="42"' not in text
+    families, _ = scrape(collector_for(source, per_pid=True, pids=[42]))
+    assert {dict(k)["pid"] for k in samples(families["taskmon_process_threads"])} == {"42"}
 
 
 def test_values_and_labels(source):
@@ -239,6 +261,68 @@ def test_hidden_scan_absent_or_disabled(source):
     assert "taskmon_hidden_processes" not in families
 
 
+def test_hidden_scan_apart_from_scrapes(source):
+    """With hidden_interval the scan runs on its own thread: scrapes serve
+    its last result (not scanning themselves, not waiting for its settle),
+    with the scan's end time and duration; close() stops the thread."""
+    source.hidden = [hidden_proc(666, "evil", ["open"])]
+    source.scan_delay = 0.3
+    collector = TaskmonCollector(Config(hidden_interval=3600), source)
+    try:
+        before = time.time()
+        families, _ = scrape(collector)       # the first scrape waits for the first scan
+        assert samples(families["taskmon_hidden_processes"]) == {(): 1}
+        finished = samples(families["taskmon_hidden_scan_timestamp_seconds"])[()]
+        assert before <= finished <= time.time()
+        assert samples(families["taskmon_hidden_scan_duration_seconds"])[()] >= 0.3
+        source.hidden = []
+        for _ in range(3):
+            started = time.monotonic()
+            families, _ = scrape(collector)
+            assert time.monotonic() - started < 0.3, "the scrape scanned"
+        assert source.scans == 1
+        assert samples(families["taskmon_hidden_processes"]) == {(): 1}   # the last result
+        assert samples(families["taskmon_hidden_scan_timestamp_seconds"])[()] == finished
+    finally:
+        collector.close()
+    assert not collector._hidden.running
+
+
+def test_hidden_scan_interval_and_errors(source):
+    """A short interval: a new result comes without a scrape scanning; a
+    scan that fails is counted as a scrape error and serves no result."""
+    source.hidden = [hidden_proc(666, "evil", ["open"])]
+    collector = TaskmonCollector(Config(hidden_interval=0.05), source)
+    try:
+        families, _ = scrape(collector)
+        assert samples(families["taskmon_hidden_processes"]) == {(): 1}
+        source.hidden = []
+        end = time.monotonic() + 10
+        while samples(scrape(collector)[0]["taskmon_hidden_processes"]) != {(): 0}:
+            assert time.monotonic() < end, "no new scan"
+            time.sleep(0.05)
+        source.scan_fail = PermissionError(13, "Permission denied")
+        end = time.monotonic() + 10
+        while "taskmon_hidden_processes" in scrape(collector)[0]:
+            assert time.monotonic() < end, "the failed scan's result is still served"
+            time.sleep(0.05)
+        assert samples(scrape(collector)[0]["taskmon_exporter_scrape_errors"],
+                       "taskmon_exporter_scrape_errors_total")[()] >= 1
+    finally:
+        collector.close()
+
+
+def test_hidden_scan_in_each_scrape_with_interval_0(source):
+    source.hidden = [hidden_proc(666, "evil", ["open"])]
+    collector = TaskmonCollector(Config(hidden_interval=0), source)
+    scrape(collector)
+    source.hidden = []
+    families, _ = scrape(collector)
+    assert source.scans == 2 and samples(families["taskmon_hidden_processes"]) == {(): 0}
+    assert "taskmon_hidden_scan_duration_seconds" in families
+    assert collector._hidden._thread is None
+
+
 def test_comm_pattern(source):
     import re
     families, _ = scrape(collector_for(source, comm=[re.compile("^busy")]))
@@ -269,7 +353,8 @@ def test_systemd_unit_by_cgroup(source, tmp_path):
     (root / "system.slice" / "web.service" / "cgroup.procs").write_text("42\n")
     (root / "system.slice" / "web.service" / "worker" / "cgroup.procs").write_text("43\n")
     (root / "user.slice" / "user-1000.slice" / "app.service" / "cgroup.procs").write_text("1\n")
-    config = Config(cgroup_root=str(root), watch=WatchSet(units=["web", "app.service", "off"]))
+    config = Config(cgroup_root=str(root),
+                    watch=WatchSet(units=["web", "app.service", "off"], per_pid=True))
     families, _ = scrape(TaskmonCollector(config, source))
     assert samples(families["taskmon_watch_processes"]) == {
         lab(selector="unit", value="web"): 2, lab(selector="unit", value="app.service"): 1,
@@ -284,11 +369,13 @@ telemetry_path = "/taskmon"
 web_config_file = "/etc/taskmon/web.yml"
 hidden = false
 hidden_settle = 0.5
+hidden_interval = 10
 [watch]
 pids = [1, 2]
 pidfiles = ["/run/x.pid"]
 comm = ["^sshd$"]
 units = ["ssh.service"]
+per_pid = true
 """
 
 
@@ -299,9 +386,11 @@ def test_config_parses():
     assert config.web_config_file == "/etc/taskmon/web.yml"
     assert Config().telemetry_path == "/metrics" and Config().web_config_file is None
     assert config.hidden is False and config.hidden_settle == 0.5
+    assert config.hidden_interval == 10 and Config().hidden_interval == 30
     assert config.watch.pids == [1, 2] and config.watch.pidfiles == ["/run/x.pid"]
     assert [p.pattern for p in config.watch.comm] == ["^sshd$"]
     assert config.watch.units == ["ssh.service"]
+    assert config.watch.per_pid is True and WatchSet().per_pid is False
     assert Config().listen == ("", DEFAULT_PORT)
 
 
@@ -315,12 +404,15 @@ def test_config_parses():
     ("telemetry_path = 'metrics'", "telemetry path 'metrics': expected an absolute path"),
     ("web_config_file = 1", "web_config_file must be a path"),
     ("hidden_settle = 99", "hidden_settle must be 0 to 10 seconds"),
+    ("hidden_interval = -1", "hidden_interval must be 0 (a scan in each scrape) to 86400"),
+    ("hidden_interval = '30'", "hidden_interval must be 0"),
     ("[watch]\npids = [0]", "watch.pids[0]: 0 is no pid"),
     ("[watch]\npids = 5", "watch.pids must be a list of pids"),
     ("[watch]\npids = [true]", "watch.pids[0] must be pids"),
     ("[watch]\ncomm = ['(']", "watch.comm[0]: bad regular expression"),
     ("[watch]\nuser = ['x']", "unknown key(s) in [watch]: user"),
     ("[watch]\nunits = ['../x']", "is no unit name"),
+    ("[watch]\nper_pid = 1", "watch.per_pid must be true or false"),
 ])
 def test_bad_config(text, message):
     with pytest.raises(ConfigError) as info:
@@ -355,6 +447,11 @@ def test_options_merge_with_config(tmp_path):
     assert config.watch.pids == [1, 2, 3]
     assert [p.pattern for p in config.watch.comm] == ["^sshd$", "x"]
     assert config.watch.units == ["ssh.service", "u"]
+    assert config.watch.per_pid is True
+    path.write_text(CONFIG.replace("per_pid = true", ""))
+    assert make_config(build_parser().parse_args(["--config", str(path)])).watch.per_pid is False
+    assert make_config(build_parser().parse_args(["--config", str(path), "--per-pid"])) \
+        .watch.per_pid is True
 
 
 def run_cli(*args):
@@ -398,7 +495,7 @@ def test_manpage_names_every_option():
 
 
 def test_http_server(source):
-    config = Config(listen=("127.0.0.1", 0), watch=WatchSet(pids=[42]))
+    config = Config(listen=("127.0.0.1", 0), watch=WatchSet(pids=[42], per_pid=True))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(TaskmonCollector(config, source))
     server = serve(config, registry)

@@ -183,6 +183,112 @@ def test_counters_never_go_backwards(fakeproc):
     assert empty["w"].procs == 0 and empty["w"].counters[:2] == [6 * SEC, 1 * SEC]
 
 
+def exit_record(pid, comm, start, cpu=(1, 0), faults=(10, 1), ctxsw=(5, 2), ppid=1, uid=0,
+                lost=0):
+    """A stand-in for taskmon.ExitRecord: the final figures of *pid*."""
+    return types.SimpleNamespace(
+        pid=pid, comm=comm, ppid=ppid, uid=uid, start_time_ns=start * SEC,
+        user_ns=cpu[0] * SEC, system_ns=cpu[1] * SEC, minor_faults=faults[0],
+        major_faults=faults[1], voluntary_ctxsw=ctxsw[0], involuntary_ctxsw=ctxsw[1], lost=lost)
+
+
+def exits_tracker(fakeproc, rules="process_names:\n  - name: w\n    comm: [w]\n"):
+    tracker = GroupTracker(parse_process_names(rules, "w.yaml"), fakeproc.root)
+    tracker.follow_exits = True
+    return tracker
+
+
+def test_exit_records_count_a_members_last_figures(fakeproc):
+    """A member's figures between its last scrape and its exit count (its
+    exit record minus the last scrape's), whether the record comes at the
+    next scrape or one later; a record of a reused pid (another start
+    time) is not mistaken for the member."""
+    fakeproc(20, "w")
+    fakeproc(21, "w")
+    tracker = exits_tracker(fakeproc)
+    tracker.update({20: proc_stats(20, "w", cpu=(5, 1)), 21: proc_stats(21, "w", cpu=(7, 0))})
+    second = tracker.update({20: proc_stats(20, "w", cpu=(6, 1), faults=(12, 1), sample=1010),
+                             21: proc_stats(21, "w", cpu=(8, 0), sample=1010)})
+    assert second["w"].counters == [2 * SEC, 0, 2, 0, 0, 0]
+    # 20 exits with 3 s more user time, 1 s more system, 8 more faults;
+    # its record comes now.  21 exits too, its record only one scrape later.
+    third = tracker.update({}, [exit_record(20, "w", 100, cpu=(9, 2), faults=(20, 2),
+                                            ctxsw=(6, 4))])
+    assert third["w"].counters == [5 * SEC, 1 * SEC, 10, 1, 1, 2] and third["w"].procs == 0
+    fourth = tracker.update({}, [exit_record(21, "w", 999, cpu=(50, 0)),    # pid reused, died
+                                 exit_record(21, "w", 100, cpu=(10, 0))])
+    # 21's own record adds 2 s; the reused pid started before the first
+    # scrape (the baseline) and is not counted.
+    assert fourth["w"].counters[:2] == [7 * SEC, 1 * SEC]
+    assert tracker.exits_read == 3
+
+
+def test_exit_record_of_a_zombie_still_listed(fakeproc):
+    """A member whose record comes while it is still listed (a zombie its
+    parent has not reaped): its final figures count once, not again at the
+    scrapes that still list it, nor when it leaves the list; it stays in
+    its group (as a zombie: its command line is gone, it is not named
+    again)."""
+    fakeproc(20, "w", "--serve")
+    tracker = exits_tracker(fakeproc, "process_names:\n  - name: w\n    cmdline: [serve]\n")
+    tracker.update({20: proc_stats(20, "w", cpu=(5, 1))})
+    got = tracker.update({20: proc_stats(20, "w", cpu=(6, 1), sample=1010)},
+                         [exit_record(20, "w", 100, cpu=(8, 1))])
+    assert got["w"].counters[:2] == [3 * SEC, 0] and got["w"].procs == 1
+    fakeproc(20)                                  # a zombie's command line is empty
+    got = tracker.update({20: proc_stats(20, "w", cpu=(8, 1), state="Z", sample=1020)})
+    assert got["w"].counters[:2] == [3 * SEC, 0]
+    assert got["w"].procs == 1 and got["w"].states["Zombie"] == 1
+    for _ in range(GroupTracker.DEPARTED_SCRAPES + 1):
+        got = tracker.update({})
+    assert got["w"].counters[:2] == [3 * SEC, 0] and got["w"].procs == 0
+
+
+def test_exit_records_count_processes_no_scrape_saw(fakeproc):
+    """A process that started after the first scrape and exited before the
+    next is counted whole, in the group its comm rule names (a rule with an
+    exe or cmdline matcher cannot be decided: it stops the rules) or its
+    parent's (a member, or a process of the same records); one that
+    started before the first scrape is the baseline, not counted."""
+    rules = ("process_names:\n"
+             "  - name: 'cmd:{{.Comm}}'\n    cmdline: ['--tag']\n"
+             "  - name: '{{.Comm}}-{{.ExeBase}}'\n    comm: [w]\n")
+    fakeproc(30, "make", "--tag")
+    tracker = exits_tracker(fakeproc, rules)
+    tracker.update({30: proc_stats(30, "make", start=50, sample=1000)})
+    got = tracker.update({30: proc_stats(30, "make", start=50, sample=1010)}, [
+        exit_record(40, "w", 1001, cpu=(3, 1)),                    # the comm rule is reached?
+        exit_record(41, "cc", 1002, cpu=(2, 2), ppid=30),           # child of a member
+        exit_record(42, "sh", 1003, cpu=(1, 0), ppid=1),
+        exit_record(43, "as", 1004, cpu=(4, 0), ppid=42),           # grandchild: no group
+        exit_record(44, "w", 900, cpu=(9, 9)),                      # before the first scrape
+        exit_record(45, "ld", 1005, cpu=(1, 1), ppid=41),           # child of a short-lived
+    ])
+    # 40: the cmdline rule comes first and cannot be decided: no rule
+    # names it, and its parent (1) is in no group.
+    assert "w-w" not in got
+    assert got["cmd:make"].counters == [3 * SEC, 3 * SEC, 20, 2, 10, 4]
+    assert got["cmd:make"].procs == 1
+    assert sorted(got) == ["cmd:make"]
+    comm_first = exits_tracker(fakeproc, "process_names:\n  - name: '{{.Comm}}-{{.ExeBase}}'\n"
+                               "    comm: [w]\n  - cmdline: ['x']\n")
+    comm_first.update({30: proc_stats(30, "make", start=50, sample=1000)})
+    got = comm_first.update({}, [exit_record(40, "w", 1001, cpu=(3, 1))])
+    assert got["w-w"].counters[:2] == [3 * SEC, 1 * SEC]
+
+
+def test_exit_records_unused_without_subscription(fakeproc):
+    """Without the subscription (follow_exits False) records are not
+    looked at: today's counting, a member's last figures lost."""
+    fakeproc(20, "w")
+    tracker = exits_tracker(fakeproc)
+    tracker.follow_exits = False
+    tracker.update({20: proc_stats(20, "w", cpu=(5, 1))})
+    got = tracker.update({}, [exit_record(20, "w", 100, cpu=(9, 2)),
+                              exit_record(21, "w", 1005, cpu=(9, 2))])
+    assert got["w"].counters[:2] == [0, 0]
+
+
 def test_children_join_their_parents_group(fakeproc):
     rules = parse_process_names("process_names:\n  - name: web\n    comm: [nginx]\n", "n.yaml")
     fakeproc(30, "nginx")
@@ -237,6 +343,20 @@ class Source:
             def hidden(self, settle):
                 return None
         return contextlib.nullcontext(Reader())
+
+
+class Exits:
+    """A fake exit-record subscription: the records queued in *queue*."""
+
+    def __init__(self, queue):
+        self.queue = queue
+        self.closed = False
+
+    def try_next(self):
+        return self.queue.pop(0) if self.queue else None
+
+    def close(self):
+        self.closed = True
 
 
 def served(collector):
@@ -332,3 +452,38 @@ def test_groups_config_errors_exit_2(tmp_path):
         assert result.returncode == 2 and message in result.stderr, result.stderr
     with pytest.raises(ConfigError, match=r"unknown key\(s\) in \[groups\]: conf"):
         parse("[groups]\nconf = 'x'\n", "c.toml")
+
+
+def test_collector_counts_exit_records(fakeproc, tmp_path, caplog):
+    """The collector subscribes at its start, drains the records at each
+    scrape and serves the subscription's state and the lost records; a
+    source without exit records is logged once and served as 0."""
+    path = tmp_path / "pe.yaml"
+    path.write_text("process_names:\n  - name: '{{.Comm}}'\n    comm: [bash]\n")
+    fakeproc(50, "bash")
+    source = Source({50: proc_stats(50, "bash")})
+    queue = []
+    source.exits = lambda: Exits(queue)
+    config = parse(f'proc = "{fakeproc.root}"\nhidden = false\n'
+                   f'[groups]\nconfig = "{path}"\n', "c.toml")
+    from taskmon_exporter.groups import load_process_names
+    config.group_rules = load_process_names(config.groups_config)
+    collector = TaskmonCollector(config, source)
+    text = served(collector)
+    assert "taskmon_exporter_exit_records 1.0" in text
+    del source.procs[50]
+    queue.append(exit_record(50, "bash", 100, cpu=(4, 0), lost=3))
+    text = served(collector)
+    assert 'namedprocess_namegroup_cpu_seconds_total{groupname="bash",mode="user"} 3.0' in text
+    assert "taskmon_exporter_exit_records_lost_total 3.0" in text
+    exits = collector._exits
+    collector.close()
+    assert exits.closed
+
+    del source.exits
+    caplog.set_level("INFO")
+    collector = TaskmonCollector(config, source)
+    for _ in range(2):
+        text = served(collector)
+        assert "taskmon_exporter_exit_records 0.0" in text
+    assert caplog.text.count("groups: no exit records") == 1

@@ -307,7 +307,7 @@ def test_promtool_check_metrics_every_family():
     loaded, self metrics) passes promtool's lint."""
     source = FakeSource()
     source.hidden = [hidden_proc(666, "evil", ["open"])]
-    registry = build_registry(Config(watch=WatchSet(pids=[1, 42])), source)
+    registry = build_registry(Config(watch=WatchSet(pids=[1, 42], per_pid=True)), source)
     text = generate_latest(registry).decode()
     assert "taskmon_hidden_process_info" in text and "process_cpu_seconds_total" in text
     promtool_check_metrics(text)
