@@ -187,7 +187,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     collector.start()
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), server.server_address[1]
     selectors: List[str] = [f"{kind} {value}" for kind, value in config.watch.selectors()]
     scheme = "https" if web.get().ssl_context is not None else "http"
     log.info("serving %s://%s:%d%s%s; watching %s", scheme,

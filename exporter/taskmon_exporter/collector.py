@@ -24,6 +24,7 @@ import time
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from . import __version__
@@ -214,12 +215,13 @@ class TaskmonCollector(Collector):
         for pid in watch.pids:
             by_selector[("pid", str(pid))] = {pid}
         for path in watch.pidfiles:
+            in_file: Optional[int]
             try:
-                pid = read_pidfile(path)
+                in_file = read_pidfile(path)
             except (OSError, ValueError) as exc:
                 self._error(f"pid file {path}", exc)
-                pid = None
-            by_selector[("pidfile", path)] = set() if pid is None else {pid}
+                in_file = None
+            by_selector[("pidfile", path)] = set() if in_file is None else {in_file}
         for unit in watch.units:
             try:
                 by_selector[("unit", unit)] = unit_pids(self.config.cgroup_root, unit)
@@ -240,12 +242,12 @@ class TaskmonCollector(Collector):
             pids |= members
         return pids, by_selector, known
 
-    def collect(self) -> Iterator[object]:
+    def collect(self) -> Iterator[Metric]:
         self.start()
         with self._lock:
             yield from self._collect()
 
-    def _collect(self) -> Iterator[object]:
+    def _collect(self) -> Iterator[Metric]:
         started = time.monotonic()
         cpu = CounterMetricFamily(
             "taskmon_process_cpu_seconds", "CPU time of the process, all its threads, by mode.",
@@ -269,7 +271,7 @@ class TaskmonCollector(Collector):
             "taskmon_watch_processes",
             "Processes that run for each watch selector of the configuration (0: none runs).",
             labels=["selector", "value"])
-        families: List[object] = [watched]
+        families: List[Metric] = [watched]
         if self.config.watch.per_pid:
             families += [cpu, rss, vsize, threads, faults, ctxsw]
 
@@ -325,8 +327,8 @@ class TaskmonCollector(Collector):
     def _from_reader(self, reader: object, cpu: CounterMetricFamily, rss: GaugeMetricFamily,
                      vsize: GaugeMetricFamily, threads: GaugeMetricFamily,
                      faults: CounterMetricFamily, ctxsw: CounterMetricFamily,
-                     watched: GaugeMetricFamily) -> List[object]:
-        out: List[object] = []
+                     watched: GaugeMetricFamily) -> List[Metric]:
+        out: List[Metric] = []
         pids, by_selector, known = self._watched_pids(reader)
         stats: Dict[int, object] = {pid: known[pid] for pid in pids if pid in known}
         missing = pids - set(stats)

@@ -46,7 +46,10 @@ import logging
 import os
 import pwd
 import re
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 __all__ = ["GroupError", "Rule", "GroupTracker", "load_process_names", "parse_process_names",
            "STATES"]
@@ -488,7 +491,7 @@ class GroupTracker:
                 self._departed[key] = (member, waited + 1)
 
 
-def group_families(groups: Dict[str, Group]) -> Iterable[object]:
+def group_families(groups: Dict[str, Group]) -> Iterable[Metric]:
     """process-exporter's namedprocess_namegroup_* families of *groups*."""
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
