@@ -49,9 +49,14 @@ POPULATION = [
     "list/bpftrace", "list/bpftrace_startup", "ps/procps", "ps/taskmon", "ps/taskmon_hidden",
     "ps/procps_startup", "ps/taskmon_startup",
 ]
+# CPU per scrape of taskmon-exporter and process-exporter (bench/python/exporters.py).
+EXPORTERS = ["exporter/process_exporter", "exporter/process_exporter_lean", "exporter/taskmon",
+             "exporter/taskmon_hidden"]
+POPULATION += EXPORTERS
 LOAD = ["load/kthread_cpu", "load/stream_10ms_100"]
-# What the kernel or the machine may lack: a stated reason is a skip, not a failure.
-OPTIONAL_PREFIXES = ("taskstats/", "list/bpftrace", "list/bpf_iter")
+# What the kernel or the machine may lack: a stated reason is a skip, not a
+# failure (process-exporter: unpacked by tests/exporter/prometheus-tools).
+OPTIONAL_PREFIXES = ("taskstats/", "list/bpftrace", "list/bpf_iter", "exporter/")
 
 
 @dataclass
@@ -242,6 +247,14 @@ def targets(run: Run) -> List[Target]:
         Target("kthread CPU at the default period, % of one CPU",
                float(kthread_pct) if kthread_pct is not None else None, 0.1, True),
     ]
+    # Issue #23: taskmon-exporter cheaper per scrape than process-exporter
+    # with the same configuration (Debian's all.yaml), by a wide margin.
+    for n in pops:
+        for theirs, how in (("exporter/process_exporter", "Debian's defaults"),
+                            ("exporter/process_exporter_lean",
+                             "-threads=false -gather-smaps=false")):
+            out.append(Target(f"process-exporter ({how}) / taskmon-exporter, per scrape at {n}",
+                              _ratio(run.ns(theirs, n), run.ns("exporter/taskmon", n)), 2, False))
     return out
 
 

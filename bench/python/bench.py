@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The Python benchmarks of taskmon (issue 16; interface: bench/README.md).
 
-    bench.py --group single|population|load --out FILE.json [--population N] [--smoke]
+    bench.py --group single|population|load|exporters --out FILE.json [--population N]
+             [--smoke]
 
 Groups:
   single      one process per call: psutil.Process(pid).cpu_times() and
@@ -13,7 +14,10 @@ Groups:
               bpftrace's task iterator; it measures the processes that exist
               (the runner starts taskmon-bench-population N first);
   load        the module's kthread CPU at the default period, and a stream
-              of 100 pids at 10 ms.
+              of 100 pids at 10 ms;
+  exporters   the CPU one scrape costs taskmon-exporter and Debian's
+              process-exporter with the same configuration (exporters.py),
+              over the processes that exist; up to 20 scrapes each (3 with --smoke).
 
 Each figure is the median of R repeats (7; 3 with --smoke) of a loop of K
 calls sized to last about 0.2 s (0.02 s with --smoke), in ns per call.
@@ -33,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from timing import Plan, Result  # noqa: E402
 
-GROUPS = ("single", "population", "load")
+GROUPS = ("single", "population", "load", "exporters")
 
 
 def _psutil_version() -> Optional[str]:
@@ -57,6 +61,9 @@ def run_group(group: str, smoke: bool) -> List[Result]:
     if group == "population":
         import population
         return population.run(plan)
+    if group == "exporters":
+        import exporters
+        return exporters.run(scrapes=3 if smoke else 20)
     import load
     return load.run(plan, window=3.0 if smoke else 60.0)
 

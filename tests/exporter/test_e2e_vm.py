@@ -26,29 +26,21 @@ TASKMON_IN_VM=1 a missing device or server fails: a VM run that skipped
 would prove nothing.  Everything is bounded in time and on 127.0.0.1.
 """
 import base64
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import ssl
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
 import pytest
 
+from promvm import IN_VM, PROMETHEUS, api, free_port, start_prometheus, stop, wait_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPORTER = os.path.join(ROOT, "exporter")
-# Unpacked by tests/exporter/prometheus-tools (scripts/test's setup step),
-# not installed on the host; an installed one is taken if there is one.
-PROMETHEUS = next((p for p in (
-    os.path.join(os.environ.get("TASKMON_CACHE", "/var/cache/taskmon"),
-                 "prometheus", "current", "usr", "bin", "prometheus"),
-    "/usr/bin/prometheus") if os.access(p, os.X_OK)), "/usr/bin/prometheus")
-IN_VM = os.environ.get("TASKMON_IN_VM") == "1"
 PASSWORD = "taskmon e2e"
 #: How long Prometheus gets to show each expected state (TCG is slow).
 DEADLINE = 180
@@ -84,51 +76,6 @@ def _requirements():
         pytest.skip(problem)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port, proc, what, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            pytest.fail(f"{what} exited with status {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"{what} did not listen on 127.0.0.1:{port} in {timeout} s")
-
-
-def wait_ready(base, proc, timeout=120):
-    """Prometheus answers 503 until its TSDB is open: wait for /-/ready."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            pytest.fail(f"prometheus exited with status {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/-/ready", timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:  # urllib.error.HTTPError (503) and connection errors
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"prometheus was not ready in {timeout} s")
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def tls_and_password(work):
     """A throwaway server certificate for 127.0.0.1 and the exporter's web
     configuration: TLS, the user prometheus with PASSWORD's bcrypt hash."""
@@ -159,7 +106,7 @@ def setup(tmp_path_factory):
         doomed = subprocess.Popen(["sleep", "3600"])
         procs.append(doomed)
 
-        exporter_port, prom_port = free_port(), free_port()
+        exporter_port = free_port()
         config = work / "exporter.toml"
         web = tls_and_password(work)
         groups = work / "process-exporter.yml"
@@ -183,27 +130,19 @@ def setup(tmp_path_factory):
 
         rules = work / "taskmon-rules.yml"
         shutil.copy(os.path.join(EXPORTER, "taskmon-rules.yml"), rules)
-        prom_config = work / "prometheus.yml"
-        prom_config.write_text(
+        prom = start_prometheus(
+            work,
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
             f"rule_files:\n  - {rules}\n"
             "scrape_configs:\n  - job_name: taskmon\n    scheme: https\n"
             f"    tls_config:\n      ca_file: {work / 'server.crt'}\n"
             f"    basic_auth:\n      username: prometheus\n      password: '{PASSWORD}'\n"
             "    static_configs:\n"
-            f"      - targets: ['127.0.0.1:{exporter_port}']\n")
-        prom_log = open(work / "prometheus.log", "w")
-        prometheus = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={prom_config}", f"--storage.tsdb.path={work / 'data'}",
-             f"--web.listen-address=127.0.0.1:{prom_port}"],
-            stdout=prom_log, stderr=subprocess.STDOUT)
-        procs.append(prometheus)
-        wait_port(prom_port, prometheus, "prometheus", timeout=120)
-        wait_ready(f"http://127.0.0.1:{prom_port}", prometheus)
+            f"      - targets: ['127.0.0.1:{exporter_port}']\n", procs)
 
         yield dict(busy=busy, sleeper=sleeper, doomed=doomed, env=env, work=work,
                    exporter=f"127.0.0.1:{exporter_port}",
-                   prom=f"http://127.0.0.1:{prom_port}", hide=lambda: _mount(sleeper.pid))
+                   prom=prom, hide=lambda: _mount(sleeper.pid))
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -214,16 +153,6 @@ def setup(tmp_path_factory):
 
 def _mount(pid):
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "none", f"/proc/{pid}"], check=True)
-
-
-def api(base, path, **params):
-    url = f"{base}/api/v1/{path}"
-    if params:
-        url += "?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=10) as reply:
-        body = json.load(reply)
-    assert body["status"] == "success", body
-    return body["data"]
 
 
 def until(what, check, setup, timeout=DEADLINE):
