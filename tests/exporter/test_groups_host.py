@@ -31,6 +31,8 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 from taskmon_exporter.collector import TaskmonCollector  # noqa: E402
 from taskmon_exporter.config import ConfigError, parse  # noqa: E402
 from taskmon_exporter.groups import GroupError, GroupTracker, parse_process_names  # noqa: E402
+import required  # noqa: E402 - tests/pylib (conftest.py puts it on sys.path)
+from promvm import PROCESS_EXPORTER as PROCESS_EXPORTER_BINARY  # noqa: E402
 from test_shipped_files import tool  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -406,9 +408,13 @@ def test_collector_serves_process_exporter_series(fakeproc, tmp_path):
 def test_same_shape_as_prometheus_process_exporter(tmp_path):
     """Debian's prometheus-process-exporter, run on this host's /proc as
     this user, serves these families with these types and label names."""
-    binary = shutil.which("prometheus-process-exporter")
+    # The copy tests/exporter/prometheus-tools unpacks (scripts/test's
+    # setup), or an installed one.
+    binary = (PROCESS_EXPORTER_BINARY if os.access(PROCESS_EXPORTER_BINARY, os.X_OK)
+              else shutil.which("prometheus-process-exporter"))
     if binary is None:
-        pytest.skip("prometheus-process-exporter is not installed")
+        required.tool(False, "prometheus-process-exporter is not unpacked "
+                      "(run tests/exporter/prometheus-tools)")
     path = tmp_path / "pe.yaml"
     path.write_text("process_names:\n  - name: '{{.Comm}}'\n    cmdline: ['.+']\n")
     with socket.socket() as sock:
