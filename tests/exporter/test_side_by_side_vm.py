@@ -109,11 +109,14 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 CPU_TICKS_S = 0.010
 CPU_SETTLED_S = 0.020
 #: What a process that exited may do after the last scrape that saw it
-#: (its exit: unmapping its memory, the last switches), which taskmon may
-#: count and process-exporter cannot: a fork, exec and exit of /bin/true
-#: costs tens of ms under TCG (docs/performance.md).
+#: (its exit: unmapping its memory, the last switches), which taskmon
+#: counts from its exit record and process-exporter cannot: a fork, exec
+#: and exit of /bin/true costs tens of ms under TCG (docs/performance.md);
+#: on the VM's 9p root, exit() closes each file by a round trip to the
+#: host, a voluntary switch each: a `sleep` child switched 13 to 16 times
+#: between the middle of its sleep and its exit record (6.12).
 EXIT_CPU_S = 0.100
-EXIT_EVENTS = 5
+EXIT_EVENTS = 30
 RSS_PAGES = 3 * 64
 START_S = 0.020
 EVENTS = 2
