@@ -30,6 +30,15 @@ PROCESS_EXPORTER_ALL_YAML = os.path.join(PROCESS_EXPORTER_ROOT, "usr", "share", 
 IN_VM = os.environ.get("TASKMON_IN_VM") == "1"
 
 
+def require(problem):
+    """What a module's tests need is missing (*problem*, a text, or None):
+    a failure in the test VM, which has everything, a skip elsewhere."""
+    if problem:
+        if IN_VM:
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

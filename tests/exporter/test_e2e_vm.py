@@ -37,7 +37,7 @@ import urllib.request
 
 import pytest
 
-from promvm import IN_VM, PROMETHEUS, api, free_port, start_prometheus, stop, wait_port
+from promvm import PROMETHEUS, api, free_port, require, start_prometheus, stop, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPORTER = os.path.join(ROOT, "exporter")
@@ -69,11 +69,7 @@ def _problem():
 
 @pytest.fixture(scope="module", autouse=True)
 def _requirements():
-    problem = _problem()
-    if problem:
-        if IN_VM:
-            pytest.fail(problem)
-        pytest.skip(problem)
+    require(_problem())
 
 
 def tls_and_password(work):

@@ -81,8 +81,8 @@ import time
 
 import pytest
 
-from promvm import (IN_VM, PROCESS_EXPORTER, PROCESS_EXPORTER_ALL_YAML, PROMETHEUS, api,
-                    free_port, start_prometheus, stop, wait_port, wait_ready)
+from promvm import (PROCESS_EXPORTER, PROCESS_EXPORTER_ALL_YAML, PROMETHEUS, api, free_port,
+                    require, start_prometheus, stop, wait_port, wait_ready)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPORTER = os.path.join(ROOT, "exporter")
@@ -187,11 +187,7 @@ def _problem():
 
 @pytest.fixture(scope="module", autouse=True)
 def _requirements():
-    problem = _problem()
-    if problem:
-        if IN_VM:
-            pytest.fail(problem)
-        pytest.skip(problem)
+    require(_problem())
 
 
 def rules_yaml(bin_dir):
