@@ -173,6 +173,14 @@ check_stall() {
 		"$([ -s "$base/stall/console.boot1.log" ] && echo yes || echo no)"
 }
 
+# An init that powers the guest off at once: the guest ends before the
+# command starts (as a crash while booting would); booted again, then 125.
+check_boot_end() {
+	vm bootend --boot-timeout 10 --append "rdinit=/bin/busybox -- poweroff -f" -- true
+	check "a guest that ends while booting: 125" 125 "$status"
+	check "run-vm says BOOT FAILED, twice" 2 "$(grep -c 'run-vm: BOOT FAILED' "$base/bootend.log" || true)"
+}
+
 kver=$("$here/kernel.sh" prepare "$flavor" | tail -n 1)
 base=${2:-$checkout/build/vm-selftest}/$kver
 rm -rf "$base"
@@ -185,6 +193,7 @@ check_warning
 check_crash
 check_timeout
 check_stall
+check_boot_end
 echo "1..$count"
 write_junit
 if [ "$failed" -gt 0 ]; then
