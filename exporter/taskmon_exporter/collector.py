@@ -174,7 +174,7 @@ class TaskmonCollector(Collector):
                 records.append(record)
         except Exception as exc:  # noqa: BLE001
             self._error("reading the exit records", exc)
-            self.close()
+            self._unsubscribe()
         return records
 
     def start(self) -> None:
@@ -188,6 +188,11 @@ class TaskmonCollector(Collector):
         subscription (at the exporter's exit)."""
         if self._hidden is not None:
             self._hidden.stop()
+        self._unsubscribe()
+
+    def _unsubscribe(self) -> None:
+        """End the exit-record subscription (a later scrape subscribes
+        again); the hidden-process scan goes on."""
         exits, self._exits = self._exits, None
         if self._groups is not None:
             self._groups.follow_exits = False

@@ -28,7 +28,7 @@ pytest.importorskip("yaml", reason="python3-yaml is not installed (apt-get insta
 from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from taskmon_exporter.collector import TaskmonCollector  # noqa: E402
+from taskmon_exporter.collector import HiddenScanner, TaskmonCollector  # noqa: E402
 from taskmon_exporter.config import ConfigError, parse  # noqa: E402
 from taskmon_exporter.groups import GroupError, GroupTracker, parse_process_names  # noqa: E402
 import required  # noqa: E402 - tests/pylib (conftest.py puts it on sys.path)
@@ -482,9 +482,23 @@ def test_collector_counts_exit_records(fakeproc, tmp_path, caplog):
     text = served(collector)
     assert 'namedprocess_namegroup_cpu_seconds_total{groupname="bash",mode="user"} 3.0' in text
     assert "taskmon_exporter_exit_records_lost_total 3.0" in text
+    # A failed read ends the subscription alone (the next scrape
+    # subscribes again); the hidden-process scan's thread goes on.
+    failing = collector._exits
+
+    def broken():
+        raise OSError(5, "Input/output error")
+    failing.try_next = broken
+    scanner = collector._hidden = HiddenScanner(source, 0, 3600, lambda what, exc: None)
+    scanner.start()
+    text = served(collector)
+    assert failing.closed and scanner.running
+    assert "taskmon_exporter_exit_records 0.0" in text
+    text = served(collector)
+    assert "taskmon_exporter_exit_records 1.0" in text
     exits = collector._exits
     collector.close()
-    assert exits.closed
+    assert exits.closed and not scanner.running
 
     del source.exits
     caplog.set_level("INFO")
