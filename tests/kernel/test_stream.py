@@ -136,16 +136,18 @@ def test_a_slow_reader_loses_the_oldest_records_and_is_told_how_many(monitor):
             pause *= 2
     finally:
         procs.kill(proc)
-    assert 1 <= len(records) <= 4, records
-    # Only the newest survive: their numbers are consecutive, and the first
-    # says exactly how many were dropped before it.
-    assert [r.seq for r in records] == list(range(records[0].seq, records[0].seq + len(records)))
-    assert records[0].lost == records[0].seq > 0
-    assert all(r.lost == 0 for r in records[1:])
-    # Reading on: nothing further is lost (or the count says so exactly).
-    previous = records[-1].seq
-    for r in more:
-        assert r.lost == r.seq - previous - 1
+    assert records, records
+    # Only the newest survive, and the first record says exactly how many
+    # were dropped before it.
+    assert records[0].lost == records[0].seq > 0, records
+    # read() hands out the ring a few records at a time (TM_READ_BYTES), so
+    # the producer may drop more between two rounds of one read() on a
+    # slow host: every record's @lost then counts exactly the gap before
+    # it, within one read and across reads.
+    previous = -1
+    for r in records + more:
+        assert r.seq > previous, records + more
+        assert r.lost == r.seq - previous - 1, records + more
         previous = r.seq
 
 
