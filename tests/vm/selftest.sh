@@ -3,12 +3,13 @@
 #
 #   tests/vm/selftest.sh [--junit FILE] FLAVOR|KVER [OUTDIR]
 #
-# Prepares the kernel, then boots it five times, once per case: a command
+# Prepares the kernel, then runs seven cases, each in boots of its own: a command
 # that reports what it sees in the guest (kernel, python3, environment,
 # mounts, CPUs, clocksource) and exits 7 (its status must come back), a
 # command writing a kernel WARNING (126), a kernel crash (125), a hang
 # (time-out, 124), and a boot that hangs before the command (the boot
-# watchdog, with its one retry: two 10 s boots, 125).  Prints one
+# watchdog, with its one retry: two 10 s boots, 125), and a run the
+# emulator crashed (run once more: two boots, the second run's status).  Prints one
 # "ok"/"not ok" line per check (TAP), also as JUnit XML into FILE with
 # --junit (scripts/test's vm step runs it so, on its first kernel), and
 # exits 1 if any failed.  The runs' files stay in OUTDIR/KVER/ (default:
@@ -181,6 +182,28 @@ check_boot_end() {
 	check "run-vm says BOOT FAILED, twice" 2 "$(grep -c 'run-vm: BOOT FAILED' "$base/bootend.log" || true)"
 }
 
+# A command that, the first time, logs what the emulator's crash looks
+# like (tests/vm/find-emulation-crash: an int3 no longer in memory) and
+# crashes the kernel, and passes the second time: run-vm runs it once
+# more in a new boot, and its status is the second run's.
+# shellcheck disable=SC2016 # expanded in the guest
+emulation_crash='
+if [ -e "$1/crashed-once" ]; then exit 0; fi
+touch "$1/crashed-once"
+printf "<0>Oops: int3: 0000 [#1] PREEMPT SMP NOPTI\n" >/dev/kmsg
+printf "<0>RIP: 0010:selftest_injected+0x1/0x2\n" >/dev/kmsg
+printf "<0>Code: 0f 1f 44 00 00 66 <90> 0f 1f 44 00 00\n" >/dev/kmsg
+echo c >/proc/sysrq-trigger
+sleep 60
+'
+check_emulation_crash() {
+	vm emucrash -- sh -c "$emulation_crash" sh "$base/emucrash"
+	check "a run the emulator crashed is run once more: the second run's status (0)" 0 "$status"
+	check "run-vm says EMULATION CRASH, once" 1 "$(grep -c 'run-vm: EMULATION CRASH' "$base/emucrash.log" || true)"
+	check "the crashed run's console is kept" yes \
+		"$([ -s "$base/emucrash/console.crash1.log" ] && echo yes || echo no)"
+}
+
 kver=$("$here/kernel.sh" prepare "$flavor" | tail -n 1)
 base=${2:-$checkout/build/vm-selftest}/$kver
 rm -rf "$base"
@@ -194,6 +217,7 @@ check_crash
 check_timeout
 check_stall
 check_boot_end
+check_emulation_crash
 echo "1..$count"
 write_junit
 if [ "$failed" -gt 0 ]; then
