@@ -51,8 +51,8 @@ def test_the_6_1_wording_is_found(tmp_path):
 def test_another_oops_first_is_not_excused(tmp_path):
     text = STALE.read_text()
     log = tmp_path / "console.log"
-    log.write_text("[  190.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
-                   + text)
+    null = "[  190.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
+    log.write_text(null + text)
     out = find(log)
     assert out.returncode == 1, out.stdout
 
