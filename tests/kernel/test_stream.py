@@ -540,7 +540,7 @@ def test_subscribe_close_cycles(monitor, kmsg):
     back its module reference and frees its stream (rings of 3 MiB leave
     no memory behind), each new stream starts afresh (its first record is
     number 0, its records are of its own processes in subscription order,
-    no more than its ring holds), and the module unloads."""
+    every gap counted in @lost), and the module unloads."""
     pool = [sleeper() for _ in range(4)]
     pids = [p.pid for p in pool]
     base = _module_refcnt()
@@ -555,11 +555,17 @@ def test_subscribe_close_cycles(monitor, kmsg):
                 su.subscribe(fd, pids, period_ns=su.PERIOD_MIN_NS, ring=ring)
                 if i % 3 == 0:
                     records = su.read_records(fd)
-                    assert records and len(records) <= ring, (ring, records)
+                    assert records, (ring, records)
                     assert records[0].seq - records[0].lost == 0, \
                         f"cycle {i}: a new stream's first record is number 0: {records[0]}"
-                    assert [r.seq for r in records] == list(
-                        range(records[0].seq, records[0].seq + len(records))), records
+                    # One read() hands out the ring a few records per round,
+                    # and the producer may add (and drop) records between
+                    # rounds: a read can return more than the ring holds,
+                    # with gaps each record's @lost counts exactly.
+                    previous = -1
+                    for r in records:
+                        assert r.lost == r.seq - previous - 1, (ring, records)
+                        previous = r.seq
                     assert [r.pid for r in records] == [pids[r.seq % 4] for r in records]
             finally:
                 os.close(fd)
