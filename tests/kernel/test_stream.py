@@ -113,6 +113,19 @@ def test_several_processes_one_record_each_per_period(monitor, busy):
     assert [r.pid for r in records] == [p.pid for p in pool] * 10
 
 
+def _assert_each_gap_counted(records):
+    """A stream's records, from its first: each one's @lost is exactly the
+    gap in the numbers before it (an unsigned count, so the numbers rise).
+    read() hands out the ring a few records per round (TM_READ_BYTES), and
+    on a slow host the producer may add and drop records between two
+    rounds of one read(): gaps and more records than the ring holds are
+    allowed, an uncounted gap is not."""
+    previous = -1
+    for r in records:
+        assert r.lost == r.seq - previous - 1, records
+        previous = r.seq
+
+
 def test_a_slow_reader_loses_the_oldest_records_and_is_told_how_many(monitor):
     """A ring of 4 read after a pause of about 50 periods.  On a loaded
     emulated host fewer than 5 ticks may run in that pause: then nothing
@@ -140,15 +153,8 @@ def test_a_slow_reader_loses_the_oldest_records_and_is_told_how_many(monitor):
     # Only the newest survive, and the first record says exactly how many
     # were dropped before it.
     assert records[0].lost == records[0].seq > 0, records
-    # read() hands out the ring a few records at a time (TM_READ_BYTES), so
-    # the producer may drop more between two rounds of one read() on a
-    # slow host: every record's @lost then counts exactly the gap before
-    # it, within one read and across reads.
-    previous = -1
-    for r in records + more:
-        assert r.seq > previous, records + more
-        assert r.lost == r.seq - previous - 1, records + more
-        previous = r.seq
+    # Within one read and across reads.
+    _assert_each_gap_counted(records + more)
 
 
 def test_eight_fast_readers_lose_nothing(monitor, busy):
@@ -558,14 +564,8 @@ def test_subscribe_close_cycles(monitor, kmsg):
                     assert records, (ring, records)
                     assert records[0].seq - records[0].lost == 0, \
                         f"cycle {i}: a new stream's first record is number 0: {records[0]}"
-                    # One read() hands out the ring a few records per round,
-                    # and the producer may add (and drop) records between
-                    # rounds: a read can return more than the ring holds,
-                    # with gaps each record's @lost counts exactly.
-                    previous = -1
-                    for r in records:
-                        assert r.lost == r.seq - previous - 1, (ring, records)
-                        previous = r.seq
+                    # A read can return more than the ring holds.
+                    _assert_each_gap_counted(records)
                     assert [r.pid for r in records] == [pids[r.seq % 4] for r in records]
             finally:
                 os.close(fd)
