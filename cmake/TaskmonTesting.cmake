@@ -45,7 +45,7 @@ function(taskmon_pytest_missing var python)
     endif()
 endfunction()
 
-# The host step's second build (build/asan, scripts/test): libtaskmon, the
+# The asan step's build (build/asan, scripts/test): libtaskmon, the
 # CLI and the Python extension under AddressSanitizer and
 # UndefinedBehaviorSanitizer; any report fails the test that triggered it.
 # Python itself is not instrumented: its tests load the extension with
