@@ -13,9 +13,10 @@ neither figure goes backwards, with the kernel's own state for it
 (TM_GET, TM_GET_TEXT, sysfs, the kthread's log) give the raw tick-sampled
 sums, which only grow.
 
-Each interface is sampled SAMPLES times (the kthread's log: one line a
-second for the whole test), and every consecutive pair is compared:
-user, system and their sum.
+Each interface is sampled SAMPLES times (TASKMON_MONOTONIC_SAMPLES,
+10,000; tests/sanitizer/run-guest asks for 2,000 under KASAN; the
+kthread's log: one line a second for the whole test), and every
+consecutive pair is compared: user, system and their sum.
 """
 import os
 import re

@@ -5,12 +5,14 @@ own ring; the lab's target and kthread are not touched.  Timing figures
 (mean and worst lateness of the records) are printed, not asserted beyond
 a generous ceiling: the VM is emulated and shares the host.
 """
+import contextlib
 import ctypes
 import errno
 import fcntl
 import os
 import random
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -21,6 +23,7 @@ import pytest
 
 import kmod
 import procs
+import required
 import stats_uapi
 import stream_uapi as su
 import tmdev
@@ -386,52 +389,107 @@ def test_a_thread_id_and_its_process_id_are_one_process_named_twice(monitor, bus
         os.close(fd)
 
 
-def forked_waiters(n: int):
-    """n children that wait for the write end of a pipe to close: (their
-    pids, that write end)."""
-    r, w = os.pipe()
-    pids = []
-    for _ in range(n):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(w)
-                os.read(r, 1)
-            finally:
-                os._exit(0)
-        pids.append(pid)
-    os.close(r)
-    return pids, w
+# N processes that wait for EOF on their standard input, forked by a small
+# C program: Python's fork() of the test process costs 26 ms a child under
+# KASAN (107 s for the 4,095 below on the sanitizer kernel), a small
+# program's a fraction of that.  It prints each child's pid, then "ready";
+# closing its standard input ends them all, and it reaps them.
+_WAITERS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void wait_for_eof(void)
+{
+    char c;
+
+    while (read(0, &c, 1) > 0)
+        ;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 0;
+
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+
+        if (pid < 0) {
+            perror("fork");
+            return 1;
+        }
+        if (pid == 0) {
+            wait_for_eof();
+            _exit(0);
+        }
+        printf("%d\n", pid);
+    }
+    printf("ready\n");
+    fflush(stdout);
+    wait_for_eof();
+    while (wait(NULL) > 0)
+        ;
+    return 0;
+}
+"""
 
 
-def test_bad_pids_and_sizes(monitor):
-    fd = open_dev()
-    waiters, release = forked_waiters(su.PIDS_MAX - 1)
+@pytest.fixture(scope="module")
+def waiters_binary(tmp_path_factory):
+    required.tool(shutil.which("gcc"), "gcc is needed to build the waiting processes' forker (gcc)")
+    src = tmp_path_factory.mktemp("waiters") / "waiters.c"
+    src.write_text(_WAITERS)
+    binary = src.with_suffix("")
+    subprocess.run(["gcc", "-O1", "-o", str(binary), str(src)], check=True)
+    return binary
+
+
+@contextlib.contextmanager
+def waiting_processes(binary, n: int):
+    """N processes that wait until the block ends: their pids."""
+    proc = subprocess.Popen([str(binary), str(n)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
     try:
-        assert errno_of(su.subscribe, fd, [os.getpid(), -1]) == errno.EINVAL
-        # A process named twice (docs/streaming.md: refused, not merged).
-        assert errno_of(su.subscribe, fd, [os.getpid(), waiters[0], os.getpid()]) == errno.EINVAL
-        assert errno_of(su.subscribe, fd, [os.getpid(), procs.unused_pid()]) == errno.ESRCH
-        assert errno_of(su.subscribe, fd, [os.getpid()] * (su.PIDS_MAX + 1)) == errno.E2BIG
-        # A bad pid array pointer.
-        req = su.Subscribe(count=1, pids=8)
-        assert errno_of(uapi.raw_ioctl, fd, su.TM_SUBSCRIBE, ctypes.addressof(req)) == errno.EFAULT
-        assert errno_of(uapi.raw_ioctl, fd, su.TM_SUBSCRIBE, 8) == errno.EFAULT
-        # Nothing subscribed yet: read() and poll() say so.
-        assert errno_of(os.read, fd, su.RECORD_SIZE) == errno.EINVAL
-        p = select.poll()
-        p.register(fd, select.POLLIN)
-        assert p.poll(0) == [(fd, select.POLLERR)]
-        su.subscribe(fd, [os.getpid()] + waiters, period_ns=su.PERIOD_MAX_NS,
-                     ring=su.PIDS_MAX)
-        assert errno_of(su.subscribe, fd, [os.getpid()]) == errno.EBUSY
-        assert errno_of(os.read, fd, su.RECORD_SIZE - 1) == errno.EINVAL
-        assert len(read_n(fd, su.PIDS_MAX)) == su.PIDS_MAX
+        pids = []
+        for line in proc.stdout:
+            if line == "ready\n":
+                break
+            pids.append(int(line))
+        assert len(pids) == n, f"the forker made {len(pids)} of {n} processes"
+        yield pids
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=120)
+
+
+def test_bad_pids_and_sizes(monitor, waiters_binary):
+    fd = open_dev()
+    try:
+        with waiting_processes(waiters_binary, su.PIDS_MAX - 1) as waiters:
+            assert errno_of(su.subscribe, fd, [os.getpid(), -1]) == errno.EINVAL
+            # A process named twice (docs/streaming.md: refused, not merged).
+            assert errno_of(su.subscribe, fd,
+                            [os.getpid(), waiters[0], os.getpid()]) == errno.EINVAL
+            assert errno_of(su.subscribe, fd, [os.getpid(), procs.unused_pid()]) == errno.ESRCH
+            assert errno_of(su.subscribe, fd, [os.getpid()] * (su.PIDS_MAX + 1)) == errno.E2BIG
+            # A bad pid array pointer.
+            req = su.Subscribe(count=1, pids=8)
+            assert errno_of(uapi.raw_ioctl, fd, su.TM_SUBSCRIBE,
+                            ctypes.addressof(req)) == errno.EFAULT
+            assert errno_of(uapi.raw_ioctl, fd, su.TM_SUBSCRIBE, 8) == errno.EFAULT
+            # Nothing subscribed yet: read() and poll() say so.
+            assert errno_of(os.read, fd, su.RECORD_SIZE) == errno.EINVAL
+            p = select.poll()
+            p.register(fd, select.POLLIN)
+            assert p.poll(0) == [(fd, select.POLLERR)]
+            su.subscribe(fd, [os.getpid()] + waiters, period_ns=su.PERIOD_MAX_NS,
+                         ring=su.PIDS_MAX)
+            assert errno_of(su.subscribe, fd, [os.getpid()]) == errno.EBUSY
+            assert errno_of(os.read, fd, su.RECORD_SIZE - 1) == errno.EINVAL
+            assert len(read_n(fd, su.PIDS_MAX)) == su.PIDS_MAX
     finally:
         os.close(fd)
-        os.close(release)
-        for pid in waiters:
-            os.waitpid(pid, 0)
 
 
 def test_bad_read_buffer_loses_nothing(monitor):
