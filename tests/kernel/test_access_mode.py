@@ -17,7 +17,6 @@ import fcntl
 import os
 import signal
 import threading
-import time
 
 import pytest
 

@@ -21,12 +21,12 @@ consecutive pair is compared: user, system and their sum.
 import os
 import re
 import select
-import shutil
 import subprocess
 import time
 
 import pytest
 
+import cprog
 import stats_uapi as su
 import stream_uapi as st
 import tmdev
@@ -98,13 +98,7 @@ int main(int argc, char **argv)
 
 @pytest.fixture(scope="module")
 def pool_binary(tmp_path_factory):
-    if not shutil.which("gcc"):
-        pytest.skip("gcc is needed to build the thread pool")
-    src = tmp_path_factory.mktemp("pool") / "pool.c"
-    src.write_text(_POOL)
-    binary = src.with_suffix("")
-    subprocess.run(["gcc", "-O1", "-pthread", "-o", str(binary), str(src)], check=True)
-    return binary
+    return cprog.build(tmp_path_factory.mktemp("pool"), "pool", _POOL, "-O1", "-pthread")
 
 
 @pytest.fixture

@@ -17,14 +17,13 @@ the old module, 8000 idle threads and two churners: 12 calls, the longest
 the answers stay right while threads come and go.
 """
 import os
-import shutil
 import subprocess
 import threading
 import time
 
 import pytest
 
-import required
+import cprog
 import stats_uapi as su
 import tmdev
 
@@ -102,12 +101,7 @@ CALLS = 10
 
 @pytest.fixture(scope="module")
 def churner_binary(tmp_path_factory):
-    required.tool(shutil.which("gcc"), "gcc is needed to build the thread churner (gcc)")
-    src = tmp_path_factory.mktemp("churn") / "churn.c"
-    src.write_text(_CHURNER)
-    binary = src.with_suffix("")
-    subprocess.run(["gcc", "-O2", "-pthread", "-o", str(binary), str(src)], check=True)
-    return binary
+    return cprog.build(tmp_path_factory.mktemp("churn"), "churn", _CHURNER, "-O2", "-pthread")
 
 
 # One churner for the module: creating its threads takes long under TCG.

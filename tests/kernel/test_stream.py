@@ -12,7 +12,6 @@ import fcntl
 import os
 import random
 import select
-import shutil
 import signal
 import statistics
 import subprocess
@@ -21,9 +20,9 @@ import time
 
 import pytest
 
+import cprog
 import kmod
 import procs
-import required
 import stats_uapi
 import stream_uapi as su
 import tmdev
@@ -402,47 +401,42 @@ _WAITERS = r"""
 
 static void wait_for_eof(void)
 {
-    char c;
+	char c;
 
-    while (read(0, &c, 1) > 0)
-        ;
+	while (read(0, &c, 1) > 0)
+		;
 }
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 0;
+	int n = argc > 1 ? atoi(argv[1]) : 0;
 
-    for (int i = 0; i < n; i++) {
-        pid_t pid = fork();
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
 
-        if (pid < 0) {
-            perror("fork");
-            return 1;
-        }
-        if (pid == 0) {
-            wait_for_eof();
-            _exit(0);
-        }
-        printf("%d\n", pid);
-    }
-    printf("ready\n");
-    fflush(stdout);
-    wait_for_eof();
-    while (wait(NULL) > 0)
-        ;
-    return 0;
+		if (pid < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (pid == 0) {
+			wait_for_eof();
+			_exit(0);
+		}
+		printf("%d\n", pid);
+	}
+	printf("ready\n");
+	fflush(stdout);
+	wait_for_eof();
+	while (wait(NULL) > 0)
+		;
+	return 0;
 }
 """
 
 
 @pytest.fixture(scope="module")
 def waiters_binary(tmp_path_factory):
-    required.tool(shutil.which("gcc"), "gcc is needed to build the waiting processes' forker (gcc)")
-    src = tmp_path_factory.mktemp("waiters") / "waiters.c"
-    src.write_text(_WAITERS)
-    binary = src.with_suffix("")
-    subprocess.run(["gcc", "-O1", "-o", str(binary), str(src)], check=True)
-    return binary
+    return cprog.build(tmp_path_factory.mktemp("waiters"), "waiters", _WAITERS, "-O1")
 
 
 @contextlib.contextmanager
