@@ -60,6 +60,25 @@ def test_the_squatters_provoked_stack_dump_is_not_a_report():
     assert out.returncode == 1, out.stdout
 
 
+def test_a_provoked_dump_with_another_cpus_line_before_it_is_not_a_report():
+    """On 6.12 (a Tainted: line more in the dump) the monitor thread's first
+    sample came between the duplicate line and the dump: still the
+    provoked one (a real run's log)."""
+    out = scan(FIXTURES / "squatter-duplicate-interleaved.log")
+    assert out.returncode == 1, out.stdout
+
+
+def test_a_second_dump_after_one_duplicate_is_a_report(tmp_path):
+    """One duplicate line excuses one dump, not the next."""
+    lines = (FIXTURES / "squatter-duplicate-interleaved.log").read_text().splitlines(True)
+    dump = [line for line in lines if "CPU: 1 UID" in line or "Call Trace:" in line]
+    log = tmp_path / "dmesg.log"
+    log.write_text("".join(lines[:-1] + dump + lines[-1:]))
+    out = scan(log)
+    assert out.returncode == 0
+    assert "Call Trace:" in out.stdout
+
+
 def test_a_duplicate_without_the_squatter_is_a_report(tmp_path):
     log = tmp_path / "dmesg.log"
     log.write_text("".join(line for line in
